@@ -1,0 +1,271 @@
+"""Validate a composed Hydra config and turn it into plain :class:`RunSettings`.
+
+This is the only module that sees a ``DictConfig``: everything after it takes
+plain Python values. It imports neither TensorFlow nor KerasTuner, so a bad
+config is reported in well under a second with one line naming the key.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from kt_ext.errors import ConfigError
+from kt_ext.space import SearchSpace, parse_space
+
+MISSING = "???"
+DIRECTIONS = ("max", "min")
+_MIN_PATTERN = re.compile(r"(loss|error|crossentropy|mae|mse|rmse|hinge)$")
+_MAX_PATTERN = re.compile(r"(accuracy|acc|auc|precision|recall|f1_score)$")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """``search.*``: how long and by what the search is judged."""
+
+    max_trials: int
+    epochs: int
+    objective: str
+    direction: str
+    early_stopping_patience: int
+    executions_per_trial: int
+    max_retries_per_trial: int
+    max_consecutive_failed_trials: int
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """``data.*``: the loader (a ``_target_`` mapping) and how its arrays are split."""
+
+    loader: dict[str, Any]
+    subset: float
+    val_fraction: float
+    test_fraction: float
+    standardize: bool
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a run needs, validated, as plain Python values."""
+
+    seed: int
+    space: SearchSpace
+    builder: dict[str, Any]
+    strategy: dict[str, Any]
+    search: SearchSettings
+    data: DataSettings
+    metrics: tuple[str, ...]
+    shuffle_buffer: int
+    verbose: int
+    top_n: int
+
+
+def validate(cfg: DictConfig) -> RunSettings:
+    """Check every user-facing key of a composed config.
+
+    Args:
+        cfg: The config Hydra composed from ``conf/`` and the command line.
+
+    Returns:
+        The settings as plain Python values.
+
+    Raises:
+        ConfigError: The first key that breaks a rule.
+    """
+    raw = _resolve(cfg)
+    _check_no_missing(raw, "")
+    seed = _int(raw, "seed", minimum=0)
+    search_raw = _mapping(raw, "search")
+    train = _mapping(raw, "train")
+    metrics = _str_list(train, "train.metrics")
+    search = SearchSettings(
+        max_trials=_int(search_raw, "search.max_trials", minimum=1),
+        epochs=_int(search_raw, "search.epochs", minimum=1),
+        objective=_objective(search_raw.get("objective"), metrics),
+        direction=_direction(search_raw.get("objective"), search_raw.get("direction")),
+        early_stopping_patience=_int(search_raw, "search.early_stopping_patience", minimum=0),
+        executions_per_trial=_int(search_raw, "search.executions_per_trial", minimum=1),
+        max_retries_per_trial=_int(search_raw, "search.max_retries_per_trial", minimum=0),
+        max_consecutive_failed_trials=_int(search_raw, "search.max_consecutive_failed_trials", minimum=1),
+    )
+    model = _mapping(raw, "model")
+    space = parse_space(_mapping(model, "model.space"), "model.space")
+    if "batch_size" not in space.names:
+        raise ConfigError("model.space.batch_size", None, "required: the batch size every trial trains with")
+    return RunSettings(
+        seed=seed,
+        space=space,
+        builder=_target(_mapping(model, "model.builder"), "model.builder"),
+        strategy=_strategy(_mapping(raw, "strategy")),
+        search=search,
+        data=_data(_mapping(raw, "data")),
+        metrics=metrics,
+        shuffle_buffer=_int(train, "train.shuffle_buffer", minimum=1),
+        verbose=_int(train, "train.verbose", minimum=0, maximum=2),
+        top_n=_int(_mapping(raw, "report"), "report.top_n", minimum=1),
+    )
+
+
+def discard_run_dir(run_dir: Path) -> bool:
+    """Remove a run directory holding nothing but Hydra's own files.
+
+    Called when validation fails, so a bad config leaves nothing behind.
+    Directories with any other content (results of an earlier run) are kept.
+
+    Returns:
+        Whether the directory was removed.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return False
+    if any(p.name != ".hydra" and p.suffix != ".log" for p in run_dir.iterdir()):
+        return False
+    shutil.rmtree(run_dir)
+    parent = run_dir.parent
+    if parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+    return True
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def _resolve(cfg: DictConfig) -> dict[str, Any]:
+    try:
+        return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)  # type: ignore[return-value]
+    except OmegaConfBaseException as e:
+        key = getattr(e, "full_key", None) or "config"
+        raise ConfigError(str(key), None, f"cannot be resolved: {e.msg if hasattr(e, 'msg') else e}") from e
+
+
+def _check_no_missing(node: Any, prefix: str) -> None:
+    if node == MISSING:
+        raise ConfigError(prefix, MISSING, f"required; set it on the command line ({prefix}=...)")
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            if str(k) != "hydra":
+                _check_no_missing(v, f"{prefix}.{k}" if prefix else str(k))
+
+
+def _objective(value: Any, metrics: tuple[str, ...]) -> str:
+    allowed = ["loss", *metrics]
+    allowed += [f"val_{m}" for m in allowed]
+    if value not in allowed:
+        raise ConfigError("search.objective", value, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _direction(objective: str, value: Any) -> str:
+    if value is None:
+        name = objective.removeprefix("val_")
+        if _MIN_PATTERN.search(name):
+            return "min"
+        if _MAX_PATTERN.search(name):
+            return "max"
+        raise ConfigError("search.direction", None, f"cannot infer it for {objective!r}; set max or min")
+    if value not in DIRECTIONS:
+        raise ConfigError("search.direction", value, "must be max, min or null (inferred from the objective)")
+    return value
+
+
+def _data(data: Mapping[str, Any]) -> DataSettings:
+    val = _float(data, "data.val_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+    test = _float(data, "data.test_fraction", low=0.0, high=1.0, high_open=True)
+    if val + test >= 1.0:
+        raise ConfigError("data.val_fraction", val, f"plus data.test_fraction ({test}) must be < 1")
+    standardize = data.get("standardize")
+    if not isinstance(standardize, bool):
+        raise ConfigError("data.standardize", standardize, "must be true or false")
+    return DataSettings(
+        loader=_target(_mapping(data, "data.loader"), "data.loader"),
+        subset=_float(data, "data.subset", low=0.0, high=1.0, low_open=True),
+        val_fraction=val,
+        test_fraction=test,
+        standardize=standardize,
+    )
+
+
+# Numeric strategy arguments and their lower bounds; the YAML holds the values.
+_STRATEGY_MINIMA: dict[str, float] = {
+    "max_trials": 1, "float_points": 2, "factor": 2, "max_epochs": 1,
+    "hyperband_iterations": 1, "num_initial_points": 1,
+}
+
+
+def _strategy(strategy: Mapping[str, Any]) -> dict[str, Any]:
+    target = _target(strategy, "strategy")
+    for name, minimum in _STRATEGY_MINIMA.items():
+        if strategy.get(name) is not None:
+            _int(strategy, f"strategy.{name}", minimum=int(minimum))
+    for name in ("alpha", "beta"):
+        if strategy.get(name) is not None:
+            _float(strategy, f"strategy.{name}", low=0.0, high=math.inf, low_open=name == "alpha")
+    return target
+
+
+def _target(node: Mapping[str, Any], key: str) -> dict[str, Any]:
+    target = node.get("_target_")
+    if not isinstance(target, str) or "." not in target:
+        raise ConfigError(f"{key}._target_", target, "must name a class or function as module.name")
+    module = target.rsplit(".", 1)[0]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ConfigError(f"{key}._target_", target, f"no module {module!r} is importable")
+    return dict(node)
+
+
+# ----------------------------------------------------------------------------- scalars
+
+
+def _leaf(node: Mapping[str, Any], key: str) -> Any:
+    return node.get(key.rsplit(".", 1)[-1])
+
+
+def _mapping(node: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = _leaf(node, key)
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, value, "must be a mapping")
+    return dict(value)
+
+
+def _int(node: Mapping[str, Any], key: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    value = _leaf(node, key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, value, "must be an integer")
+    if minimum is not None and value < minimum:
+        raise ConfigError(key, value, f"must be >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(key, value, f"must be <= {maximum}")
+    return value
+
+
+def _float(
+    node: Mapping[str, Any], key: str, *, low: float, high: float,
+    low_open: bool = False, high_open: bool = False,
+) -> float:
+    value = _leaf(node, key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(key, value, "must be a finite number")
+    if value < low or value > high or (low_open and value == low) or (high_open and value == high):
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ConfigError(key, value, f"must lie in {interval}")
+    return float(value)
+
+
+def _str_list(node: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = _leaf(node, key)
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(key, value, "must be a list of metric names")
+    return tuple(value)

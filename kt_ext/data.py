@@ -1,0 +1,207 @@
+"""Datasets: loaders named by the `data/` configs, a seeded split, and `tf.data` pipelines.
+
+Loaders return a :class:`RawData` of NumPy arrays and never import TensorFlow
+unless they must (Keras's downloaders). :func:`split` turns it into
+train/validation/test :class:`Splits` once per run; the `tf.data` pipelines are
+built from those arrays per trial, because batch size is a hyperparameter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+
+
+@dataclass(frozen=True)
+class RawData:
+    """Arrays as a loader returns them.
+
+    Attributes:
+        x: Features, ``(n, ...)``; images are ``(n, height, width, channels)`` in [0, 1].
+        y: Integer class ids, ``(n,)``.
+        x_test: Optional official test features; ``None`` to carve a test split from ``x``.
+        y_test: Optional official test labels.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Train, validation and test arrays of one run, plus what models need to know."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one example."""
+        return tuple(int(d) for d in self.x_train.shape[1:])
+
+    def train_dataset(self, batch_size: int, shuffle_buffer: int, seed: int | None = None) -> Any:
+        """Shuffled, batched, prefetched training pipeline (a ``tf.data.Dataset``)."""
+        import tensorflow as tf
+
+        ds = tf.data.Dataset.from_tensor_slices((self.x_train, self.y_train)).cache()
+        ds = ds.shuffle(min(shuffle_buffer, len(self.y_train)), seed=seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def eval_dataset(self, part: str, batch_size: int) -> Any:
+        """Batched pipeline over the ``"val"`` or ``"test"`` split."""
+        import tensorflow as tf
+
+        x, y = (self.x_val, self.y_val) if part == "val" else (self.x_test, self.y_test)
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# ----------------------------------------------------------------------------- loaders
+
+
+def load_digits() -> RawData:
+    """scikit-learn's bundled 8x8 digits (1,797 images, 10 classes), scaled to [0, 1]."""
+    from sklearn.datasets import load_digits as _load
+
+    bunch = _load()
+    x = (bunch.images / 16.0).astype("float32")[..., None]
+    return RawData(x=x, y=bunch.target.astype("int64"))
+
+
+def load_breast_cancer() -> RawData:
+    """scikit-learn's bundled Wisconsin breast cancer data (569 x 30, binary)."""
+    from sklearn.datasets import load_breast_cancer as _load
+
+    bunch = _load()
+    return RawData(x=bunch.data.astype("float32"), y=bunch.target.astype("int64"))
+
+
+def load_keras_dataset(name: str) -> RawData:
+    """One of Keras's downloadable image datasets, with its official test split.
+
+    The archive is downloaded once into Keras's cache (``~/.keras/datasets`` or
+    ``$KERAS_HOME``) and read from there afterwards.
+
+    Args:
+        name: ``mnist``, ``fashion_mnist`` or ``cifar10``.
+    """
+    if name not in KERAS_DATASETS:
+        raise ValueError(f"unknown Keras dataset {name!r}; known: {', '.join(KERAS_DATASETS)}")
+    import keras
+
+    (x, y), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+    return RawData(x=_images(x), y=_labels(y), x_test=_images(x_test), y_test=_labels(y_test))
+
+
+def load_npz(path: str) -> RawData:
+    """A user's ``.npz`` file with ``x`` and ``y``, or ``x_train``, ``y_train``, ``x_test``, ``y_test``.
+
+    Integer (uint8) images are scaled to [0, 1]; ``(n, h, w)`` images get a channel axis.
+    """
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FileNotFoundError(f"no such file: {file}")
+    with np.load(file, allow_pickle=False) as f:
+        keys = set(f.files)
+        if {"x_train", "y_train", "x_test", "y_test"} <= keys:
+            return RawData(x=_images(f["x_train"]), y=_labels(f["y_train"]),
+                           x_test=_images(f["x_test"]), y_test=_labels(f["y_test"]))
+        if {"x", "y"} <= keys:
+            return RawData(x=_images(f["x"]), y=_labels(f["y"]))
+    raise ValueError(f"{file} must hold arrays x, y or x_train, y_train, x_test, y_test; found {sorted(keys)}")
+
+
+def _images(x: np.ndarray) -> np.ndarray:
+    scale = 255.0 if x.dtype == np.uint8 else 1.0
+    x = x.astype("float32") / scale
+    return x[..., None] if x.ndim == 3 else x
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    return np.asarray(y).reshape(-1).astype("int64")
+
+
+# ----------------------------------------------------------------------------- split
+
+
+def split(
+    raw: RawData,
+    *,
+    seed: int,
+    val_fraction: float,
+    test_fraction: float,
+    subset: float = 1.0,
+    standardize: bool = False,
+) -> Splits:
+    """Deterministic stratified train/validation/test split.
+
+    Args:
+        raw: Loaded arrays.
+        seed: Split seed; the same seed always gives the same split.
+        val_fraction: Share of the non-test data used for validation.
+        test_fraction: Share of all data held out for testing, unless ``raw``
+            brings its own test split.
+        subset: Fraction of the training split kept (the search speed-up).
+        standardize: Z-score features with training-split statistics.
+
+    Returns:
+        The splits, with ``num_classes`` taken from the labels.
+
+    Raises:
+        ValueError: Labels are not integer ids ``0..k-1`` or a split would be empty.
+    """
+    from sklearn.model_selection import train_test_split
+
+    y_all = raw.y if raw.y_test is None else np.concatenate([raw.y, raw.y_test])
+    num_classes = _check_labels(y_all)
+    x, y = raw.x, raw.y
+    if raw.x_test is None:
+        x, x_test, y, y_test = train_test_split(
+            x, y, test_size=test_fraction, random_state=seed, stratify=_stratify(y, test_fraction)
+        )
+    else:
+        x_test, y_test = raw.x_test, raw.y_test
+    x_train, x_val, y_train, y_val = train_test_split(
+        x, y, test_size=val_fraction, random_state=seed, stratify=_stratify(y, val_fraction)
+    )
+    if subset < 1.0:
+        keep = max(num_classes, math.ceil(subset * len(y_train)))
+        if keep < len(y_train):
+            x_train, _, y_train, _ = train_test_split(
+                x_train, y_train, train_size=keep, random_state=seed, stratify=_stratify(y_train, keep)
+            )
+    if standardize:
+        mean = x_train.mean(axis=0)
+        std = x_train.std(axis=0) + 1e-8
+        x_train, x_val, x_test = ((a - mean) / std for a in (x_train, x_val, x_test))
+    cast = lambda a: np.ascontiguousarray(a, dtype="float32")  # noqa: E731
+    return Splits(cast(x_train), y_train, cast(x_val), y_val, cast(x_test), y_test, num_classes)
+
+
+def _check_labels(y: np.ndarray) -> int:
+    if y.size == 0:
+        raise ValueError("the dataset is empty")
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise ValueError("labels must be integer class ids 0..k-1")
+    return max(int(y.max()) + 1, 2)
+
+
+def _stratify(y: np.ndarray, size: float) -> np.ndarray | None:
+    """Stratify when every class can appear on both sides, else split at random."""
+    counts = np.bincount(y)
+    counts = counts[counts > 0]
+    n_side = size if size >= 1 else size * len(y)
+    return y if counts.min() >= 2 and n_side >= len(counts) and len(y) - n_side >= len(counts) else None

@@ -1,0 +1,86 @@
+"""The KerasTuner ``HyperModel`` that turns a declarative space into trained models."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import keras_tuner
+
+from kt_ext.data import Splits
+from kt_ext.space import SearchSpace
+
+BATCH_SIZE = "batch_size"
+
+Builder = Callable[..., keras.Model]
+
+
+class SpaceHyperModel(keras_tuner.HyperModel):
+    """Builds one model per trial from a :class:`SearchSpace` and fits it on the run's data.
+
+    ``build`` declares the whole space on the trial's ``HyperParameters`` and
+    hands the active values to ``builder``; ``fit`` batches the run's arrays with
+    the trial's ``batch_size`` value (so the space must declare it) and ignores
+    any ``x``/``y`` passed to ``search``. KerasTuner's ``epochs``,
+    ``initial_epoch`` and ``callbacks`` keyword arguments pass through to
+    ``keras.Model.fit``.
+
+    Args:
+        space: The validated search space.
+        builder: ``builder(values, *, input_shape, num_classes, metrics, decay_steps)``.
+        data: Train/validation/test splits, loaded once per run.
+        metrics: Metric names every model compiles.
+        max_epochs: Longest a trial trains; learning-rate schedules span it.
+        shuffle_buffer: Shuffle buffer of the training pipeline.
+        verbose: ``keras.Model.fit`` verbosity.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        builder: Builder,
+        data: Splits,
+        *,
+        metrics: Sequence[str],
+        max_epochs: int,
+        shuffle_buffer: int,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(name="kt_ext", tunable=True)
+        self.space = space
+        self.builder = builder
+        self.data = data
+        self.metrics = tuple(metrics)
+        self.max_epochs = max_epochs
+        self.shuffle_buffer = shuffle_buffer
+        self.verbose = verbose
+
+    def build_from_values(self, values: dict[str, Any]) -> keras.Model:
+        """Build and compile the model for a dict of active values."""
+        steps = math.ceil(len(self.data.y_train) / int(values[BATCH_SIZE]))
+        return self.builder(
+            values,
+            input_shape=self.data.input_shape,
+            num_classes=self.data.num_classes,
+            metrics=self.metrics,
+            decay_steps=max(1, steps * self.max_epochs),
+        )
+
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        """Declare the space on ``hp`` and build the model for its current values."""
+        return self.build_from_values(self.space.declare(hp))
+
+    def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        """Train ``model`` on the run's data with the trial's batch size."""
+        batch_size = int(self.space.declare(hp)[BATCH_SIZE])
+        kwargs.pop("x", None)
+        kwargs.pop("y", None)
+        kwargs.pop("validation_data", None)
+        kwargs["verbose"] = self.verbose
+        return model.fit(
+            self.data.train_dataset(batch_size, self.shuffle_buffer),
+            validation_data=self.data.eval_dataset("val", batch_size),
+            **kwargs,
+        )

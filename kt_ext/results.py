@@ -1,0 +1,149 @@
+"""Result views: one row per trial, ``trials.csv``, the best-N table and atomic file writes.
+
+Pure Python over plain data: rows come from :func:`trial_rows`, which reads
+KerasTuner ``Trial`` objects through their public attributes only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# Metrics every kt-ext tuner reports per trial besides the model's own.
+EPOCHS_RUN = "kt_ext/epochs_run"
+SECONDS = "kt_ext/seconds"
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """What a run reports about one trial."""
+
+    trial_id: str
+    status: str
+    values: dict[str, Any]
+    score: float | None
+    epochs: int | None
+    seconds: float | None
+    message: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def trial_rows(trials: Iterable[Any]) -> list[TrialRow]:
+    """Rows for KerasTuner trials, in trial-id order."""
+    rows = []
+    for t in sorted(trials, key=lambda t: t.trial_id):
+        metrics = {}
+        for name in t.metrics.metrics:
+            value = t.metrics.get_last_value(name)
+            if value is not None:
+                metrics[name] = float(value)
+        epochs = metrics.pop(EPOCHS_RUN, None)
+        seconds = metrics.pop(SECONDS, None)
+        rows.append(TrialRow(
+            trial_id=t.trial_id,
+            status=str(t.status),
+            values=dict(t.hyperparameters.values),
+            score=None if t.score is None else float(t.score),
+            epochs=None if epochs is None else int(epochs),
+            seconds=seconds,
+            message=(t.message or "").strip().splitlines()[-1] if t.message else "",
+            metrics=metrics,
+        ))
+    return rows
+
+
+def best_rows(rows: Sequence[TrialRow], direction: str, n: int) -> list[TrialRow]:
+    """The ``n`` best completed rows with a finite score, best first."""
+    scored = [r for r in rows if r.status == "COMPLETED" and r.score is not None and math.isfinite(r.score)]
+    return sorted(scored, key=lambda r: r.score, reverse=direction == "max")[:n]
+
+
+def format_value(v: Any) -> str:
+    """Compact text for a hyperparameter value (4 significant digits for floats)."""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def best_table(rows: Sequence[TrialRow], objective: str, direction: str, n: int) -> str:
+    """The best-N table, one line per trial: ``Best-1 (val_accuracy 0.981) | lr=0.0089, ...``."""
+    lines = []
+    for i, r in enumerate(best_rows(rows, direction, n), start=1):
+        values = ", ".join(f"{k}={format_value(v)}" for k, v in r.values.items() if not k.startswith("tuner/"))
+        lines.append(f"Best-{i} ({objective} {r.score:.4f}) | {values}  [trial {r.trial_id}]")
+    return "\n".join(lines) if lines else "(no completed trial)"
+
+
+def trials_csv(rows: Sequence[TrialRow], names: Sequence[str], objective: str) -> str:
+    """``trials.csv`` text: id, status, every hyperparameter, objective, epochs, seconds, message.
+
+    Args:
+        rows: Trial rows.
+        names: Hyperparameter columns, in order; values a trial lacks
+            (inactive conditionals) are left empty. Extra values a strategy
+            injects (``tuner/epochs``, ...) follow.
+        objective: Name of the objective column.
+    """
+    extra = sorted({k for r in rows for k in r.values} - set(names))
+    columns = ["trial_id", "status", *names, *extra, objective, "epochs", "seconds", "message"]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for r in rows:
+        writer.writerow([
+            r.trial_id, r.status,
+            *(r.values.get(k, "") for k in [*names, *extra]),
+            "" if r.score is None else r.score,
+            "" if r.epochs is None else r.epochs,
+            "" if r.seconds is None else f"{r.seconds:.2f}",
+            r.message,
+        ])
+    return buf.getvalue()
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically: temporary file in the same directory, fsync, rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp creates 0600; results are meant to be shared
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_yaml(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as block-style YAML, atomically."""
+    write_text(path, yaml.safe_dump(_plain(data), sort_keys=False))
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    write_text(path, json.dumps(_plain(data), indent=2) + "\n")
+
+
+def _plain(obj: Any) -> Any:
+    """Plain Python types (NumPy scalars become ints/floats) for YAML and JSON."""
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):
+        return obj.item()
+    return obj

@@ -1,0 +1,215 @@
+"""One tuning run: load data, build the tuner the config names, search, write every output.
+
+Outputs in ``run_dir``::
+
+    kt/                       KerasTuner project (oracle state, one directory per trial)
+    tensorboard/<trial_id>/   per-trial curves and HParams
+    trials.csv                one row per trial
+    best_table.txt            the best-N table
+    best_hyperparameters.yaml the winning values, objective and score
+    best_model.keras          the best trial's model (best-epoch weights)
+    summary.json              scores, test metrics and counts (read by the sweep summary)
+
+Re-running into an existing ``run_dir`` resumes the KerasTuner project.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner
+from hydra.utils import instantiate
+
+from kt_ext import results
+from kt_ext.config import RunSettings
+from kt_ext.data import Splits, split
+from kt_ext.errors import ConfigError
+from kt_ext.hypermodel import SpaceHyperModel
+
+log = logging.getLogger(__name__)
+PROJECT = "kt"
+
+
+class RunError(RuntimeError):
+    """The run could not produce a result (no trial completed, data failed to load, ...)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run returns to the entry point."""
+
+    best_score: float
+    best_trial_id: str
+    best_values: dict[str, Any]
+    test_metrics: dict[str, float]
+    rows: list[results.TrialRow]
+
+
+def load_data(settings: RunSettings) -> Splits:
+    """Load the dataset the config names and split it (once per run)."""
+    d = settings.data
+    try:
+        raw = instantiate(d.loader)
+    except Exception as e:  # noqa: BLE001 - any loader failure becomes one clear line
+        cause = e.__cause__ or e
+        if isinstance(cause, (FileNotFoundError, ValueError)) and "path" in d.loader:
+            raise ConfigError("data.loader.path", d.loader["path"], str(cause)) from e
+        raise RunError(f"loading data with {d.loader['_target_']} failed: {cause}") from e
+    try:
+        return split(raw, seed=settings.seed, val_fraction=d.val_fraction,
+                     test_fraction=d.test_fraction, subset=d.subset, standardize=d.standardize)
+    except ValueError as e:
+        raise ConfigError("data", d.loader["_target_"], str(e)) from e
+
+
+def make_hypermodel(settings: RunSettings, data: Splits) -> SpaceHyperModel:
+    """The hypermodel for this run, checked by building the space's default configuration.
+
+    Raises:
+        ConfigError: The builder cannot build the defaults (a value the space
+            does not declare, or inputs the model cannot take).
+    """
+    builder = instantiate(settings.builder)
+    hypermodel = SpaceHyperModel(
+        settings.space, builder, data, metrics=settings.metrics,
+        max_epochs=settings.search.epochs, shuffle_buffer=settings.shuffle_buffer,
+        verbose=settings.verbose,
+    )
+    values = settings.space.declare(keras_tuner.HyperParameters())
+    target = settings.builder["_target_"]
+    try:
+        hypermodel.build_from_values(values)
+    except KeyError as e:
+        raise ConfigError(f"model.space.{e.args[0]}", None,
+                          f"{target} reads it, so the space must declare it") from e
+    except ValueError as e:
+        raise ConfigError("model.builder._target_", target, str(e)) from e
+    finally:
+        keras.backend.clear_session()
+    return hypermodel
+
+
+def make_tuner(settings: RunSettings, hypermodel: SpaceHyperModel, run_dir: Path) -> keras_tuner.Tuner:
+    """Instantiate the strategy's tuner with the run-time arguments."""
+    s = settings.search
+    factory = instantiate(settings.strategy)
+    if not isinstance(factory, functools.partial):
+        raise ConfigError("strategy._partial_", settings.strategy.get("_partial_"),
+                          "must be true: the tuner gets its model and directory at run time")
+    return factory(
+        hypermodel=hypermodel,
+        objective=keras_tuner.Objective(s.objective, s.direction),
+        hyperparameters=settings.space.to_hyperparameters(),
+        tune_new_entries=False,
+        allow_new_entries=False,
+        directory=str(run_dir),
+        project_name=PROJECT,
+        overwrite=False,
+        executions_per_trial=s.executions_per_trial,
+        max_retries_per_trial=s.max_retries_per_trial,
+        max_consecutive_failed_trials=s.max_consecutive_failed_trials,
+    )
+
+
+def callbacks(settings: RunSettings, run_dir: Path) -> list[keras.callbacks.Callback]:
+    """Early stopping on the objective (if enabled) and per-trial TensorBoard logs."""
+    s = settings.search
+    cbs: list[keras.callbacks.Callback] = []
+    if s.early_stopping_patience > 0:
+        cbs.append(keras.callbacks.EarlyStopping(monitor=s.objective, mode=s.direction,
+                                                 patience=s.early_stopping_patience))
+    # KerasTuner redirects this callback to tensorboard/<trial_id>/execution<k> and adds HParams.
+    cbs.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False))
+    return cbs
+
+
+def run_search(settings: RunSettings, run_dir: Path) -> RunResult:
+    """Run (or resume) the search described by ``settings`` and write its outputs into ``run_dir``.
+
+    Returns:
+        The best completed trial's score, id and values, and the best model's test metrics.
+
+    Raises:
+        ConfigError: The data or model cannot be built from the config.
+        RunError: No trial completed.
+    """
+    run_dir = Path(run_dir)
+    start = time.perf_counter()
+    data = load_data(settings)
+    log.info("data: %d train / %d val / %d test examples, input %s, %d classes",
+             len(data.y_train), len(data.y_val), len(data.y_test), data.input_shape, data.num_classes)
+    hypermodel = make_hypermodel(settings, data)
+    tuner = make_tuner(settings, hypermodel, run_dir)
+    failure = None
+    try:
+        tuner.search(epochs=settings.search.epochs, callbacks=callbacks(settings, run_dir), verbose=1)
+    except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
+        failure = e
+    rows = results.trial_rows(tuner.oracle.trials.values())
+    write_trial_outputs(settings, rows, run_dir)
+    best = results.best_rows(rows, settings.search.direction, 1)
+    if not best:
+        raise RunError(f"no trial completed ({failure or 'see trials.csv'}); trials are in {run_dir / 'trials.csv'}")
+    winner = best[0]
+    test_metrics = save_best_model(tuner, winner.trial_id, data, run_dir)
+    result = RunResult(winner.score, winner.trial_id, winner.values, test_metrics, rows)
+    write_summary(settings, result, run_dir, seconds=time.perf_counter() - start)
+    return result
+
+
+def write_trial_outputs(settings: RunSettings, rows: list[results.TrialRow], run_dir: Path) -> None:
+    """``trials.csv``, ``best_table.txt`` and ``best_hyperparameters.yaml``; logs the table."""
+    s = settings.search
+    results.write_text(run_dir / "trials.csv", results.trials_csv(rows, settings.space.names, s.objective))
+    table = results.best_table(rows, s.objective, s.direction, settings.top_n)
+    results.write_text(run_dir / "best_table.txt", table + "\n")
+    log.info("best %d of %d trials:\n%s", settings.top_n, len(rows), table)
+    best = results.best_rows(rows, s.direction, 1)
+    if best:
+        results.write_yaml(run_dir / "best_hyperparameters.yaml", {
+            "objective": s.objective, "direction": s.direction, "score": best[0].score,
+            "trial_id": best[0].trial_id, "values": best[0].values,
+        })
+
+
+def save_best_model(tuner: keras_tuner.Tuner, trial_id: str, data: Splits, run_dir: Path) -> dict[str, float]:
+    """Reload the best trial's model, evaluate it on the test split and save it as ``best_model.keras``."""
+    trial = tuner.oracle.get_trial(trial_id)
+    with warnings.catch_warnings():
+        # KerasTuner checkpoints hold weights only; the fresh optimizer has nothing to restore.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model = tuner.load_model(trial)
+    batch_size = int(trial.hyperparameters.values["batch_size"])
+    metrics = model.evaluate(data.eval_dataset("test", batch_size), verbose=0, return_dict=True)
+    metrics = {f"test_{k}": float(v) for k, v in metrics.items()}
+    model.save(run_dir / "best_model.keras")
+    log.info("best model (trial %s) on the test split: %s", trial_id,
+             ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    return metrics
+
+
+def write_summary(settings: RunSettings, result: RunResult, run_dir: Path, seconds: float) -> None:
+    """``summary.json``: the run's headline numbers."""
+    statuses = [r.status for r in result.rows]
+    results.write_json(run_dir / "summary.json", {
+        "objective": settings.search.objective,
+        "direction": settings.search.direction,
+        "best_score": result.best_score,
+        "best_trial_id": result.best_trial_id,
+        "best_values": result.best_values,
+        **result.test_metrics,
+        "trials": len(statuses),
+        "completed": statuses.count("COMPLETED"),
+        "failed": sum(s in ("FAILED", "INVALID") for s in statuses),
+        "epochs": sum(r.epochs or 0 for r in result.rows),
+        "seconds": round(seconds, 2),
+        "strategy": settings.strategy["_target_"],
+        "seed": settings.seed,
+    })

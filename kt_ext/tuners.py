@@ -1,0 +1,114 @@
+"""KerasTuner tuners used by the `strategy/` configs.
+
+Each class is KerasTuner's own tuner plus :class:`_TrialRecorder`, which
+
+* seeds every trial from ``(seed, trial_id)`` right before its model is built
+  (after KerasTuner's ``clear_session``), so weights and data order are
+  reproducible per trial whatever ran before it;
+* reports two extra metrics to the oracle per trial: ``EPOCHS_RUN`` (epochs
+  actually trained, early stopping included) and ``SECONDS`` (wall time of
+  the whole trial), added to the returned ``History`` objects.
+
+:class:`GridSearch` also turns continuous floats into ``float_points`` grid
+values, since a grid over a continuum is otherwise undefined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import keras
+import keras_tuner
+
+from kt_ext.results import EPOCHS_RUN, SECONDS
+from kt_ext.space import grid_values
+
+
+def trial_seed(seed: int | None, trial_id: str) -> int:
+    """A 31-bit seed derived from the run seed and a trial id (stable across processes)."""
+    digest = hashlib.sha256(f"{seed}:{trial_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+class _TrialRecorder:
+    """Mixin for ``keras_tuner.Tuner`` subclasses; see the module docstring."""
+
+    def __init__(self, *args: Any, seed: int | None = None, **kwargs: Any) -> None:
+        self.run_seed = seed
+        self._current_trial_id: str | None = None
+        super().__init__(*args, seed=seed, **kwargs)
+
+    def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
+        self._current_trial_id = trial.trial_id
+        start = time.perf_counter()
+        results = super().run_trial(trial, *args, **kwargs)
+        elapsed = time.perf_counter() - start
+        # Extra per-epoch series travel with the histories to the oracle, which
+        # keeps each metric at the trial's best epoch (constant series here).
+        for history in results if isinstance(results, list) else [results]:
+            n = len(getattr(history, "epoch", []))
+            if n:
+                history.history[EPOCHS_RUN] = [float(n)] * n
+                history.history[SECONDS] = [elapsed] * n
+        return results
+
+    def _build_hypermodel(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        if self._current_trial_id is not None:
+            keras.utils.set_random_seed(trial_seed(self.run_seed, self._current_trial_id))
+        return super()._build_hypermodel(hp)
+
+
+class RandomSearch(_TrialRecorder, keras_tuner.RandomSearch):
+    """KerasTuner's random search, with per-trial seeds and recording."""
+
+
+class BayesianOptimization(_TrialRecorder, keras_tuner.BayesianOptimization):
+    """KerasTuner's GP Bayesian optimisation, with per-trial seeds and recording."""
+
+
+class Hyperband(_TrialRecorder, keras_tuner.Hyperband):
+    """KerasTuner's Hyperband, with per-trial seeds and recording."""
+
+
+class GridSearch(_TrialRecorder, keras_tuner.GridSearch):
+    """KerasTuner's grid search; floats without a step become ``float_points`` values.
+
+    Args:
+        float_points: Grid points per continuous float (log-spaced for log
+            sampling), bounds included. Must be >= 2.
+        hyperparameters: The search space; required to discretise floats.
+        **kwargs: Passed to ``keras_tuner.GridSearch``.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        float_points: int = 3,
+        hyperparameters: keras_tuner.HyperParameters | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if float_points < 2:
+            raise ValueError(f"The value of `float_points` is {float_points}, but must be >= 2.")
+        if hyperparameters is not None:
+            hyperparameters = discretise_floats(hyperparameters, float_points)
+        super().__init__(*args, hyperparameters=hyperparameters, **kwargs)
+
+
+def discretise_floats(hp: keras_tuner.HyperParameters, points: int) -> keras_tuner.HyperParameters:
+    """A copy of ``hp`` where every float without a step is an ordered choice of ``points`` values."""
+    config = hp.get_config()
+    for entry in config["space"]:
+        c = entry["config"]
+        if entry["class_name"] != "Float" or c.get("step") is not None:
+            continue
+        values = grid_values(c["min_value"], c["max_value"], points, log=c["sampling"] == "log")
+        default = c.get("default")
+        default = values[0] if default is None else min(values, key=lambda v: abs(v - default))
+        entry["class_name"] = "Choice"
+        entry["config"] = {"name": c["name"], "values": values, "ordered": True,
+                           "default": default, "conditions": c["conditions"]}
+        if c["name"] in config["values"]:
+            config["values"][c["name"]] = default
+    return keras_tuner.HyperParameters.from_config(config)

@@ -1,0 +1,75 @@
+"""Pieces every builder shares: optimizer with its learning-rate schedule, regulariser, head, compile."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import keras
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+SCHEDULES = ("constant", "cosine", "exponential")
+
+
+def learning_rate(values: Mapping[str, Any], decay_steps: int) -> Any:
+    """The initial rate ``values["lr"]`` under the schedule ``values["lr_schedule"]``.
+
+    ``cosine`` anneals to 0 and ``exponential`` decays to 1% over ``decay_steps``
+    (the optimizer steps of a full-length trial).
+    """
+    lr = float(values["lr"])
+    schedule = values["lr_schedule"]
+    if schedule == "constant":
+        return lr
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(lr, decay_steps=decay_steps)
+    if schedule == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=decay_steps, decay_rate=0.01)
+    raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {schedule!r}")
+
+
+def optimizer(values: Mapping[str, Any], decay_steps: int) -> keras.optimizers.Optimizer:
+    """``values["optimizer"]`` with its learning rate; SGD uses ``values["momentum"]``."""
+    name = values["optimizer"]
+    lr = learning_rate(values, decay_steps)
+    if name == "adam":
+        return keras.optimizers.Adam(lr)
+    if name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=float(values["momentum"]))
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(lr)
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+
+
+def dense_kwargs(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Initializer and L2 weight decay for every weight layer."""
+    return {
+        "kernel_initializer": values["initializer"],
+        "kernel_regularizer": keras.regularizers.L2(float(values["weight_decay"])),
+    }
+
+
+def head_and_compile(
+    inputs: keras.KerasTensor,
+    features: keras.KerasTensor,
+    values: Mapping[str, Any],
+    *,
+    num_classes: int,
+    metrics: Sequence[str],
+    decay_steps: int,
+    name: str,
+) -> keras.Model:
+    """Add the output layer that fits the task and compile the model.
+
+    Two classes get one sigmoid unit and binary cross-entropy; more get softmax
+    and sparse categorical cross-entropy (labels are integer ids).
+    """
+    if num_classes == 2:
+        outputs = keras.layers.Dense(1, activation="sigmoid", name="output")(features)
+        loss = "binary_crossentropy"
+    else:
+        outputs = keras.layers.Dense(num_classes, activation="softmax", name="output")(features)
+        loss = "sparse_categorical_crossentropy"
+    model = keras.Model(inputs, outputs, name=name)
+    model.compile(optimizer=optimizer(values, decay_steps), loss=loss, metrics=list(metrics))
+    return model

@@ -1,0 +1,60 @@
+"""Tune a Keras model from the Hydra configs in ``conf/``.
+
+    python scripts/tune.py                                   # defaults: mlp x random x digits
+    python scripts/tune.py strategy=bayes model=cnn search.max_trials=20
+    python scripts/tune.py -m strategy=random,bayes model=mlp,cnn
+
+Compose -> validate -> build -> search -> report; returns the best objective
+value so a Hydra sweeper can consume it. A bad config exits with status 2 and
+one line naming the key, before TensorFlow is imported and without leaving a
+run directory behind (``HYDRA_FULL_ERROR=1`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from kt_ext.config import discard_run_dir, validate
+from kt_ext.errors import ConfigError
+
+CONF = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+def fail(message: str, code: int) -> None:
+    """Print ``message`` as one line on stderr and exit, or re-raise under HYDRA_FULL_ERROR."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        raise
+    print(f"kt-ext: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+@hydra.main(version_base="1.3", config_path=CONF, config_name="config")
+def main(cfg: DictConfig) -> float:
+    """Run one tuning job and return its best objective value."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        settings = validate(cfg)
+    except ConfigError as e:
+        discard_run_dir(run_dir)
+        fail(str(e), 2)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from kt_ext.run import RunError, run_search  # heavy: imports TensorFlow
+
+    try:
+        result = run_search(settings, run_dir)
+    except ConfigError as e:
+        discard_run_dir(run_dir)
+        fail(str(e), 2)
+    except RunError as e:
+        fail(str(e), 1)
+    return result.best_score
+
+
+if __name__ == "__main__":
+    main()

@@ -118,21 +118,25 @@ def validate(cfg: DictConfig) -> RunSettings:
 def discard_run_dir(run_dir: Path) -> bool:
     """Remove a run directory holding nothing but Hydra's own files.
 
-    Called when validation fails, so a bad config leaves nothing behind.
-    Directories with any other content (results of an earlier run) are kept.
+    Called when validation fails, so a bad config leaves nothing behind. A
+    directory with any other content (results of an earlier run) is kept.
+    Parents left empty (``outputs/<date>``) go too, as long as they lie
+    inside the working directory.
 
     Returns:
         Whether the directory was removed.
     """
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()
     if not run_dir.is_dir():
         return False
     if any(p.name != ".hydra" and p.suffix != ".log" for p in run_dir.iterdir()):
         return False
     shutil.rmtree(run_dir)
+    cwd = Path.cwd().resolve()
     parent = run_dir.parent
-    if parent.is_dir() and not any(parent.iterdir()):
+    while parent != cwd and cwd in parent.parents and not any(parent.iterdir()):
         parent.rmdir()
+        parent = parent.parent
     return True
 
 

@@ -189,6 +189,8 @@ def save_best_model(tuner: keras_tuner.Tuner, trial_id: str, data: Splits, run_d
     batch_size = int(trial.hyperparameters.values["batch_size"])
     metrics = model.evaluate(data.eval_dataset("test", batch_size), verbose=0, return_dict=True)
     metrics = {f"test_{k}": float(v) for k, v in metrics.items()}
+    # Build the (fresh) optimizer so the saved file reloads without a variable-count warning.
+    model.optimizer.build(model.trainable_variables)
     model.save(run_dir / "best_model.keras")
     log.info("best model (trial %s) on the test split: %s", trial_id,
              ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))

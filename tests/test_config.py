@@ -1,0 +1,114 @@
+"""Compose every config group option, validate it, and instantiate what it names."""
+
+import functools
+
+import numpy as np
+import pytest
+from hydra.utils import instantiate
+
+from kt_ext.config import discard_run_dir, validate
+from kt_ext.data import RawData
+from kt_ext.errors import ConfigError
+from tests.conftest import option_names
+
+OFFLINE_DATA = ["digits", "breast_cancer"]
+
+
+def test_groups_have_the_documented_options():
+    assert option_names("model") == ["cnn", "mlp"]
+    assert set(option_names("strategy")) >= {"random", "grid", "bayes", "hyperband"}
+    assert set(option_names("data")) >= {"digits", "breast_cancer", "mnist", "fashion_mnist", "cifar10", "npz"}
+
+
+def test_defaults_validate(compose_config):
+    s = validate(compose_config())
+    assert s.builder["_target_"] == "models.mlp.build_mlp"
+    assert s.strategy["_target_"] == "kt_ext.tuners.RandomSearch"
+    assert s.data.loader["_target_"] == "kt_ext.data.load_digits"
+    assert s.search.objective == "val_accuracy" and s.search.direction == "max"
+    assert s.strategy["max_trials"] == s.search.max_trials  # one source: interpolated
+    assert "batch_size" in s.space.names
+
+
+@pytest.mark.parametrize("model", option_names("model"))
+@pytest.mark.parametrize("strategy", option_names("strategy"))
+def test_every_model_and_strategy_validates(compose_config, model, strategy):
+    s = validate(compose_config([f"model={model}", f"strategy={strategy}"]))
+    assert s.strategy["_partial_"] is True
+
+
+@pytest.mark.parametrize("data", [d for d in option_names("data") if d != "npz"])
+def test_every_data_option_validates(compose_config, data):
+    s = validate(compose_config([f"data={data}"]))
+    assert s.data.loader["_target_"].startswith("kt_ext.data.")
+
+
+def test_npz_requires_a_path(compose_config, tmp_path):
+    with pytest.raises(ConfigError, match=r"data\.loader\.path = '\?\?\?': required"):
+        validate(compose_config(["data=npz"]))
+    s = validate(compose_config(["data=npz", f"data.loader.path={tmp_path / 'd.npz'}"]))
+    assert s.data.loader["path"].endswith("d.npz")
+
+
+@pytest.mark.parametrize("data", OFFLINE_DATA)
+def test_offline_data_instantiates(compose_config, data):
+    raw = instantiate(validate(compose_config([f"data={data}"])).data.loader)
+    assert isinstance(raw, RawData) and len(raw.x) == len(raw.y) > 100
+    assert np.isfinite(raw.x).all()
+
+
+@pytest.mark.parametrize("model", option_names("model"))
+def test_every_model_builds_at_its_defaults(compose_config, digits_splits, model):
+    import keras
+
+    s = validate(compose_config([f"model={model}"]))
+    builder = instantiate(s.builder)
+    assert isinstance(builder, functools.partial)
+    values = s.space.declare(s.space.to_hyperparameters())
+    m = builder(values, input_shape=digits_splits.input_shape, num_classes=10, metrics=["accuracy"], decay_steps=10)
+    assert isinstance(m, keras.Model) and m.output_shape == (None, 10)
+    keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("strategy", option_names("strategy"))
+def test_every_strategy_instantiates_a_tuner(compose_config, digits_splits, strategy, tmp_path):
+    import keras_tuner
+
+    from kt_ext.hypermodel import SpaceHyperModel
+
+    s = validate(compose_config([f"strategy={strategy}"]))
+    hypermodel = SpaceHyperModel(s.space, instantiate(s.builder), digits_splits, metrics=s.metrics,
+                                 max_epochs=1, shuffle_buffer=100)
+    tuner = instantiate(s.strategy)(
+        hypermodel=hypermodel, objective=keras_tuner.Objective("val_accuracy", "max"),
+        hyperparameters=s.space.to_hyperparameters(), directory=str(tmp_path), project_name="p",
+    )
+    assert isinstance(tuner, keras_tuner.Tuner)
+    assert set(tuner.oracle.hyperparameters.values) >= {"lr", "batch_size"}
+
+
+def test_cli_style_overrides_reach_the_space(compose_config):
+    s = validate(compose_config(["model.space.lr.high=0.01", "model.space.units=128"]))
+    assert s.space["lr"].high == 0.01
+    assert s.space["units"].kind == "fixed" and s.space["units"].values == (128,)
+
+
+def test_direction_inferred_or_explicit(compose_config):
+    assert validate(compose_config(["search.objective=val_loss"])).search.direction == "min"
+    assert validate(compose_config(["search.objective=loss", "search.direction=max"])).search.direction == "max"
+
+
+def test_seed_zero_is_a_seed(compose_config):
+    assert validate(compose_config(["seed=0"])).seed == 0
+
+
+def test_discard_run_dir_keeps_results(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    hydra_only = tmp_path / "a" / "run"
+    (hydra_only / ".hydra").mkdir(parents=True)
+    (hydra_only / "tune.log").write_text("")
+    assert discard_run_dir(hydra_only) and not (tmp_path / "a").exists()
+    with_results = tmp_path / "b"
+    (with_results / ".hydra").mkdir(parents=True)
+    (with_results / "trials.csv").write_text("x")
+    assert not discard_run_dir(with_results) and (with_results / "trials.csv").exists()

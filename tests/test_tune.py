@@ -1,0 +1,142 @@
+"""scripts/tune.py through the real entry point, in subprocesses."""
+
+import csv
+import json
+import os
+import time
+
+import pytest
+import yaml
+
+# (overrides, the dotted key the one-line error must name)
+MALFORMED = [
+    (["search.max_trials=0"], "search.max_trials"),
+    (["search.max_trials=-3"], "search.max_trials"),
+    (["search.epochs=0"], "search.epochs"),
+    (["search.objective=val_f1"], "search.objective"),
+    (["search.direction=up"], "search.direction"),
+    (["search.early_stopping_patience=-1"], "search.early_stopping_patience"),
+    (["seed=-1"], "seed"),
+    (["model.space.lr.low=0.5"], "model.space.lr.low"),
+    (["model.space.lr.low=0"], "model.space.lr.low"),
+    (["model.space.lr.low=nan"], "model.space.lr.low"),
+    (["model.space.lr.high=inf"], "model.space.lr.high"),
+    (["model.space.units.step=0"], "model.space.units.step"),
+    (["model.space.optimizer.values=[]"], "model.space.optimizer.values"),
+    (["model.space.lr.type=loguniform"], "model.space.lr.type"),
+    (["+model.space.lr.hihg=2"], "model.space.lr.hihg"),
+    (["model.space.momentum.when.optimizer=nesterov"], "model.space.momentum.when.optimizer"),
+    (["~model.space.momentum.when.optimizer", "+model.space.momentum.when.solver=sgd"],
+     "model.space.momentum.when.solver"),
+    (["~model.space.batch_size"], "model.space.batch_size"),
+    (["data.subset=0"], "data.subset"),
+    (["data.subset=1.5"], "data.subset"),
+    (["data.val_fraction=0.9"], "data.val_fraction"),
+    (["data=npz"], "data.loader.path"),
+    (["strategy=grid", "strategy.float_points=1"], "strategy.float_points"),
+    (["strategy=hyperband", "strategy.factor=1"], "strategy.factor"),
+    (["model.builder._target_=models.nope.build"], "model.builder._target_"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "key"), MALFORMED, ids=[" ".join(o) for o, _ in MALFORMED])
+def test_malformed_config_exits_2_with_one_line(run_tune, tmp_path, overrides, key):
+    start = time.perf_counter()
+    proc = run_tune(*overrides)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("kt-ext: error: ") and f"{key} = " in lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "outputs").exists()  # nothing half-written
+    assert elapsed < 2.0  # validation runs before TensorFlow is imported
+
+
+def test_model_that_cannot_take_the_data_exits_2(run_tune, tmp_path):
+    proc = run_tune("model=cnn", "data=breast_cancer")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert "model.builder._target_ = 'models.cnn.build_cnn'" in lines[-1] and "image inputs" in lines[-1]
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_missing_npz_file_exits_2(run_tune, tmp_path):
+    proc = run_tune("data=npz", f"data.loader.path={tmp_path / 'none.npz'}")
+    assert proc.returncode == 2
+    assert "data.loader.path" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_full_error_shows_traceback(run_tune):
+    proc = run_tune("search.max_trials=0", env={"HYDRA_FULL_ERROR": "1"})
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def _read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+def test_end_to_end_writes_every_output(run_tune, tmp_path):
+    run = tmp_path / "run"
+    proc = run_tune("search.max_trials=2", "search.epochs=1", f"hydra.run.dir={run}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ["trials.csv", "best_table.txt", "best_hyperparameters.yaml", "best_model.keras",
+                 "summary.json", "kt/oracle.json", ".hydra/config.yaml"]:
+        assert (run / name).is_file(), name
+    rows = _read_csv(run / "trials.csv")
+    assert [r["trial_id"] for r in rows] == ["0", "1"]
+    assert all(r["status"] == "COMPLETED" and r["epochs"] == "1" and float(r["seconds"]) > 0 for r in rows)
+    assert {"lr", "batch_size", "units", "optimizer", "momentum", "val_accuracy"} <= set(rows[0])
+    assert sorted(p.name for p in (run / "tensorboard").iterdir()) == ["0", "1"]
+    assert any((run / "tensorboard" / "0").rglob("events.out.tfevents.*"))
+    best = yaml.safe_load((run / "best_hyperparameters.yaml").read_text())
+    summary = json.loads((run / "summary.json").read_text())
+    scores = {r["trial_id"]: float(r["val_accuracy"]) for r in rows}
+    assert best["score"] == pytest.approx(max(scores.values()))
+    assert summary["best_trial_id"] == best["trial_id"] and 0.0 <= summary["test_accuracy"] <= 1.0
+    assert summary["trials"] == 2 and summary["completed"] == 2 and summary["epochs"] == 2
+    table = (run / "best_table.txt").read_text().splitlines()
+    assert table[0].startswith(f"Best-1 (val_accuracy {best['score']:.4f}) | lr=")
+    assert "Best-1 (val_accuracy" in proc.stdout + proc.stderr  # printed too
+
+    import keras
+
+    model = keras.saving.load_model(run / "best_model.keras", safe_mode=True)
+    assert model.output_shape == (None, 10)
+
+    # Re-running into the same directory resumes: finished trials are not run again.
+    again = run_tune("search.max_trials=2", "search.epochs=1", f"hydra.run.dir={run}")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _read_csv(run / "trials.csv") == rows
+
+
+@pytest.mark.slow
+def test_multirun_sweep_summary(run_tune, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_tune("-m", "strategy=random,grid", "model=mlp", "search.max_trials=1", "search.epochs=1",
+                    f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for job in ("0", "1"):
+        assert (sweep / job / "summary.json").is_file() and (sweep / job / "trials.csv").is_file()
+    rows = _read_csv(sweep / "sweep_summary.csv")
+    assert [r["overrides"] for r in rows] == ["strategy=random model=mlp search.max_trials=1 search.epochs=1",
+                                              "strategy=grid model=mlp search.max_trials=1 search.epochs=1"]
+    assert all(r["status"] == "ok" and 0 < float(r["best_score"]) <= 1 for r in rows)
+    assert "sweep summary" in proc.stdout
+
+
+@pytest.mark.slow
+def test_default_run_reaches_095_on_digits(run_tune, tmp_path):
+    """The README's first command, as a new user runs it (no overrides)."""
+    start = time.perf_counter()
+    proc = run_tune(timeout=300)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run,) = list((tmp_path / "outputs").glob("*/*"))
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["best_score"] >= 0.95 and summary["test_accuracy"] >= 0.93
+    assert elapsed < 180, elapsed
+    print(f"default run: {elapsed:.1f} s, val_accuracy {summary['best_score']:.4f}, "
+          f"test_accuracy {summary['test_accuracy']:.4f}", file=os.sys.stderr)

@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+
+from kt_ext.space import parse_space
+from kt_ext.tuners import GridSearch, RandomSearch, discretise_floats, trial_seed
+
+SPACE = parse_space({
+    "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.4, "step": 0.2},
+    "optimizer": {"type": "choice", "values": ["adam", "sgd"]},
+    "momentum": {"type": "float", "low": 0.5, "high": 0.9, "when": {"optimizer": "sgd"}},
+    "batch_size": 32,
+    "units": {"type": "int", "low": 8, "high": 16, "step": 8},
+    "num_layers": 1, "batch_norm": False, "initializer": "glorot_uniform", "weight_decay": 1e-5,
+    "lr_schedule": "constant",
+})
+
+
+def test_trial_seed_is_stable_and_distinct():
+    assert trial_seed(1, "00") == trial_seed(1, "00")
+    assert len({trial_seed(1, f"{i:02d}") for i in range(50)}) == 50
+    assert trial_seed(0, "00") != trial_seed(None, "00")
+    assert 0 <= trial_seed(123, "7") < 2**31
+
+
+def test_discretise_floats_keeps_stepped_and_conditions():
+    hp = discretise_floats(SPACE.to_hyperparameters(), 3)
+    by_name = {h.name: h for h in hp.space}
+    assert type(by_name["lr"]).__name__ == "Choice"
+    assert list(by_name["lr"].values) == pytest.approx([1e-4, 1e-3, 1e-2])
+    assert type(by_name["dropout"]).__name__ == "Float"  # has a step: KerasTuner enumerates it
+    assert type(by_name["momentum"]).__name__ == "Choice"
+    assert list(by_name["momentum"].values) == pytest.approx([0.5, 0.7, 0.9])
+    assert by_name["momentum"].conditions[0].name == "optimizer"
+
+
+@pytest.fixture
+def hypermodel(digits_splits):
+    from models.mlp import build_mlp
+
+    from kt_ext.hypermodel import SpaceHyperModel
+
+    return SpaceHyperModel(SPACE, build_mlp, digits_splits, metrics=["accuracy"], max_epochs=1, shuffle_buffer=64)
+
+
+def test_grid_search_enumerates_the_discretised_grid(hypermodel, tmp_path):
+    import keras_tuner
+
+    tuner = GridSearch(hypermodel=hypermodel, objective=keras_tuner.Objective("val_accuracy", "max"),
+                       max_trials=100, float_points=2, hyperparameters=SPACE.to_hyperparameters(),
+                       directory=str(tmp_path), project_name="g")
+    seen = set()
+    for i in range(100):
+        trial = tuner.oracle.create_trial(f"w{i}")
+        if trial.status == "STOPPED":
+            break
+        values = trial.hyperparameters.values
+        seen.add(tuple(sorted((k, v) for k, v in values.items())))
+        tuner.oracle.update_trial(trial.trial_id, {"val_accuracy": 0.5})
+        trial.status = "COMPLETED"
+        tuner.oracle.end_trial(trial)
+    # lr 2 x dropout 3 x units 2 x (adam + sgd with 2 momenta) = 36 combinations.
+    assert len(seen) == 36
+
+
+def test_each_trial_is_seeded_from_run_seed_and_trial_id(hypermodel, tmp_path):
+    import keras_tuner
+
+    tuner = RandomSearch(hypermodel=hypermodel, objective=keras_tuner.Objective("val_accuracy", "max"),
+                         max_trials=3, seed=5, hyperparameters=SPACE.to_hyperparameters(),
+                         directory=str(tmp_path), project_name="r")
+    hp = SPACE.to_hyperparameters()
+
+    def first_kernel(trial_id):
+        tuner._current_trial_id = trial_id
+        return tuner._try_build(hp).layers[2].kernel.numpy()
+
+    assert np.array_equal(first_kernel("0"), first_kernel("0"))
+    assert not np.array_equal(first_kernel("0"), first_kernel("1"))
+
+
+def test_float_points_validated():
+    with pytest.raises(ValueError, match="float_points"):
+        GridSearch(float_points=1)

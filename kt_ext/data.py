@@ -8,6 +8,7 @@ built from those arrays per trial, because batch size is a hyperparameter.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,21 +53,30 @@ class Splits:
         """Shape of one example."""
         return tuple(int(d) for d in self.x_train.shape[1:])
 
-    def train_dataset(self, batch_size: int, shuffle_buffer: int, seed: int | None = None) -> Any:
-        """Shuffled, batched, prefetched training pipeline (a ``tf.data.Dataset``)."""
+    @functools.cached_property
+    def _datasets(self) -> dict[str, Any]:
+        """Unbatched, cached ``tf.data`` sources, built once per run (imports TensorFlow)."""
         import tensorflow as tf
 
-        ds = tf.data.Dataset.from_tensor_slices((self.x_train, self.y_train)).cache()
-        ds = ds.shuffle(min(shuffle_buffer, len(self.y_train)), seed=seed, reshuffle_each_iteration=True)
+        parts = {"train": (self.x_train, self.y_train), "val": (self.x_val, self.y_val),
+                 "test": (self.x_test, self.y_test)}
+        return {k: tf.data.Dataset.from_tensor_slices(v).cache() for k, v in parts.items()}
+
+    def train_dataset(self, batch_size: int, shuffle_buffer: int) -> Any:
+        """Shuffled, batched, prefetched training pipeline (a ``tf.data.Dataset``).
+
+        The shuffle order follows TensorFlow's global seed, which each trial sets.
+        """
+        import tensorflow as tf
+
+        ds = self._datasets["train"].shuffle(min(shuffle_buffer, len(self.y_train)), reshuffle_each_iteration=True)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def eval_dataset(self, part: str, batch_size: int) -> Any:
         """Batched pipeline over the ``"val"`` or ``"test"`` split."""
         import tensorflow as tf
 
-        x, y = (self.x_val, self.y_val) if part == "val" else (self.x_test, self.y_test)
-        ds = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return self._datasets[part].batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 # ----------------------------------------------------------------------------- loaders
@@ -143,8 +153,8 @@ def split(
     seed: int,
     val_fraction: float,
     test_fraction: float,
-    subset: float = 1.0,
-    standardize: bool = False,
+    subset: float,
+    standardize: bool,
 ) -> Splits:
     """Deterministic stratified train/validation/test split.
 

@@ -46,7 +46,7 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         metrics: Sequence[str],
         max_epochs: int,
         shuffle_buffer: int,
-        verbose: int = 0,
+        verbose: int,
     ) -> None:
         super().__init__(name="kt_ext", tunable=True)
         self.space = space

@@ -77,7 +77,7 @@ class GridSearch(_TrialRecorder, keras_tuner.GridSearch):
 
     Args:
         float_points: Grid points per continuous float (log-spaced for log
-            sampling), bounds included. Must be >= 2.
+            sampling), bounds included. Must be >= 2 (the YAML sets it).
         hyperparameters: The search space; required to discretise floats.
         **kwargs: Passed to ``keras_tuner.GridSearch``.
     """
@@ -85,7 +85,7 @@ class GridSearch(_TrialRecorder, keras_tuner.GridSearch):
     def __init__(
         self,
         *args: Any,
-        float_points: int = 3,
+        float_points: int,
         hyperparameters: keras_tuner.HyperParameters | None = None,
         **kwargs: Any,
     ) -> None:

@@ -40,7 +40,7 @@ def digits_splits():
     """The default data, split once for the whole session."""
     from kt_ext.data import load_digits, split
 
-    return split(load_digits(), seed=0, val_fraction=0.2, test_fraction=0.2)
+    return split(load_digits(), seed=0, val_fraction=0.2, test_fraction=0.2, subset=1.0, standardize=False)
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def test_every_strategy_instantiates_a_tuner(compose_config, digits_splits, stra
 
     s = validate(compose_config([f"strategy={strategy}"]))
     hypermodel = SpaceHyperModel(s.space, instantiate(s.builder), digits_splits, metrics=s.metrics,
-                                 max_epochs=1, shuffle_buffer=100)
+                                 max_epochs=1, shuffle_buffer=100, verbose=0)
     tuner = instantiate(s.strategy)(
         hypermodel=hypermodel, objective=keras_tuner.Objective("val_accuracy", "max"),
         hyperparameters=s.space.to_hyperparameters(), directory=str(tmp_path), project_name="p",

@@ -18,9 +18,9 @@ def test_digits_is_offline_images_in_unit_range():
 
 def test_split_is_deterministic_stratified_and_disjoint():
     raw = load_digits()
-    a = split(raw, seed=3, val_fraction=0.2, test_fraction=0.2)
-    b = split(raw, seed=3, val_fraction=0.2, test_fraction=0.2)
-    c = split(raw, seed=4, val_fraction=0.2, test_fraction=0.2)
+    a = split(raw, seed=3, val_fraction=0.2, test_fraction=0.2, subset=1.0, standardize=False)
+    b = split(raw, seed=3, val_fraction=0.2, test_fraction=0.2, subset=1.0, standardize=False)
+    c = split(raw, seed=4, val_fraction=0.2, test_fraction=0.2, subset=1.0, standardize=False)
     assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_val, b.y_val)
     assert not np.array_equal(a.y_train, c.y_train)
     assert len(a.y_test) == 360 and len(a.y_val) == 288 and len(a.y_train) == 1149
@@ -37,15 +37,15 @@ def test_split_is_deterministic_stratified_and_disjoint():
 
 def test_subset_shrinks_only_training():
     raw = load_digits()
-    full = split(raw, seed=0, val_fraction=0.2, test_fraction=0.2)
-    part = split(raw, seed=0, val_fraction=0.2, test_fraction=0.2, subset=0.25)
+    full = split(raw, seed=0, val_fraction=0.2, test_fraction=0.2, subset=1.0, standardize=False)
+    part = split(raw, seed=0, val_fraction=0.2, test_fraction=0.2, subset=0.25, standardize=False)
     assert len(part.y_train) == int(np.ceil(0.25 * len(full.y_train)))
     assert np.array_equal(part.y_val, full.y_val) and np.array_equal(part.y_test, full.y_test)
     assert len(np.unique(part.y_train)) == 10
 
 
 def test_standardize_uses_training_statistics():
-    s = split(load_breast_cancer(), seed=0, val_fraction=0.2, test_fraction=0.2, standardize=True)
+    s = split(load_breast_cancer(), seed=0, val_fraction=0.2, test_fraction=0.2, standardize=True, subset=1.0)
     assert np.allclose(s.x_train.mean(axis=0), 0, atol=1e-4)
     assert np.allclose(s.x_train.std(axis=0), 1, atol=1e-3)
     assert not np.allclose(s.x_test.mean(axis=0), 0, atol=1e-4)
@@ -56,14 +56,14 @@ def test_official_test_split_is_kept():
     rng = np.random.default_rng(0)
     raw = RawData(x=rng.random((100, 4), dtype=np.float32), y=np.arange(100) % 3,
                   x_test=rng.random((10, 4), dtype=np.float32), y_test=np.arange(10) % 3)
-    s = split(raw, seed=0, val_fraction=0.2, test_fraction=0.5)
+    s = split(raw, seed=0, val_fraction=0.2, test_fraction=0.5, subset=1.0, standardize=False)
     assert np.array_equal(s.x_test, raw.x_test) and len(s.y_train) == 80
 
 
 def test_bad_labels_rejected():
     raw = RawData(x=np.zeros((10, 2), np.float32), y=np.linspace(0, 1, 10))
     with pytest.raises(ValueError, match="integer class ids"):
-        split(raw, seed=0, val_fraction=0.2, test_fraction=0.2)
+        split(raw, seed=0, val_fraction=0.2, test_fraction=0.2, subset=1.0, standardize=False)
 
 
 def test_npz_both_layouts(tmp_path):

@@ -115,14 +115,15 @@ def test_end_to_end_writes_every_output(run_tune, tmp_path):
 @pytest.mark.slow
 def test_multirun_sweep_summary(run_tune, tmp_path):
     sweep = tmp_path / "sweep"
-    proc = run_tune("-m", "strategy=random,grid", "model=mlp", "search.max_trials=1", "search.epochs=1",
+    strategies = ["random", "grid", "bayes", "hyperband"]
+    proc = run_tune("-m", f"strategy={','.join(strategies)}", "search.max_trials=2", "search.epochs=2",
                     f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for job in ("0", "1"):
+    for job in ("0", "1", "2", "3"):
         assert (sweep / job / "summary.json").is_file() and (sweep / job / "trials.csv").is_file()
     rows = _read_csv(sweep / "sweep_summary.csv")
-    assert [r["overrides"] for r in rows] == ["strategy=random model=mlp search.max_trials=1 search.epochs=1",
-                                              "strategy=grid model=mlp search.max_trials=1 search.epochs=1"]
+    assert [r["overrides"] for r in rows] == [
+        f"strategy={s} search.max_trials=2 search.epochs=2" for s in strategies]
     assert all(r["status"] == "ok" and 0 < float(r["best_score"]) <= 1 for r in rows)
     assert "sweep summary" in proc.stdout
 

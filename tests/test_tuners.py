@@ -40,7 +40,8 @@ def hypermodel(digits_splits):
 
     from kt_ext.hypermodel import SpaceHyperModel
 
-    return SpaceHyperModel(SPACE, build_mlp, digits_splits, metrics=["accuracy"], max_epochs=1, shuffle_buffer=64)
+    return SpaceHyperModel(SPACE, build_mlp, digits_splits, metrics=["accuracy"], max_epochs=1, shuffle_buffer=64,
+                           verbose=0)
 
 
 def test_grid_search_enumerates_the_discretised_grid(hypermodel, tmp_path):

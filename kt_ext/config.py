@@ -95,12 +95,16 @@ def validate(cfg: DictConfig) -> RunSettings:
         early_stopping_patience=_int(search_raw, "search.early_stopping_patience", minimum=0),
         executions_per_trial=_int(search_raw, "search.executions_per_trial", minimum=1),
         max_retries_per_trial=_int(search_raw, "search.max_retries_per_trial", minimum=0),
-        max_consecutive_failed_trials=_int(search_raw, "search.max_consecutive_failed_trials", minimum=1),
+        max_consecutive_failed_trials=_int(
+            search_raw, "search.max_consecutive_failed_trials", minimum=1
+        ),
     )
     model = _mapping(raw, "model")
     space = parse_space(_mapping(model, "model.space"), "model.space")
     if "batch_size" not in space.names:
-        raise ConfigError("model.space.batch_size", None, "required: the batch size every trial trains with")
+        raise ConfigError(
+            "model.space.batch_size", None, "required: the batch size every trial trains with"
+        )
     return RunSettings(
         seed=seed,
         space=space,
@@ -148,7 +152,9 @@ def _resolve(cfg: DictConfig) -> dict[str, Any]:
         return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)  # type: ignore[return-value]
     except OmegaConfBaseException as e:
         key = getattr(e, "full_key", None) or "config"
-        raise ConfigError(str(key), None, f"cannot be resolved: {e.msg if hasattr(e, 'msg') else e}") from e
+        raise ConfigError(
+            str(key), None, f"cannot be resolved: {e.msg if hasattr(e, 'msg') else e}"
+        ) from e
 
 
 def _check_no_missing(node: Any, prefix: str) -> None:
@@ -175,9 +181,13 @@ def _direction(objective: str, value: Any) -> str:
             return "min"
         if _MAX_PATTERN.search(name):
             return "max"
-        raise ConfigError("search.direction", None, f"cannot infer it for {objective!r}; set max or min")
+        raise ConfigError(
+            "search.direction", None, f"cannot infer it for {objective!r}; set max or min"
+        )
     if value not in DIRECTIONS:
-        raise ConfigError("search.direction", value, "must be max, min or null (inferred from the objective)")
+        raise ConfigError(
+            "search.direction", value, "must be max, min or null (inferred from the objective)"
+        )
     return value
 
 
@@ -200,8 +210,12 @@ def _data(data: Mapping[str, Any]) -> DataSettings:
 
 # Numeric strategy arguments and their lower bounds; the YAML holds the values.
 _STRATEGY_MINIMA: dict[str, float] = {
-    "max_trials": 1, "float_points": 2, "factor": 2, "max_epochs": 1,
-    "hyperband_iterations": 1, "num_initial_points": 1,
+    "max_trials": 1,
+    "float_points": 2,
+    "factor": 2,
+    "max_epochs": 1,
+    "hyperband_iterations": 1,
+    "num_initial_points": 1,
 }
 
 
@@ -244,7 +258,9 @@ def _mapping(node: Mapping[str, Any], key: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _int(node: Mapping[str, Any], key: str, minimum: int | None = None, maximum: int | None = None) -> int:
+def _int(
+    node: Mapping[str, Any], key: str, minimum: int | None = None, maximum: int | None = None
+) -> int:
     value = _leaf(node, key)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(key, value, "must be an integer")
@@ -256,8 +272,13 @@ def _int(node: Mapping[str, Any], key: str, minimum: int | None = None, maximum:
 
 
 def _float(
-    node: Mapping[str, Any], key: str, *, low: float, high: float,
-    low_open: bool = False, high_open: bool = False,
+    node: Mapping[str, Any],
+    key: str,
+    *,
+    low: float,
+    high: float,
+    low_open: bool = False,
+    high_open: bool = False,
 ) -> float:
     value = _leaf(node, key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):

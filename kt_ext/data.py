@@ -58,8 +58,11 @@ class Splits:
         """Unbatched, cached ``tf.data`` sources, built once per run (imports TensorFlow)."""
         import tensorflow as tf
 
-        parts = {"train": (self.x_train, self.y_train), "val": (self.x_val, self.y_val),
-                 "test": (self.x_test, self.y_test)}
+        parts = {
+            "train": (self.x_train, self.y_train),
+            "val": (self.x_val, self.y_val),
+            "test": (self.x_test, self.y_test),
+        }
         return {k: tf.data.Dataset.from_tensor_slices(v).cache() for k, v in parts.items()}
 
     def train_dataset(self, batch_size: int, shuffle_buffer: int) -> Any:
@@ -69,7 +72,9 @@ class Splits:
         """
         import tensorflow as tf
 
-        ds = self._datasets["train"].shuffle(min(shuffle_buffer, len(self.y_train)), reshuffle_each_iteration=True)
+        ds = self._datasets["train"].shuffle(
+            min(shuffle_buffer, len(self.y_train)), reshuffle_each_iteration=True
+        )
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def eval_dataset(self, part: str, batch_size: int) -> Any:
@@ -117,7 +122,7 @@ def load_keras_dataset(name: str) -> RawData:
 
 
 def load_npz(path: str) -> RawData:
-    """A user's ``.npz`` file with ``x`` and ``y``, or ``x_train``, ``y_train``, ``x_test``, ``y_test``.
+    """A user's ``.npz``: ``x`` and ``y``, or ``x_train``, ``y_train``, ``x_test``, ``y_test``.
 
     Integer (uint8) images are scaled to [0, 1]; ``(n, h, w)`` images get a channel axis.
     """
@@ -127,11 +132,17 @@ def load_npz(path: str) -> RawData:
     with np.load(file, allow_pickle=False) as f:
         keys = set(f.files)
         if {"x_train", "y_train", "x_test", "y_test"} <= keys:
-            return RawData(x=_images(f["x_train"]), y=_labels(f["y_train"]),
-                           x_test=_images(f["x_test"]), y_test=_labels(f["y_test"]))
+            return RawData(
+                x=_images(f["x_train"]),
+                y=_labels(f["y_train"]),
+                x_test=_images(f["x_test"]),
+                y_test=_labels(f["y_test"]),
+            )
         if {"x", "y"} <= keys:
             return RawData(x=_images(f["x"]), y=_labels(f["y"]))
-    raise ValueError(f"{file} must hold arrays x, y or x_train, y_train, x_test, y_test; found {sorted(keys)}")
+    raise ValueError(
+        f"{file} must hold arrays x, y or x_train, y_train, x_test, y_test; found {sorted(keys)}"
+    )
 
 
 def _images(x: np.ndarray) -> np.ndarray:
@@ -191,7 +202,11 @@ def split(
         keep = max(num_classes, math.ceil(subset * len(y_train)))
         if keep < len(y_train):
             x_train, _, y_train, _ = train_test_split(
-                x_train, y_train, train_size=keep, random_state=seed, stratify=_stratify(y_train, keep)
+                x_train,
+                y_train,
+                train_size=keep,
+                random_state=seed,
+                stratify=_stratify(y_train, keep),
             )
     if standardize:
         mean = x_train.mean(axis=0)
@@ -214,4 +229,8 @@ def _stratify(y: np.ndarray, size: float) -> np.ndarray | None:
     counts = np.bincount(y)
     counts = counts[counts > 0]
     n_side = size if size >= 1 else size * len(y)
-    return y if counts.min() >= 2 and n_side >= len(counts) and len(y) - n_side >= len(counts) else None
+    return (
+        y
+        if counts.min() >= 2 and n_side >= len(counts) and len(y) - n_side >= len(counts)
+        else None
+    )

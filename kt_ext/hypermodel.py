@@ -72,7 +72,9 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         """Declare the space on ``hp`` and build the model for its current values."""
         return self.build_from_values(self.space.declare(hp))
 
-    def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+    def fit(
+        self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any
+    ) -> Any:
         """Train ``model`` on the run's data with the trial's batch size."""
         batch_size = int(self.space.declare(hp)[BATCH_SIZE])
         kwargs.pop("x", None)

@@ -49,22 +49,28 @@ def trial_rows(trials: Iterable[Any]) -> list[TrialRow]:
                 metrics[name] = float(value)
         epochs = metrics.pop(EPOCHS_RUN, None)
         seconds = metrics.pop(SECONDS, None)
-        rows.append(TrialRow(
-            trial_id=t.trial_id,
-            status=str(t.status),
-            values=dict(t.hyperparameters.values),
-            score=None if t.score is None else float(t.score),
-            epochs=None if epochs is None else int(epochs),
-            seconds=seconds,
-            message=(t.message or "").strip().splitlines()[-1] if t.message else "",
-            metrics=metrics,
-        ))
+        rows.append(
+            TrialRow(
+                trial_id=t.trial_id,
+                status=str(t.status),
+                values=dict(t.hyperparameters.values),
+                score=None if t.score is None else float(t.score),
+                epochs=None if epochs is None else int(epochs),
+                seconds=seconds,
+                message=(t.message or "").strip().splitlines()[-1] if t.message else "",
+                metrics=metrics,
+            )
+        )
     return rows
 
 
 def best_rows(rows: Sequence[TrialRow], direction: str, n: int) -> list[TrialRow]:
     """The ``n`` best completed rows with a finite score, best first."""
-    scored = [r for r in rows if r.status == "COMPLETED" and r.score is not None and math.isfinite(r.score)]
+    scored = [
+        r
+        for r in rows
+        if r.status == "COMPLETED" and r.score is not None and math.isfinite(r.score)
+    ]
     return sorted(scored, key=lambda r: r.score, reverse=direction == "max")[:n]
 
 
@@ -79,7 +85,9 @@ def best_table(rows: Sequence[TrialRow], objective: str, direction: str, n: int)
     """The best-N table, one line per trial: ``Best-1 (val_accuracy 0.981) | lr=0.0089, ...``."""
     lines = []
     for i, r in enumerate(best_rows(rows, direction, n), start=1):
-        values = ", ".join(f"{k}={format_value(v)}" for k, v in r.values.items() if not k.startswith("tuner/"))
+        values = ", ".join(
+            f"{k}={format_value(v)}" for k, v in r.values.items() if not k.startswith("tuner/")
+        )
         lines.append(f"Best-{i} ({objective} {r.score:.4f}) | {values}  [trial {r.trial_id}]")
     return "\n".join(lines) if lines else "(no completed trial)"
 
@@ -100,14 +108,17 @@ def trials_csv(rows: Sequence[TrialRow], names: Sequence[str], objective: str) -
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
     for r in rows:
-        writer.writerow([
-            r.trial_id, r.status,
-            *(r.values.get(k, "") for k in [*names, *extra]),
-            "" if r.score is None else r.score,
-            "" if r.epochs is None else r.epochs,
-            "" if r.seconds is None else f"{r.seconds:.2f}",
-            r.message,
-        ])
+        writer.writerow(
+            [
+                r.trial_id,
+                r.status,
+                *(r.values.get(k, "") for k in [*names, *extra]),
+                "" if r.score is None else r.score,
+                "" if r.epochs is None else r.epochs,
+                "" if r.seconds is None else f"{r.seconds:.2f}",
+                r.message,
+            ]
+        )
     return buf.getvalue()
 
 

@@ -63,8 +63,14 @@ def load_data(settings: RunSettings) -> Splits:
             raise ConfigError("data.loader.path", d.loader["path"], str(cause)) from e
         raise RunError(f"loading data with {d.loader['_target_']} failed: {cause}") from e
     try:
-        return split(raw, seed=settings.seed, val_fraction=d.val_fraction,
-                     test_fraction=d.test_fraction, subset=d.subset, standardize=d.standardize)
+        return split(
+            raw,
+            seed=settings.seed,
+            val_fraction=d.val_fraction,
+            test_fraction=d.test_fraction,
+            subset=d.subset,
+            standardize=d.standardize,
+        )
     except ValueError as e:
         raise ConfigError("data", d.loader["_target_"], str(e)) from e
 
@@ -78,8 +84,12 @@ def make_hypermodel(settings: RunSettings, data: Splits) -> SpaceHyperModel:
     """
     builder = instantiate(settings.builder)
     hypermodel = SpaceHyperModel(
-        settings.space, builder, data, metrics=settings.metrics,
-        max_epochs=settings.search.epochs, shuffle_buffer=settings.shuffle_buffer,
+        settings.space,
+        builder,
+        data,
+        metrics=settings.metrics,
+        max_epochs=settings.search.epochs,
+        shuffle_buffer=settings.shuffle_buffer,
         verbose=settings.verbose,
     )
     values = settings.space.declare(keras_tuner.HyperParameters())
@@ -87,8 +97,9 @@ def make_hypermodel(settings: RunSettings, data: Splits) -> SpaceHyperModel:
     try:
         hypermodel.build_from_values(values)
     except KeyError as e:
-        raise ConfigError(f"model.space.{e.args[0]}", None,
-                          f"{target} reads it, so the space must declare it") from e
+        raise ConfigError(
+            f"model.space.{e.args[0]}", None, f"{target} reads it, so the space must declare it"
+        ) from e
     except ValueError as e:
         raise ConfigError("model.builder._target_", target, str(e)) from e
     finally:
@@ -96,13 +107,18 @@ def make_hypermodel(settings: RunSettings, data: Splits) -> SpaceHyperModel:
     return hypermodel
 
 
-def make_tuner(settings: RunSettings, hypermodel: SpaceHyperModel, run_dir: Path) -> keras_tuner.Tuner:
+def make_tuner(
+    settings: RunSettings, hypermodel: SpaceHyperModel, run_dir: Path
+) -> keras_tuner.Tuner:
     """Instantiate the strategy's tuner with the run-time arguments."""
     s = settings.search
     factory = instantiate(settings.strategy)
     if not isinstance(factory, functools.partial):
-        raise ConfigError("strategy._partial_", settings.strategy.get("_partial_"),
-                          "must be true: the tuner gets its model and directory at run time")
+        raise ConfigError(
+            "strategy._partial_",
+            settings.strategy.get("_partial_"),
+            "must be true: the tuner gets its model and directory at run time",
+        )
     return factory(
         hypermodel=hypermodel,
         objective=keras_tuner.Objective(s.objective, s.direction),
@@ -123,8 +139,11 @@ def callbacks(settings: RunSettings, run_dir: Path) -> list[keras.callbacks.Call
     s = settings.search
     cbs: list[keras.callbacks.Callback] = []
     if s.early_stopping_patience > 0:
-        cbs.append(keras.callbacks.EarlyStopping(monitor=s.objective, mode=s.direction,
-                                                 patience=s.early_stopping_patience))
+        cbs.append(
+            keras.callbacks.EarlyStopping(
+                monitor=s.objective, mode=s.direction, patience=s.early_stopping_patience
+            )
+        )
     # KerasTuner redirects this callback to tensorboard/<trial_id>/execution<k> and adds HParams.
     cbs.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False))
     return cbs
@@ -143,20 +162,30 @@ def run_search(settings: RunSettings, run_dir: Path) -> RunResult:
     run_dir = Path(run_dir)
     start = time.perf_counter()
     data = load_data(settings)
-    log.info("data: %d train / %d val / %d test examples, input %s, %d classes",
-             len(data.y_train), len(data.y_val), len(data.y_test), data.input_shape, data.num_classes)
+    log.info(
+        "data: %d train / %d val / %d test examples, input %s, %d classes",
+        len(data.y_train),
+        len(data.y_val),
+        len(data.y_test),
+        data.input_shape,
+        data.num_classes,
+    )
     hypermodel = make_hypermodel(settings, data)
     tuner = make_tuner(settings, hypermodel, run_dir)
     failure = None
     try:
-        tuner.search(epochs=settings.search.epochs, callbacks=callbacks(settings, run_dir), verbose=1)
+        tuner.search(
+            epochs=settings.search.epochs, callbacks=callbacks(settings, run_dir), verbose=1
+        )
     except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
         failure = e
     rows = results.trial_rows(tuner.oracle.trials.values())
     write_trial_outputs(settings, rows, run_dir)
     best = results.best_rows(rows, settings.search.direction, 1)
     if not best:
-        raise RunError(f"no trial completed ({failure or 'see trials.csv'}); trials are in {run_dir / 'trials.csv'}")
+        raise RunError(
+            f"no trial completed ({failure or 'no result'}); see {run_dir / 'trials.csv'}"
+        )
     winner = best[0]
     test_metrics = save_best_model(tuner, winner.trial_id, data, run_dir)
     result = RunResult(winner.score, winner.trial_id, winner.values, test_metrics, rows)
@@ -167,20 +196,30 @@ def run_search(settings: RunSettings, run_dir: Path) -> RunResult:
 def write_trial_outputs(settings: RunSettings, rows: list[results.TrialRow], run_dir: Path) -> None:
     """``trials.csv``, ``best_table.txt`` and ``best_hyperparameters.yaml``; logs the table."""
     s = settings.search
-    results.write_text(run_dir / "trials.csv", results.trials_csv(rows, settings.space.names, s.objective))
+    results.write_text(
+        run_dir / "trials.csv", results.trials_csv(rows, settings.space.names, s.objective)
+    )
     table = results.best_table(rows, s.objective, s.direction, settings.top_n)
     results.write_text(run_dir / "best_table.txt", table + "\n")
     log.info("best %d of %d trials:\n%s", settings.top_n, len(rows), table)
     best = results.best_rows(rows, s.direction, 1)
     if best:
-        results.write_yaml(run_dir / "best_hyperparameters.yaml", {
-            "objective": s.objective, "direction": s.direction, "score": best[0].score,
-            "trial_id": best[0].trial_id, "values": best[0].values,
-        })
+        results.write_yaml(
+            run_dir / "best_hyperparameters.yaml",
+            {
+                "objective": s.objective,
+                "direction": s.direction,
+                "score": best[0].score,
+                "trial_id": best[0].trial_id,
+                "values": best[0].values,
+            },
+        )
 
 
-def save_best_model(tuner: keras_tuner.Tuner, trial_id: str, data: Splits, run_dir: Path) -> dict[str, float]:
-    """Reload the best trial's model, evaluate it on the test split and save it as ``best_model.keras``."""
+def save_best_model(
+    tuner: keras_tuner.Tuner, trial_id: str, data: Splits, run_dir: Path
+) -> dict[str, float]:
+    """Reload the best trial's model, evaluate it on the test split, save ``best_model.keras``."""
     trial = tuner.oracle.get_trial(trial_id)
     with warnings.catch_warnings():
         # KerasTuner checkpoints hold weights only; the fresh optimizer has nothing to restore.
@@ -192,26 +231,32 @@ def save_best_model(tuner: keras_tuner.Tuner, trial_id: str, data: Splits, run_d
     # Build the (fresh) optimizer so the saved file reloads without a variable-count warning.
     model.optimizer.build(model.trainable_variables)
     model.save(run_dir / "best_model.keras")
-    log.info("best model (trial %s) on the test split: %s", trial_id,
-             ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    log.info(
+        "best model (trial %s) on the test split: %s",
+        trial_id,
+        ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
+    )
     return metrics
 
 
 def write_summary(settings: RunSettings, result: RunResult, run_dir: Path, seconds: float) -> None:
     """``summary.json``: the run's headline numbers."""
     statuses = [r.status for r in result.rows]
-    results.write_json(run_dir / "summary.json", {
-        "objective": settings.search.objective,
-        "direction": settings.search.direction,
-        "best_score": result.best_score,
-        "best_trial_id": result.best_trial_id,
-        "best_values": result.best_values,
-        **result.test_metrics,
-        "trials": len(statuses),
-        "completed": statuses.count("COMPLETED"),
-        "failed": sum(s in ("FAILED", "INVALID") for s in statuses),
-        "epochs": sum(r.epochs or 0 for r in result.rows),
-        "seconds": round(seconds, 2),
-        "strategy": settings.strategy["_target_"],
-        "seed": settings.seed,
-    })
+    results.write_json(
+        run_dir / "summary.json",
+        {
+            "objective": settings.search.objective,
+            "direction": settings.search.direction,
+            "best_score": result.best_score,
+            "best_trial_id": result.best_trial_id,
+            "best_values": result.best_values,
+            **result.test_metrics,
+            "trials": len(statuses),
+            "completed": statuses.count("COMPLETED"),
+            "failed": sum(s in ("FAILED", "INVALID") for s in statuses),
+            "epochs": sum(r.epochs or 0 for r in result.rows),
+            "seconds": round(seconds, 2),
+            "strategy": settings.strategy["_target_"],
+            "seed": settings.seed,
+        },
+    )

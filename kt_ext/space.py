@@ -26,7 +26,7 @@ from typing import Any, Union
 
 from kt_ext.errors import ConfigError
 
-Scalar = Union[bool, int, float, str]
+Scalar = Union[bool, int, float, str]  # noqa: UP007 - a runtime alias, valid on Python 3.9
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -210,11 +210,15 @@ def parse_space(raw: Mapping[str, Any], key: str = "model.space") -> SearchSpace
 
 def _parse_entry(name: Any, entry: Any, key: str) -> Param:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(key, name, "hyperparameter names must be identifiers (letters, digits, _)")
+        raise ConfigError(
+            key, name, "hyperparameter names must be identifiers (letters, digits, _)"
+        )
     if _is_scalar(entry):
         return Param(name=name, kind="fixed", values=(entry,))
     if isinstance(entry, (list, tuple)):
-        raise ConfigError(key, entry, f"a list is ambiguous; write {{type: choice, values: {list(entry)}}}")
+        raise ConfigError(
+            key, entry, f"a list is ambiguous; write {{type: choice, values: {list(entry)}}}"
+        )
     if not isinstance(entry, Mapping):
         raise ConfigError(key, entry, "must be a scalar (fixed value) or a mapping with a `type`")
     kind = entry.get("type")
@@ -223,13 +227,20 @@ def _parse_entry(name: Any, entry: Any, key: str) -> Param:
     for k in entry:
         if k not in _KEYS[kind] and k not in ("type", "when"):
             allowed = ", ".join(sorted(_KEYS[kind] | {"type", "when"}))
-            raise ConfigError(f"{key}.{k}", entry[k], f"unknown key for type {kind}; allowed: {allowed}")
+            raise ConfigError(
+                f"{key}.{k}", entry[k], f"unknown key for type {kind}; allowed: {allowed}"
+            )
     for k in _REQUIRED[kind]:
         if entry.get(k) is None:
             raise ConfigError(f"{key}.{k}", None, f"required for type {kind}")
     when = _parse_when(entry.get("when"), f"{key}.when")
-    parser = {"float": _parse_float, "int": _parse_int, "choice": _parse_choice,
-              "bool": _parse_bool, "fixed": _parse_fixed}[kind]
+    parser = {
+        "float": _parse_float,
+        "int": _parse_int,
+        "choice": _parse_choice,
+        "bool": _parse_bool,
+        "fixed": _parse_fixed,
+    }[kind]
     return parser(name, entry, key, when)
 
 
@@ -242,7 +253,9 @@ def _parse_float(name: str, e: Mapping[str, Any], key: str, when: tuple[Conditio
     _check_step(step, low, high, log, key)
     default = None if e.get("default") is None else _number(e["default"], f"{key}.default")
     _check_default_in(default, low, high, key)
-    return Param(name=name, kind="float", low=low, high=high, log=log, step=step, default=default, when=when)
+    return Param(
+        name=name, kind="float", low=low, high=high, log=log, step=step, default=default, when=when
+    )
 
 
 def _parse_int(name: str, e: Mapping[str, Any], key: str, when: tuple[Condition, ...]) -> Param:
@@ -254,7 +267,9 @@ def _parse_int(name: str, e: Mapping[str, Any], key: str, when: tuple[Condition,
     _check_step(step, low, high, log, key)
     default = None if e.get("default") is None else _integer(e["default"], f"{key}.default")
     _check_default_in(default, low, high, key)
-    return Param(name=name, kind="int", low=low, high=high, log=log, step=step, default=default, when=when)
+    return Param(
+        name=name, kind="int", low=low, high=high, log=log, step=step, default=default, when=when
+    )
 
 
 def _parse_choice(name: str, e: Mapping[str, Any], key: str, when: tuple[Condition, ...]) -> Param:
@@ -263,7 +278,9 @@ def _parse_choice(name: str, e: Mapping[str, Any], key: str, when: tuple[Conditi
         raise ConfigError(f"{key}.values", values, "must be a non-empty list")
     for i, v in enumerate(values):
         if not _is_scalar(v):
-            raise ConfigError(f"{key}.values[{i}]", v, "choices must be numbers, strings or booleans")
+            raise ConfigError(
+                f"{key}.values[{i}]", v, "choices must be numbers, strings or booleans"
+            )
     kinds = {_scalar_kind(v) for v in values}
     if len(kinds) > 1:
         raise ConfigError(f"{key}.values", list(values), "all choices must have the same type")
@@ -277,7 +294,9 @@ def _parse_choice(name: str, e: Mapping[str, Any], key: str, when: tuple[Conditi
     default = e.get("default")
     if default is not None and default not in values:
         raise ConfigError(f"{key}.default", default, f"must be one of the values {list(values)}")
-    return Param(name=name, kind="choice", values=tuple(values), ordered=ordered, default=default, when=when)
+    return Param(
+        name=name, kind="choice", values=tuple(values), ordered=ordered, default=default, when=when
+    )
 
 
 def _parse_bool(name: str, e: Mapping[str, Any], key: str, when: tuple[Condition, ...]) -> Param:
@@ -298,12 +317,16 @@ def _parse_when(when: Any, key: str) -> tuple[Condition, ...]:
     if when is None:
         return ()
     if not isinstance(when, Mapping) or not when:
-        raise ConfigError(key, when, "must map a parent hyperparameter to a value or list of values")
+        raise ConfigError(
+            key, when, "must map a parent hyperparameter to a value or list of values"
+        )
     conds = []
     for parent, vals in when.items():
         vals = tuple(vals) if isinstance(vals, (list, tuple)) else (vals,)
         if not vals or not all(_is_scalar(v) for v in vals):
-            raise ConfigError(f"{key}.{parent}", list(vals), "must be a value or a non-empty list of values")
+            raise ConfigError(
+                f"{key}.{parent}", list(vals), "must be a value or a non-empty list of values"
+            )
         conds.append(Condition(parent=str(parent), values=vals))
     return tuple(conds)
 
@@ -315,10 +338,14 @@ def _check_conditions(p: Param, params: Mapping[str, Param], key: str) -> None:
             raise ConfigError(ck, list(cond.values), "an entry cannot depend on itself")
         parent = params.get(cond.parent)
         if parent is None:
-            raise ConfigError(ck, list(cond.values), f"names no hyperparameter; known: {', '.join(params)}")
+            raise ConfigError(
+                ck, list(cond.values), f"names no hyperparameter; known: {', '.join(params)}"
+            )
         domain = parent.domain()
         if domain is None:
-            raise ConfigError(ck, list(cond.values), "a parent must be a choice, bool, fixed or linear int entry")
+            raise ConfigError(
+                ck, list(cond.values), "a parent must be a choice, bool, fixed or linear int entry"
+            )
         for v in cond.values:
             if v not in domain or _scalar_kind(v) != _scalar_kind(domain[0]):
                 raise ConfigError(ck, v, f"is not a value {cond.parent} can take ({list(domain)})")
@@ -396,7 +423,9 @@ def _flag(v: Any, key: str) -> bool:
 
 def _check_bounds(low: float, high: float, log: bool, key: str) -> None:
     if not low < high:
-        raise ConfigError(f"{key}.low", low, f"must be < high ({high}); use a plain value for a fixed one")
+        raise ConfigError(
+            f"{key}.low", low, f"must be < high ({high}); use a plain value for a fixed one"
+        )
     if log and low <= 0:
         raise ConfigError(f"{key}.low", low, "must be > 0 when log: true")
 
@@ -405,7 +434,9 @@ def _check_step(step: float | None, low: float, high: float, log: bool, key: str
     if step is None:
         return
     if log and step <= 1:
-        raise ConfigError(f"{key}.step", step, "with log: true the step is a factor and must be > 1")
+        raise ConfigError(
+            f"{key}.step", step, "with log: true the step is a factor and must be > 1"
+        )
     if step <= 0:
         raise ConfigError(f"{key}.step", step, "must be > 0")
     if not log and step > high - low:

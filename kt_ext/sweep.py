@@ -23,12 +23,23 @@ from kt_ext.results import write_text
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("job", "overrides", "objective", "best_score", "test_accuracy", "test_loss",
-           "trials", "completed", "epochs", "seconds", "status")
+COLUMNS = (
+    "job",
+    "overrides",
+    "objective",
+    "best_score",
+    "test_accuracy",
+    "test_loss",
+    "trials",
+    "completed",
+    "epochs",
+    "seconds",
+    "status",
+)
 
 
 def sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
-    """One row per job directory under ``sweep_dir`` (jobs without ``summary.json`` show as failed)."""
+    """One row per job directory under ``sweep_dir``; a job without ``summary.json`` failed."""
     rows = []
     jobs = [p for p in Path(sweep_dir).iterdir() if (p / ".hydra").is_dir()]
     for job in sorted(jobs, key=lambda p: (len(p.name), p.name)):
@@ -62,7 +73,10 @@ def sweep_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         score = f"{r['best_score']:.4f}" if isinstance(r["best_score"], float) else "-"
         test = f"{r['test_accuracy']:.4f}" if isinstance(r["test_accuracy"], float) else "-"
-        lines.append(f"job {r['job']:>3} | {r['objective'] or '-'} {score} | test_accuracy {test} | {r['overrides']}")
+        objective = r["objective"] or "-"
+        lines.append(
+            f"job {r['job']:>3} | {objective} {score} | test_accuracy {test} | {r['overrides']}"
+        )
     return "\n".join(lines)
 
 
@@ -76,4 +90,6 @@ class SweepSummary(Callback):
             return
         rows = sweep_rows(sweep_dir)
         write_text(sweep_dir / "sweep_summary.csv", sweep_csv(rows))
-        print(f"sweep summary ({sweep_dir / 'sweep_summary.csv'}):\n{sweep_table(rows)}", flush=True)
+        print(
+            f"sweep summary ({sweep_dir / 'sweep_summary.csv'}):\n{sweep_table(rows)}", flush=True
+        )

@@ -97,7 +97,7 @@ class GridSearch(_TrialRecorder, keras_tuner.GridSearch):
 
 
 def discretise_floats(hp: keras_tuner.HyperParameters, points: int) -> keras_tuner.HyperParameters:
-    """A copy of ``hp`` where every float without a step is an ordered choice of ``points`` values."""
+    """A copy of ``hp`` with each float lacking a step turned into ``points`` ordered choices."""
     config = hp.get_config()
     for entry in config["space"]:
         c = entry["config"]
@@ -107,8 +107,13 @@ def discretise_floats(hp: keras_tuner.HyperParameters, points: int) -> keras_tun
         default = c.get("default")
         default = values[0] if default is None else min(values, key=lambda v: abs(v - default))
         entry["class_name"] = "Choice"
-        entry["config"] = {"name": c["name"], "values": values, "ordered": True,
-                           "default": default, "conditions": c["conditions"]}
+        entry["config"] = {
+            "name": c["name"],
+            "values": values,
+            "ordered": True,
+            "default": default,
+            "conditions": c["conditions"],
+        }
         if c["name"] in config["values"]:
             config["values"][c["name"]] = default
     return keras_tuner.HyperParameters.from_config(config)

@@ -1,4 +1,4 @@
-"""Pieces every builder shares: optimizer with its learning-rate schedule, regulariser, head, compile."""
+"""Pieces every builder shares: optimizer and learning-rate schedule, regulariser, head."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def learning_rate(values: Mapping[str, Any], decay_steps: int) -> Any:
     if schedule == "cosine":
         return keras.optimizers.schedules.CosineDecay(lr, decay_steps=decay_steps)
     if schedule == "exponential":
-        return keras.optimizers.schedules.ExponentialDecay(lr, decay_steps=decay_steps, decay_rate=0.01)
+        return keras.optimizers.schedules.ExponentialDecay(
+            lr, decay_steps=decay_steps, decay_rate=0.01
+        )
     raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {schedule!r}")
 
 

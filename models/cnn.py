@@ -41,13 +41,19 @@ def build_cnn(
         ValueError: The inputs are not images.
     """
     if len(input_shape) != 3:
-        raise ValueError(f"the cnn needs image inputs (height, width, channels), got shape {input_shape}")
+        raise ValueError(
+            f"the cnn needs image inputs (height, width, channels), got shape {input_shape}"
+        )
     inputs = keras.Input(shape=input_shape)
     x = inputs
     size = min(input_shape[:2])
     for i in range(int(values["blocks"])):
-        x = keras.layers.Conv2D(int(values["filters"]) * 2**i, int(values["kernel_size"]),
-                                padding="same", **dense_kwargs(values))(x)
+        x = keras.layers.Conv2D(
+            int(values["filters"]) * 2**i,
+            int(values["kernel_size"]),
+            padding="same",
+            **dense_kwargs(values),
+        )(x)
         if values["batch_norm"]:
             x = keras.layers.BatchNormalization()(x)
         x = keras.layers.Activation("relu")(x)
@@ -57,5 +63,12 @@ def build_cnn(
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(int(values["units"]), activation="relu", **dense_kwargs(values))(x)
     x = keras.layers.Dropout(float(values["dropout"]))(x)
-    return head_and_compile(inputs, x, values, num_classes=num_classes, metrics=metrics,
-                            decay_steps=decay_steps, name="cnn")
+    return head_and_compile(
+        inputs,
+        x,
+        values,
+        num_classes=num_classes,
+        metrics=metrics,
+        decay_steps=decay_steps,
+        name="cnn",
+    )

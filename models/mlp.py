@@ -40,5 +40,12 @@ def build_mlp(
             x = keras.layers.BatchNormalization()(x)
         x = keras.layers.Activation("relu")(x)
         x = keras.layers.Dropout(float(values["dropout"]))(x)
-    return head_and_compile(inputs, x, values, num_classes=num_classes, metrics=metrics,
-                            decay_steps=decay_steps, name="mlp")
+    return head_and_compile(
+        inputs,
+        x,
+        values,
+        num_classes=num_classes,
+        metrics=metrics,
+        decay_steps=decay_steps,
+        name="mlp",
+    )

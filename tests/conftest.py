@@ -40,17 +40,25 @@ def digits_splits():
     """The default data, split once for the whole session."""
     from kt_ext.data import load_digits, split
 
-    return split(load_digits(), seed=0, val_fraction=0.2, test_fraction=0.2, subset=1.0, standardize=False)
+    return split(
+        load_digits(), seed=0, val_fraction=0.2, test_fraction=0.2, subset=1.0, standardize=False
+    )
 
 
 @pytest.fixture
 def run_tune(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """Run scripts/tune.py in a subprocess from an empty working directory."""
 
-    def _run(*args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    def _run(
+        *args: str, timeout: float = 600, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, str(TUNE), *args], cwd=tmp_path, capture_output=True, text=True,
-            timeout=timeout, env={**os.environ, **(env or {})},
+            [sys.executable, str(TUNE), *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
         )
 
     return _run

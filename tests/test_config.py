@@ -17,7 +17,14 @@ OFFLINE_DATA = ["digits", "breast_cancer"]
 def test_groups_have_the_documented_options():
     assert option_names("model") == ["cnn", "mlp"]
     assert set(option_names("strategy")) >= {"random", "grid", "bayes", "hyperband"}
-    assert set(option_names("data")) >= {"digits", "breast_cancer", "mnist", "fashion_mnist", "cifar10", "npz"}
+    assert set(option_names("data")) >= {
+        "digits",
+        "breast_cancer",
+        "mnist",
+        "fashion_mnist",
+        "cifar10",
+        "npz",
+    }
 
 
 def test_defaults_validate(compose_config):
@@ -65,7 +72,13 @@ def test_every_model_builds_at_its_defaults(compose_config, digits_splits, model
     builder = instantiate(s.builder)
     assert isinstance(builder, functools.partial)
     values = s.space.declare(s.space.to_hyperparameters())
-    m = builder(values, input_shape=digits_splits.input_shape, num_classes=10, metrics=["accuracy"], decay_steps=10)
+    m = builder(
+        values,
+        input_shape=digits_splits.input_shape,
+        num_classes=10,
+        metrics=["accuracy"],
+        decay_steps=10,
+    )
     assert isinstance(m, keras.Model) and m.output_shape == (None, 10)
     keras.backend.clear_session()
 
@@ -77,11 +90,21 @@ def test_every_strategy_instantiates_a_tuner(compose_config, digits_splits, stra
     from kt_ext.hypermodel import SpaceHyperModel
 
     s = validate(compose_config([f"strategy={strategy}"]))
-    hypermodel = SpaceHyperModel(s.space, instantiate(s.builder), digits_splits, metrics=s.metrics,
-                                 max_epochs=1, shuffle_buffer=100, verbose=0)
+    hypermodel = SpaceHyperModel(
+        s.space,
+        instantiate(s.builder),
+        digits_splits,
+        metrics=s.metrics,
+        max_epochs=1,
+        shuffle_buffer=100,
+        verbose=0,
+    )
     tuner = instantiate(s.strategy)(
-        hypermodel=hypermodel, objective=keras_tuner.Objective("val_accuracy", "max"),
-        hyperparameters=s.space.to_hyperparameters(), directory=str(tmp_path), project_name="p",
+        hypermodel=hypermodel,
+        objective=keras_tuner.Objective("val_accuracy", "max"),
+        hyperparameters=s.space.to_hyperparameters(),
+        directory=str(tmp_path),
+        project_name="p",
     )
     assert isinstance(tuner, keras_tuner.Tuner)
     assert set(tuner.oracle.hyperparameters.values) >= {"lr", "batch_size"}
@@ -95,7 +118,10 @@ def test_cli_style_overrides_reach_the_space(compose_config):
 
 def test_direction_inferred_or_explicit(compose_config):
     assert validate(compose_config(["search.objective=val_loss"])).search.direction == "min"
-    assert validate(compose_config(["search.objective=loss", "search.direction=max"])).search.direction == "max"
+    assert (
+        validate(compose_config(["search.objective=loss", "search.direction=max"])).search.direction
+        == "max"
+    )
 
 
 def test_seed_zero_is_a_seed(compose_config):

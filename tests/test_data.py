@@ -6,7 +6,14 @@ import tarfile
 import numpy as np
 import pytest
 
-from kt_ext.data import RawData, load_breast_cancer, load_digits, load_keras_dataset, load_npz, split
+from kt_ext.data import (
+    RawData,
+    load_breast_cancer,
+    load_digits,
+    load_keras_dataset,
+    load_npz,
+    split,
+)
 
 
 def test_digits_is_offline_images_in_unit_range():
@@ -45,7 +52,14 @@ def test_subset_shrinks_only_training():
 
 
 def test_standardize_uses_training_statistics():
-    s = split(load_breast_cancer(), seed=0, val_fraction=0.2, test_fraction=0.2, standardize=True, subset=1.0)
+    s = split(
+        load_breast_cancer(),
+        seed=0,
+        val_fraction=0.2,
+        test_fraction=0.2,
+        standardize=True,
+        subset=1.0,
+    )
     assert np.allclose(s.x_train.mean(axis=0), 0, atol=1e-4)
     assert np.allclose(s.x_train.std(axis=0), 1, atol=1e-3)
     assert not np.allclose(s.x_test.mean(axis=0), 0, atol=1e-4)
@@ -54,8 +68,12 @@ def test_standardize_uses_training_statistics():
 
 def test_official_test_split_is_kept():
     rng = np.random.default_rng(0)
-    raw = RawData(x=rng.random((100, 4), dtype=np.float32), y=np.arange(100) % 3,
-                  x_test=rng.random((10, 4), dtype=np.float32), y_test=np.arange(10) % 3)
+    raw = RawData(
+        x=rng.random((100, 4), dtype=np.float32),
+        y=np.arange(100) % 3,
+        x_test=rng.random((10, 4), dtype=np.float32),
+        y_test=np.arange(10) % 3,
+    )
     s = split(raw, seed=0, val_fraction=0.2, test_fraction=0.5, subset=1.0, standardize=False)
     assert np.array_equal(s.x_test, raw.x_test) and len(s.y_train) == 80
 
@@ -109,8 +127,13 @@ def keras_cache(tmp_path, monkeypatch):
 def test_mnist_loader_reads_keras_cache(keras_cache):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (30, 28, 28), dtype=np.uint8)
-    np.savez(keras_cache / "mnist.npz", x_train=x[:20], y_train=np.arange(20) % 10,
-             x_test=x[20:], y_test=np.arange(10) % 10)
+    np.savez(
+        keras_cache / "mnist.npz",
+        x_train=x[:20],
+        y_train=np.arange(20) % 10,
+        x_test=x[20:],
+        y_test=np.arange(10) % 10,
+    )
     raw = load_keras_dataset("mnist")
     assert raw.x.shape == (20, 28, 28, 1) and raw.x_test.shape == (10, 28, 28, 1)
     assert np.allclose(raw.x[0, ..., 0], x[0] / 255.0)
@@ -127,8 +150,12 @@ def test_fashion_mnist_loader_reads_keras_cache(keras_cache):
     folder.mkdir()
     x = np.random.default_rng(1).integers(0, 256, (12, 28, 28), dtype=np.uint8)
     y = (np.arange(12) % 10).astype(np.uint8)
-    files = {"train-images-idx3-ubyte.gz": _idx(x[:8], 2051), "train-labels-idx1-ubyte.gz": _idx(y[:8], 2049),
-             "t10k-images-idx3-ubyte.gz": _idx(x[8:], 2051), "t10k-labels-idx1-ubyte.gz": _idx(y[8:], 2049)}
+    files = {
+        "train-images-idx3-ubyte.gz": _idx(x[:8], 2051),
+        "train-labels-idx1-ubyte.gz": _idx(y[:8], 2049),
+        "t10k-images-idx3-ubyte.gz": _idx(x[8:], 2051),
+        "t10k-labels-idx1-ubyte.gz": _idx(y[8:], 2049),
+    }
     for name, data in files.items():
         (folder / name).write_bytes(data)
     raw = load_keras_dataset("fashion_mnist")
@@ -144,7 +171,9 @@ def test_cifar10_loader_reads_keras_cache(keras_cache):
         for name, n in [*((f"data_batch_{i}", 10000) for i in range(1, 6)), ("test_batch", 7)]:
             data = np.zeros((n, 3072), dtype=np.uint8)
             data[0, :1024] = 255  # first image red
-            payload = pickle.dumps({b"data": data, b"labels": [i % 10 for i in range(n)]}, protocol=4)
+            payload = pickle.dumps(
+                {b"data": data, b"labels": [i % 10 for i in range(n)]}, protocol=4
+            )
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             info.size = len(payload)
             tar.addfile(info, io.BytesIO(payload))

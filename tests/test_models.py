@@ -5,9 +5,21 @@ from models._common import learning_rate
 from models.cnn import build_cnn
 from models.mlp import build_mlp
 
-BASE = {"lr": 0.01, "lr_schedule": "constant", "optimizer": "adam", "batch_size": 32, "weight_decay": 1e-4,
-        "dropout": 0.1, "initializer": "he_normal", "batch_norm": True, "num_layers": 2, "units": 16,
-        "blocks": 3, "filters": 8, "kernel_size": 3}
+BASE = {
+    "lr": 0.01,
+    "lr_schedule": "constant",
+    "optimizer": "adam",
+    "batch_size": 32,
+    "weight_decay": 1e-4,
+    "dropout": 0.1,
+    "initializer": "he_normal",
+    "batch_norm": True,
+    "num_layers": 2,
+    "units": 16,
+    "blocks": 3,
+    "filters": 8,
+    "kernel_size": 3,
+}
 KW = {"metrics": ["accuracy"], "decay_steps": 100}
 
 
@@ -31,7 +43,9 @@ def test_cnn_depth_on_small_images_and_filter_doubling():
     model = build_cnn(BASE, input_shape=(8, 8, 1), num_classes=10, **KW)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convs] == [8, 16, 32]
-    assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers) == 3  # 8 -> 4 -> 2 -> 1
+    assert (
+        sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers) == 3
+    )  # 8 -> 4 -> 2 -> 1
     deeper = build_cnn({**BASE, "blocks": 5}, input_shape=(8, 8, 1), num_classes=10, **KW)
     assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in deeper.layers) == 3
 
@@ -42,7 +56,9 @@ def test_cnn_rejects_tabular_inputs():
 
 
 def test_sgd_uses_momentum_and_needs_it():
-    model = build_mlp({**BASE, "optimizer": "sgd", "momentum": 0.8}, input_shape=(4,), num_classes=3, **KW)
+    model = build_mlp(
+        {**BASE, "optimizer": "sgd", "momentum": 0.8}, input_shape=(4,), num_classes=3, **KW
+    )
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert model.optimizer.momentum == pytest.approx(0.8)
     with pytest.raises(KeyError, match="momentum"):
@@ -52,7 +68,9 @@ def test_sgd_uses_momentum_and_needs_it():
 def test_schedules():
     assert learning_rate(BASE, 100) == 0.01
     cosine = learning_rate({**BASE, "lr_schedule": "cosine"}, 100)
-    assert float(cosine(0)) == pytest.approx(0.01) and float(cosine(100)) == pytest.approx(0.0, abs=1e-9)
+    assert float(cosine(0)) == pytest.approx(0.01) and float(cosine(100)) == pytest.approx(
+        0.0, abs=1e-9
+    )
     expo = learning_rate({**BASE, "lr_schedule": "exponential"}, 100)
     assert float(expo(100)) == pytest.approx(1e-4)
     with pytest.raises(ValueError, match="lr_schedule"):

@@ -36,15 +36,34 @@ def test_best_table_format():
 
 
 def test_format_value():
-    assert format_value(0.0123456) == "0.01235" and format_value(True) == "True" and format_value(64) == "64"
+    assert (
+        format_value(0.0123456) == "0.01235"
+        and format_value(True) == "True"
+        and format_value(64) == "64"
+    )
 
 
 def test_trials_csv_has_every_trial_and_empty_inactive_cells():
     text = trials_csv(ROWS, ["lr", "units", "momentum"], "val_accuracy")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0]) == ["trial_id", "status", "lr", "units", "momentum", "val_accuracy",
-                             "epochs", "seconds", "message"]
-    assert [r["status"] for r in rows] == ["COMPLETED", "FAILED", "COMPLETED", "COMPLETED", "COMPLETED"]
+    assert list(rows[0]) == [
+        "trial_id",
+        "status",
+        "lr",
+        "units",
+        "momentum",
+        "val_accuracy",
+        "epochs",
+        "seconds",
+        "message",
+    ]
+    assert [r["status"] for r in rows] == [
+        "COMPLETED",
+        "FAILED",
+        "COMPLETED",
+        "COMPLETED",
+        "COMPLETED",
+    ]
     assert rows[0]["momentum"] == "" and rows[2]["momentum"] == "0.9"
     assert rows[1]["val_accuracy"] == "" and rows[0]["seconds"] == "1.50"
 

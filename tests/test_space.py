@@ -22,8 +22,14 @@ def test_parse_orders_parents_before_children():
 
 def test_parse_kinds_and_fields():
     space = parse_space(SPACE)
-    assert {p.name: p.kind for p in space} == {"lr": "float", "units": "int", "optimizer": "choice",
-                                               "batch_norm": "bool", "momentum": "float", "epsilon": "fixed"}
+    assert {p.name: p.kind for p in space} == {
+        "lr": "float",
+        "units": "int",
+        "optimizer": "choice",
+        "batch_norm": "bool",
+        "momentum": "float",
+        "epsilon": "fixed",
+    }
     assert space["lr"].log is True
     assert space["units"].step == 32
     assert space["momentum"].when[0].parent == "optimizer"
@@ -53,11 +59,18 @@ def test_declare_gives_keras_tuner_space_with_conditions():
 
 
 def test_nested_conditions_need_every_parent():
-    space = parse_space({
-        "optimizer": {"type": "choice", "values": ["adam", "sgd"]},
-        "nesterov": {"type": "bool", "when": {"optimizer": "sgd"}},
-        "momentum": {"type": "float", "low": 0.1, "high": 0.9, "when": {"optimizer": "sgd", "nesterov": True}},
-    })
+    space = parse_space(
+        {
+            "optimizer": {"type": "choice", "values": ["adam", "sgd"]},
+            "nesterov": {"type": "bool", "when": {"optimizer": "sgd"}},
+            "momentum": {
+                "type": "float",
+                "low": 0.1,
+                "high": 0.9,
+                "when": {"optimizer": "sgd", "nesterov": True},
+            },
+        }
+    )
     import keras_tuner
 
     def active(**values):
@@ -79,34 +92,76 @@ def test_grid_values_linear_and_log():
 
 BAD = [
     ({"lr": {"type": "float", "low": 0.1, "high": 0.001}}, "model.space.lr.low", "must be < high"),
-    ({"lr": {"type": "float", "low": 0.0, "high": 0.1, "log": True}}, "model.space.lr.low", "> 0 when log"),
+    (
+        {"lr": {"type": "float", "low": 0.0, "high": 0.1, "log": True}},
+        "model.space.lr.low",
+        "> 0 when log",
+    ),
     ({"lr": {"type": "float", "low": float("nan"), "high": 0.1}}, "model.space.lr.low", "finite"),
     ({"lr": {"type": "float", "low": 0.0, "high": float("inf")}}, "model.space.lr.high", "finite"),
     ({"u": {"type": "int", "low": 1, "high": 9, "step": 0}}, "model.space.u.step", "> 0"),
     ({"u": {"type": "int", "low": 1, "high": 9, "step": -2}}, "model.space.u.step", "> 0"),
     ({"u": {"type": "int", "low": 1.5, "high": 9}}, "model.space.u.low", "integer"),
-    ({"lr": {"type": "float", "low": 1e-3, "high": 1.0, "log": True, "step": 0.5}}, "model.space.lr.step", "factor"),
+    (
+        {"lr": {"type": "float", "low": 1e-3, "high": 1.0, "log": True, "step": 0.5}},
+        "model.space.lr.step",
+        "factor",
+    ),
     ({"o": {"type": "choice", "values": []}}, "model.space.o.values", "non-empty"),
     ({"o": {"type": "choice", "values": ["a", "a"]}}, "model.space.o.values", "unique"),
     ({"o": {"type": "choice", "values": ["a", 1]}}, "model.space.o.values", "same type"),
-    ({"o": {"type": "choice", "values": ["a", "b"], "default": "c"}}, "model.space.o.default", "one of"),
-    ({"o": {"type": "choice", "values": ["a", "b"], "ordered": True}}, "model.space.o.ordered", "numeric"),
+    (
+        {"o": {"type": "choice", "values": ["a", "b"], "default": "c"}},
+        "model.space.o.default",
+        "one of",
+    ),
+    (
+        {"o": {"type": "choice", "values": ["a", "b"], "ordered": True}},
+        "model.space.o.ordered",
+        "numeric",
+    ),
     ({"o": {"type": "categorical", "values": ["a"]}}, "model.space.o.type", "must be one of"),
     ({"o": {"values": ["a"]}}, "model.space.o.type", "must be one of"),
-    ({"lr": {"type": "float", "low": 0.1, "high": 1.0, "hihg": 2}}, "model.space.lr.hihg", "unknown key"),
+    (
+        {"lr": {"type": "float", "low": 0.1, "high": 1.0, "hihg": 2}},
+        "model.space.lr.hihg",
+        "unknown key",
+    ),
     ({"lr": {"type": "float", "high": 1.0}}, "model.space.lr.low", "required"),
-    ({"m": {"type": "float", "low": 0.1, "high": 0.9, "when": {"optimizer": "sgd"}}},
-     "model.space.m.when.optimizer", "names no hyperparameter"),
-    ({"o": {"type": "choice", "values": ["adam"]},
-      "m": {"type": "float", "low": 0.1, "high": 0.9, "when": {"o": "sgd"}}}, "model.space.m.when.o", "is not a value"),
-    ({"a": {"type": "bool", "when": {"b": True}}, "b": {"type": "bool", "when": {"a": True}}},
-     "when", "cycle"),
-    ({"lr": {"type": "float", "low": 0.1, "high": 1.0}, "m": {"type": "bool", "when": {"lr": 0.5}}},
-     "model.space.m.when.lr", "parent must be"),
+    (
+        {"m": {"type": "float", "low": 0.1, "high": 0.9, "when": {"optimizer": "sgd"}}},
+        "model.space.m.when.optimizer",
+        "names no hyperparameter",
+    ),
+    (
+        {
+            "o": {"type": "choice", "values": ["adam"]},
+            "m": {"type": "float", "low": 0.1, "high": 0.9, "when": {"o": "sgd"}},
+        },
+        "model.space.m.when.o",
+        "is not a value",
+    ),
+    (
+        {"a": {"type": "bool", "when": {"b": True}}, "b": {"type": "bool", "when": {"a": True}}},
+        "when",
+        "cycle",
+    ),
+    (
+        {
+            "lr": {"type": "float", "low": 0.1, "high": 1.0},
+            "m": {"type": "bool", "when": {"lr": 0.5}},
+        },
+        "model.space.m.when.lr",
+        "parent must be",
+    ),
     ({"x": [1, 2]}, "model.space.x", "ambiguous"),
     ({"x": {"type": "fixed", "value": [1]}}, "model.space.x.value", "number, string"),
     ({"bad-name": 3}, "model.space.bad-name", "identifiers"),
-    ({"d": {"type": "float", "low": 0.0, "high": 0.5, "default": 0.9}}, "model.space.d.default", "lie in"),
+    (
+        {"d": {"type": "float", "low": 0.0, "high": 0.5, "default": 0.9}},
+        "model.space.d.default",
+        "lie in",
+    ),
     ({"b": {"type": "bool", "default": "yes"}}, "model.space.b.default", "true or false"),
     ({"lr": {"type": "float", "low": "1e-4", "high": 1.0}}, "model.space.lr.low", "number"),
 ]

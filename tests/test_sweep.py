@@ -1,9 +1,9 @@
 import json
 
 import yaml
+from omegaconf import OmegaConf
 
 from kt_ext.sweep import SweepSummary, sweep_rows
-from omegaconf import OmegaConf
 
 
 def make_job(sweep, num, overrides, summary=None):
@@ -15,8 +15,12 @@ def make_job(sweep, num, overrides, summary=None):
 
 
 def test_summary_rows_and_csv(tmp_path, capsys):
-    make_job(tmp_path, 0, ["strategy=random"], {"objective": "val_accuracy", "best_score": 0.97,
-                                                "test_accuracy": 0.95, "trials": 3})
+    make_job(
+        tmp_path,
+        0,
+        ["strategy=random"],
+        {"objective": "val_accuracy", "best_score": 0.97, "test_accuracy": 0.95, "trials": 3},
+    )
     make_job(tmp_path, 1, ["strategy=bayes"])  # crashed: no summary
     for i in range(2, 11):
         make_job(tmp_path, i, [f"seed={i}"], {"objective": "val_accuracy", "best_score": 0.5})

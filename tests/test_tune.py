@@ -26,8 +26,10 @@ MALFORMED = [
     (["model.space.lr.type=loguniform"], "model.space.lr.type"),
     (["+model.space.lr.hihg=2"], "model.space.lr.hihg"),
     (["model.space.momentum.when.optimizer=nesterov"], "model.space.momentum.when.optimizer"),
-    (["~model.space.momentum.when.optimizer", "+model.space.momentum.when.solver=sgd"],
-     "model.space.momentum.when.solver"),
+    (
+        ["~model.space.momentum.when.optimizer", "+model.space.momentum.when.solver=sgd"],
+        "model.space.momentum.when.solver",
+    ),
     (["~model.space.batch_size"], "model.space.batch_size"),
     (["data.subset=0"], "data.subset"),
     (["data.subset=1.5"], "data.subset"),
@@ -57,7 +59,10 @@ def test_model_that_cannot_take_the_data_exits_2(run_tune, tmp_path):
     proc = run_tune("model=cnn", "data=breast_cancer")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert "model.builder._target_ = 'models.cnn.build_cnn'" in lines[-1] and "image inputs" in lines[-1]
+    assert (
+        "model.builder._target_ = 'models.cnn.build_cnn'" in lines[-1]
+        and "image inputs" in lines[-1]
+    )
     assert not (tmp_path / "outputs").exists()
 
 
@@ -82,12 +87,21 @@ def test_end_to_end_writes_every_output(run_tune, tmp_path):
     run = tmp_path / "run"
     proc = run_tune("search.max_trials=2", "search.epochs=1", f"hydra.run.dir={run}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for name in ["trials.csv", "best_table.txt", "best_hyperparameters.yaml", "best_model.keras",
-                 "summary.json", "kt/oracle.json", ".hydra/config.yaml"]:
+    for name in [
+        "trials.csv",
+        "best_table.txt",
+        "best_hyperparameters.yaml",
+        "best_model.keras",
+        "summary.json",
+        "kt/oracle.json",
+        ".hydra/config.yaml",
+    ]:
         assert (run / name).is_file(), name
     rows = _read_csv(run / "trials.csv")
     assert [r["trial_id"] for r in rows] == ["0", "1"]
-    assert all(r["status"] == "COMPLETED" and r["epochs"] == "1" and float(r["seconds"]) > 0 for r in rows)
+    assert all(
+        r["status"] == "COMPLETED" and r["epochs"] == "1" and float(r["seconds"]) > 0 for r in rows
+    )
     assert {"lr", "batch_size", "units", "optimizer", "momentum", "val_accuracy"} <= set(rows[0])
     assert sorted(p.name for p in (run / "tensorboard").iterdir()) == ["0", "1"]
     assert any((run / "tensorboard" / "0").rglob("events.out.tfevents.*"))
@@ -116,14 +130,20 @@ def test_end_to_end_writes_every_output(run_tune, tmp_path):
 def test_multirun_sweep_summary(run_tune, tmp_path):
     sweep = tmp_path / "sweep"
     strategies = ["random", "grid", "bayes", "hyperband"]
-    proc = run_tune("-m", f"strategy={','.join(strategies)}", "search.max_trials=2", "search.epochs=2",
-                    f"hydra.sweep.dir={sweep}")
+    proc = run_tune(
+        "-m",
+        f"strategy={','.join(strategies)}",
+        "search.max_trials=2",
+        "search.epochs=2",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     for job in ("0", "1", "2", "3"):
         assert (sweep / job / "summary.json").is_file() and (sweep / job / "trials.csv").is_file()
     rows = _read_csv(sweep / "sweep_summary.csv")
     assert [r["overrides"] for r in rows] == [
-        f"strategy={s} search.max_trials=2 search.epochs=2" for s in strategies]
+        f"strategy={s} search.max_trials=2 search.epochs=2" for s in strategies
+    ]
     assert all(r["status"] == "ok" and 0 < float(r["best_score"]) <= 1 for r in rows)
     assert "sweep summary" in proc.stdout
 
@@ -139,5 +159,8 @@ def test_default_run_reaches_095_on_digits(run_tune, tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["best_score"] >= 0.95 and summary["test_accuracy"] >= 0.93
     assert elapsed < 180, elapsed
-    print(f"default run: {elapsed:.1f} s, val_accuracy {summary['best_score']:.4f}, "
-          f"test_accuracy {summary['test_accuracy']:.4f}", file=os.sys.stderr)
+    print(
+        f"default run: {elapsed:.1f} s, val_accuracy {summary['best_score']:.4f}, "
+        f"test_accuracy {summary['test_accuracy']:.4f}",
+        file=os.sys.stderr,
+    )

@@ -4,16 +4,21 @@ import pytest
 from kt_ext.space import parse_space
 from kt_ext.tuners import GridSearch, RandomSearch, discretise_floats, trial_seed
 
-SPACE = parse_space({
-    "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
-    "dropout": {"type": "float", "low": 0.0, "high": 0.4, "step": 0.2},
-    "optimizer": {"type": "choice", "values": ["adam", "sgd"]},
-    "momentum": {"type": "float", "low": 0.5, "high": 0.9, "when": {"optimizer": "sgd"}},
-    "batch_size": 32,
-    "units": {"type": "int", "low": 8, "high": 16, "step": 8},
-    "num_layers": 1, "batch_norm": False, "initializer": "glorot_uniform", "weight_decay": 1e-5,
-    "lr_schedule": "constant",
-})
+SPACE = parse_space(
+    {
+        "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+        "dropout": {"type": "float", "low": 0.0, "high": 0.4, "step": 0.2},
+        "optimizer": {"type": "choice", "values": ["adam", "sgd"]},
+        "momentum": {"type": "float", "low": 0.5, "high": 0.9, "when": {"optimizer": "sgd"}},
+        "batch_size": 32,
+        "units": {"type": "int", "low": 8, "high": 16, "step": 8},
+        "num_layers": 1,
+        "batch_norm": False,
+        "initializer": "glorot_uniform",
+        "weight_decay": 1e-5,
+        "lr_schedule": "constant",
+    }
+)
 
 
 def test_trial_seed_is_stable_and_distinct():
@@ -36,20 +41,32 @@ def test_discretise_floats_keeps_stepped_and_conditions():
 
 @pytest.fixture
 def hypermodel(digits_splits):
+    from kt_ext.hypermodel import SpaceHyperModel
     from models.mlp import build_mlp
 
-    from kt_ext.hypermodel import SpaceHyperModel
-
-    return SpaceHyperModel(SPACE, build_mlp, digits_splits, metrics=["accuracy"], max_epochs=1, shuffle_buffer=64,
-                           verbose=0)
+    return SpaceHyperModel(
+        SPACE,
+        build_mlp,
+        digits_splits,
+        metrics=["accuracy"],
+        max_epochs=1,
+        shuffle_buffer=64,
+        verbose=0,
+    )
 
 
 def test_grid_search_enumerates_the_discretised_grid(hypermodel, tmp_path):
     import keras_tuner
 
-    tuner = GridSearch(hypermodel=hypermodel, objective=keras_tuner.Objective("val_accuracy", "max"),
-                       max_trials=100, float_points=2, hyperparameters=SPACE.to_hyperparameters(),
-                       directory=str(tmp_path), project_name="g")
+    tuner = GridSearch(
+        hypermodel=hypermodel,
+        objective=keras_tuner.Objective("val_accuracy", "max"),
+        max_trials=100,
+        float_points=2,
+        hyperparameters=SPACE.to_hyperparameters(),
+        directory=str(tmp_path),
+        project_name="g",
+    )
     seen = set()
     for i in range(100):
         trial = tuner.oracle.create_trial(f"w{i}")
@@ -67,9 +84,15 @@ def test_grid_search_enumerates_the_discretised_grid(hypermodel, tmp_path):
 def test_each_trial_is_seeded_from_run_seed_and_trial_id(hypermodel, tmp_path):
     import keras_tuner
 
-    tuner = RandomSearch(hypermodel=hypermodel, objective=keras_tuner.Objective("val_accuracy", "max"),
-                         max_trials=3, seed=5, hyperparameters=SPACE.to_hyperparameters(),
-                         directory=str(tmp_path), project_name="r")
+    tuner = RandomSearch(
+        hypermodel=hypermodel,
+        objective=keras_tuner.Objective("val_accuracy", "max"),
+        max_trials=3,
+        seed=5,
+        hyperparameters=SPACE.to_hyperparameters(),
+        directory=str(tmp_path),
+        project_name="r",
+    )
     hp = SPACE.to_hyperparameters()
 
     def first_kernel(trial_id):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -26,11 +27,14 @@ from kt_ext.errors import ConfigError
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
 
-def fail(message: str, code: int) -> None:
-    """Print ``message`` as one line on stderr and exit, or re-raise under HYDRA_FULL_ERROR."""
+def fail(error: Exception, code: int) -> NoReturn:
+    """Print ``error`` as one line on stderr and exit with ``code``.
+
+    Under ``HYDRA_FULL_ERROR=1`` the error is raised instead, with its traceback.
+    """
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
-        raise
-    print(f"kt-ext: error: {message}", file=sys.stderr, flush=True)
+        raise error
+    print(f"kt-ext: error: {error}", file=sys.stderr, flush=True)
     sys.exit(code)
 
 
@@ -42,7 +46,7 @@ def main(cfg: DictConfig) -> float:
         settings = validate(cfg)
     except ConfigError as e:
         discard_run_dir(run_dir)
-        fail(str(e), 2)
+        fail(e, 2)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from kt_ext.run import RunError, run_search  # heavy: imports TensorFlow
 
@@ -50,9 +54,9 @@ def main(cfg: DictConfig) -> float:
         result = run_search(settings, run_dir)
     except ConfigError as e:
         discard_run_dir(run_dir)
-        fail(str(e), 2)
+        fail(e, 2)
     except RunError as e:
-        fail(str(e), 1)
+        fail(e, 1)
     return result.best_score
 
 

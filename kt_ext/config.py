@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from kt_ext.errors import ConfigError
-from kt_ext.space import SearchSpace, parse_space
+from kt_ext.space import BATCH_SIZE, SearchSpace, parse_space
 
 MISSING = "???"
 DIRECTIONS = ("max", "min")
@@ -101,9 +101,9 @@ def validate(cfg: DictConfig) -> RunSettings:
     )
     model = _mapping(raw, "model")
     space = parse_space(_mapping(model, "model.space"), "model.space")
-    if "batch_size" not in space.names:
+    if BATCH_SIZE not in space.names:
         raise ConfigError(
-            "model.space.batch_size", None, "required: the batch size every trial trains with"
+            f"model.space.{BATCH_SIZE}", None, "required: the batch size every trial trains with"
         )
     return RunSettings(
         seed=seed,

@@ -10,9 +10,7 @@ import keras
 import keras_tuner
 
 from kt_ext.data import Splits
-from kt_ext.space import SearchSpace
-
-BATCH_SIZE = "batch_size"
+from kt_ext.space import BATCH_SIZE, SearchSpace
 
 Builder = Callable[..., keras.Model]
 

@@ -32,6 +32,7 @@ from kt_ext.config import RunSettings
 from kt_ext.data import Splits, split
 from kt_ext.errors import ConfigError
 from kt_ext.hypermodel import SpaceHyperModel
+from kt_ext.space import BATCH_SIZE
 
 log = logging.getLogger(__name__)
 PROJECT = "kt"
@@ -225,7 +226,7 @@ def save_best_model(
         # KerasTuner checkpoints hold weights only; the fresh optimizer has nothing to restore.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         model = tuner.load_model(trial)
-    batch_size = int(trial.hyperparameters.values["batch_size"])
+    batch_size = int(trial.hyperparameters.values[BATCH_SIZE])
     metrics = model.evaluate(data.eval_dataset("test", batch_size), verbose=0, return_dict=True)
     metrics = {f"test_{k}": float(v) for k, v in metrics.items()}
     # Build the (fresh) optimizer so the saved file reloads without a variable-count warning.

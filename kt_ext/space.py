@@ -28,6 +28,9 @@ from kt_ext.errors import ConfigError
 
 Scalar = Union[bool, int, float, str]  # noqa: UP007 - a runtime alias, valid on Python 3.9
 
+# The entry every space must declare: the batch size each trial trains with.
+BATCH_SIZE = "batch_size"
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # Keys each entry type accepts besides `type` and `when`.
@@ -82,11 +85,6 @@ class Param:
     ordered: bool | None = None
     default: Scalar | None = None
     when: tuple[Condition, ...] = field(default_factory=tuple)
-
-    @property
-    def is_tunable(self) -> bool:
-        """Whether the entry has more than one possible value."""
-        return self.kind != "fixed"
 
     def domain(self) -> tuple[Scalar, ...] | None:
         """The finite set of values the entry can take, or ``None`` if continuous."""
@@ -151,9 +149,6 @@ class SearchSpace:
 
     def __iter__(self) -> Iterator[Param]:
         return iter(self.params)
-
-    def __len__(self) -> int:
-        return len(self.params)
 
     def __getitem__(self, name: str) -> Param:
         for p in self.params:

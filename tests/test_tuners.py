@@ -55,18 +55,21 @@ def hypermodel(digits_splits):
     )
 
 
-def test_grid_search_enumerates_the_discretised_grid(hypermodel, tmp_path):
+def make_tuner(cls, hypermodel, tmp_path, **kwargs):
     import keras_tuner
 
-    tuner = GridSearch(
+    return cls(
         hypermodel=hypermodel,
         objective=keras_tuner.Objective("val_accuracy", "max"),
-        max_trials=100,
-        float_points=2,
         hyperparameters=SPACE.to_hyperparameters(),
         directory=str(tmp_path),
-        project_name="g",
+        project_name=cls.__name__,
+        **kwargs,
     )
+
+
+def test_grid_search_enumerates_the_discretised_grid(hypermodel, tmp_path):
+    tuner = make_tuner(GridSearch, hypermodel, tmp_path, max_trials=100, float_points=2)
     seen = set()
     for i in range(100):
         trial = tuner.oracle.create_trial(f"w{i}")
@@ -82,17 +85,7 @@ def test_grid_search_enumerates_the_discretised_grid(hypermodel, tmp_path):
 
 
 def test_each_trial_is_seeded_from_run_seed_and_trial_id(hypermodel, tmp_path):
-    import keras_tuner
-
-    tuner = RandomSearch(
-        hypermodel=hypermodel,
-        objective=keras_tuner.Objective("val_accuracy", "max"),
-        max_trials=3,
-        seed=5,
-        hyperparameters=SPACE.to_hyperparameters(),
-        directory=str(tmp_path),
-        project_name="r",
-    )
+    tuner = make_tuner(RandomSearch, hypermodel, tmp_path, max_trials=3, seed=5)
     hp = SPACE.to_hyperparameters()
 
     def first_kernel(trial_id):

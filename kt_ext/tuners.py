@@ -16,12 +16,14 @@ values, since a grid over a continuum is otherwise undefined.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import time
 from typing import Any
 
 import keras
 import keras_tuner
 
+from kt_ext.oracles import GPUCBOracle
 from kt_ext.results import EPOCHS_RUN, SECONDS
 from kt_ext.space import grid_values
 
@@ -66,6 +68,29 @@ class RandomSearch(_TrialRecorder, keras_tuner.RandomSearch):
 
 class BayesianOptimization(_TrialRecorder, keras_tuner.BayesianOptimization):
     """KerasTuner's GP Bayesian optimisation, with per-trial seeds and recording."""
+
+
+class _GPUCBTuner(keras_tuner.Tuner):
+    """A ``keras_tuner.Tuner`` driven by :class:`kt_ext.oracles.GPUCBOracle`.
+
+    Keyword arguments named like the oracle's parameters (``objective``,
+    ``max_trials``, ``beta``, ``seed``, ``hyperparameters``, ...) go to the
+    oracle, so its signature stays the one place their defaults live; the
+    rest (``directory``, ``project_name``, ...) go to ``keras_tuner.Tuner``.
+
+    Args:
+        hypermodel: As for ``keras_tuner.Tuner``.
+        **kwargs: Oracle and tuner arguments, see above.
+    """
+
+    def __init__(self, hypermodel: Any = None, **kwargs: Any) -> None:
+        names = set(inspect.signature(GPUCBOracle).parameters)
+        oracle_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+        super().__init__(oracle=GPUCBOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
+
+
+class GPUCB(_TrialRecorder, _GPUCBTuner):
+    """kt-ext's GP-UCB Bayesian optimisation, with per-trial seeds and recording."""
 
 
 class Hyperband(_TrialRecorder, keras_tuner.Hyperband):

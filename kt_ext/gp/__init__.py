@@ -1,0 +1,30 @@
+"""Pure numpy/scipy Bayesian-optimisation core: GP regression, acquisition, its optimiser.
+
+Nothing here imports TensorFlow, Keras or KerasTuner: arrays in, arrays out.
+Oracles in :mod:`kt_ext.oracles` are thin wrappers around these functions.
+"""
+
+from kt_ext.gp._acquisition import srinivas_beta, ucb, ucb_gradient
+from kt_ext.gp._encoding import INACTIVE, SpaceEncoder
+from kt_ext.gp._gp import GaussianProcess, GPParams, cholesky, fit_params, neg_log_posterior
+from kt_ext.gp._kernel import matern52, matern52_g, scaled_distance, squared_differences
+from kt_ext.gp._optimize import polish, sobol
+
+__all__ = [
+    "INACTIVE",
+    "SpaceEncoder",
+    "polish",
+    "sobol",
+    "GPParams",
+    "GaussianProcess",
+    "cholesky",
+    "fit_params",
+    "matern52",
+    "matern52_g",
+    "neg_log_posterior",
+    "scaled_distance",
+    "squared_differences",
+    "srinivas_beta",
+    "ucb",
+    "ucb_gradient",
+]

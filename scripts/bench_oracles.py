@@ -1,0 +1,412 @@
+"""Benchmark search oracles on standard test functions, without training any model.
+
+Every method minimises the same functions through its own ask/tell interface:
+
+* ``gpucb``: kt-ext's :class:`kt_ext.oracles.GPUCBOracle` (default β = 1);
+* ``gpucb_b2``: the same with β = 2, to show the effect of more exploration;
+* ``kt_bayes`` / ``kt_random``: KerasTuner's BayesianOptimizationOracle and
+  RandomSearchOracle;
+* ``optuna_tpe`` / ``optuna_gp``: Optuna's TPESampler and GPSampler (the
+  latter needs PyTorch);
+* ``skopt``: scikit-optimize's ``gp_minimize`` loop (``Optimizer`` ask/tell,
+  default GP and acquisition).
+
+Functions: Branin (2-D), Hartmann6 (6-D), Ackley (5-D) and a mixed space
+(a log-scale float, an integer and an unordered choice). Reported per
+function and method: median simple regret (best value found minus the
+global minimum) after 25 and 50 evaluations, median milliseconds per
+suggestion (ask plus tell; over the last ten of 50 for the 6-D function, i.e.
+at ~45-50 observations), and duplicate proposals (summed over seeds).
+
+Usage::
+
+    python scripts/bench_oracles.py --seeds 10 --jobs 2 --out bench/oracles.jsonl
+
+Results are appended to ``--out`` one JSON line per (method, function, seed)
+and reused on a re-run (``--fresh`` ignores them); the table is printed as
+Markdown. Peers are optional: ``pip install -e ".[bench]"`` (plus a CPU build
+of ``torch`` for ``optuna_gp``); missing ones are skipped with a note.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One thread per run, so parallel runs (--jobs) do not slow each other down
+# and every method's timing is single-threaded; set before numpy is imported.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+METHODS = ("gpucb", "gpucb_b2", "kt_bayes", "kt_random", "optuna_tpe", "optuna_gp", "skopt")
+BUDGETS = (25, 50)
+
+
+# ----------------------------------------------------------------- functions
+@dataclass(frozen=True)
+class Dim:
+    """One search dimension: ``float`` (optionally log), ``int`` or unordered ``choice``."""
+
+    name: str
+    kind: str
+    low: float = 0.0
+    high: float = 1.0
+    log: bool = False
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A function to minimise over ``dims`` with known minimum ``optimum``."""
+
+    name: str
+    dims: tuple[Dim, ...]
+    fn: Callable[[dict[str, Any]], float]
+    optimum: float
+
+
+def _branin(v: dict[str, Any]) -> float:
+    x1, x2 = v["x1"], v["x2"]
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+_H6_A = np.array(
+    [
+        [10, 3, 17, 3.5, 1.7, 8],
+        [0.05, 10, 17, 0.1, 8, 14],
+        [3, 3.5, 1.7, 10, 17, 8],
+        [17, 8, 0.05, 10, 0.1, 14],
+    ]
+)
+_H6_P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
+_H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+
+
+def _hartmann6(v: dict[str, Any]) -> float:
+    x = np.array([v[f"x{i}"] for i in range(6)])
+    return float(-_H6_ALPHA @ np.exp(-np.sum(_H6_A * (x - _H6_P) ** 2, axis=1)))
+
+
+def _ackley5(v: dict[str, Any]) -> float:
+    x = np.array([v[f"x{i}"] for i in range(5)])
+    d = len(x)
+    return float(
+        -20 * math.exp(-0.2 * math.sqrt(np.sum(x * x) / d))
+        - math.exp(np.sum(np.cos(2 * math.pi * x)) / d)
+        + 20
+        + math.e
+    )
+
+
+_MIXED_OFFSET = {"adam": 0.0, "sgd": 0.6, "rmsprop": 0.3}
+
+
+def _mixed(v: dict[str, Any]) -> float:
+    # The best log10(lr) depends on the choice, so the dimensions interact.
+    shift = {"adam": 0.0, "sgd": 1.0, "rmsprop": -0.5}[v["opt"]]
+    x = math.log10(v["lr"]) + 2.5 - shift
+    return x * x / 4 + ((v["units"] - 37) / 40) ** 2 + _MIXED_OFFSET[v["opt"]]
+
+
+PROBLEMS = {
+    "branin": Problem(
+        "branin", (Dim("x1", "float", -5, 10), Dim("x2", "float", 0, 15)), _branin, 0.397887357729
+    ),
+    "hartmann6": Problem(
+        "hartmann6", tuple(Dim(f"x{i}", "float", 0, 1) for i in range(6)), _hartmann6, -3.32236801
+    ),
+    "ackley5": Problem(
+        "ackley5", tuple(Dim(f"x{i}", "float", -32.768, 32.768) for i in range(5)), _ackley5, 0.0
+    ),
+    "mixed": Problem(
+        "mixed",
+        (
+            Dim("lr", "float", 1e-5, 1.0, log=True),
+            Dim("units", "int", 1, 128),
+            Dim("opt", "choice", choices=("adam", "sgd", "rmsprop")),
+        ),
+        _mixed,
+        0.0,
+    ),
+}
+
+
+# ------------------------------------------------------------------- runners
+def _kt_space(problem: Problem) -> Any:
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    for d in problem.dims:
+        if d.kind == "float":
+            hp.Float(d.name, d.low, d.high, sampling="log" if d.log else "linear")
+        elif d.kind == "int":
+            hp.Int(d.name, int(d.low), int(d.high))
+        else:
+            hp.Choice(d.name, list(d.choices))
+    return hp
+
+
+def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple[dict, float]]:
+    import keras_tuner
+    from keras_tuner.engine.trial import TrialStatus
+
+    from kt_ext.oracles import GPUCBOracle
+
+    objective = keras_tuner.Objective("f", "min")
+    kwargs = {"objective": objective, "max_trials": budget, "hyperparameters": _kt_space(problem)}
+    if method == "gpucb":
+        oracle = GPUCBOracle(seed=seed, **kwargs)
+    elif method == "gpucb_b2":
+        oracle = GPUCBOracle(seed=seed, beta=2.0, **kwargs)
+    elif method == "kt_bayes":
+        oracle = keras_tuner.oracles.BayesianOptimizationOracle(seed=seed + 1, **kwargs)
+    else:
+        oracle = keras_tuner.oracles.RandomSearchOracle(seed=seed + 1, **kwargs)
+    oracle.verbose = 0
+    out = []
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as d:
+        oracle._set_project_dir(d, "bench")
+        for _ in range(budget):
+            start = time.perf_counter()
+            trial = oracle.create_trial("bench")
+            if trial.status == TrialStatus.STOPPED:
+                break
+            values = dict(trial.hyperparameters.values)
+            ask = time.perf_counter() - start
+            y = problem.fn(values)
+            start = time.perf_counter()
+            oracle.update_trial(trial.trial_id, {"f": y})
+            trial.status = TrialStatus.COMPLETED
+            oracle.end_trial(trial)
+            out.append((values, y, ask + time.perf_counter() - start))
+    return out
+
+
+def _run_optuna(method: str, problem: Problem, seed: int, budget: int) -> list:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    if method == "optuna_tpe":
+        sampler = optuna.samplers.TPESampler(seed=seed)
+    else:
+        import torch
+
+        torch.set_num_threads(1)
+        sampler = optuna.samplers.GPSampler(seed=seed)
+    study = optuna.create_study(direction="minimize", sampler=sampler)
+    dists: dict[str, Any] = {}
+    for d in problem.dims:
+        if d.kind == "float":
+            dists[d.name] = optuna.distributions.FloatDistribution(d.low, d.high, log=d.log)
+        elif d.kind == "int":
+            dists[d.name] = optuna.distributions.IntDistribution(int(d.low), int(d.high))
+        else:
+            dists[d.name] = optuna.distributions.CategoricalDistribution(d.choices)
+    out = []
+    for _ in range(budget):
+        start = time.perf_counter()
+        trial = study.ask(dists)
+        values = dict(trial.params)
+        ask = time.perf_counter() - start
+        y = problem.fn(values)
+        start = time.perf_counter()
+        study.tell(trial, y)
+        out.append((values, y, ask + time.perf_counter() - start))
+    return out
+
+
+def _run_skopt(problem: Problem, seed: int, budget: int) -> list:
+    import skopt
+
+    space = []
+    for d in problem.dims:
+        if d.kind == "float":
+            prior = "log-uniform" if d.log else "uniform"
+            space.append(skopt.space.Real(d.low, d.high, prior=prior, name=d.name))
+        elif d.kind == "int":
+            space.append(skopt.space.Integer(int(d.low), int(d.high), name=d.name))
+        else:
+            space.append(skopt.space.Categorical(list(d.choices), name=d.name))
+    # gp_minimize's defaults: GP with gp_hedge acquisition, 10 initial points.
+    opt = skopt.Optimizer(
+        space, base_estimator="GP", acq_func="gp_hedge", n_initial_points=10, random_state=seed
+    )
+    out = []
+    for _ in range(budget):
+        start = time.perf_counter()
+        x = opt.ask()
+        ask = time.perf_counter() - start
+        values = {d.name: _plain(v) for d, v in zip(problem.dims, x, strict=True)}
+        y = problem.fn(values)
+        start = time.perf_counter()
+        opt.tell(x, y)
+        out.append((values, y, ask + time.perf_counter() - start))
+    return out
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def run_one(method: str, problem_name: str, seed: int, budget: int) -> dict[str, Any]:
+    """Run one method on one problem with one seed; regret curve, timings, duplicates."""
+    problem = PROBLEMS[problem_name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method in ("gpucb", "gpucb_b2", "kt_bayes", "kt_random"):
+            history = _run_kt(method, problem, seed, budget)
+        elif method.startswith("optuna"):
+            history = _run_optuna(method, problem, seed, budget)
+        else:
+            history = _run_skopt(problem, seed, budget)
+    best, regrets, seen, duplicates = math.inf, [], set(), 0
+    for values, y, _ in history:
+        best = min(best, y)
+        regrets.append(best - problem.optimum)
+        key = json.dumps(values, sort_keys=True)
+        duplicates += key in seen
+        seen.add(key)
+    return {
+        "method": method,
+        "problem": problem_name,
+        "seed": seed,
+        "regret": regrets,
+        "seconds": [s for _, _, s in history],
+        "duplicates": duplicates,
+    }
+
+
+# ------------------------------------------------------------------- report
+def _available(method: str) -> str | None:
+    """``None`` if the method can run here, else why not."""
+    modules = {"optuna_tpe": ["optuna"], "optuna_gp": ["optuna", "torch"], "skopt": ["skopt"]}
+    for module in modules.get(method, []):
+        try:
+            __import__(module)
+        except ImportError:
+            return f"{method}: skipped ({module} not installed)"
+    return None
+
+
+def report(rows: list[dict[str, Any]], budgets: tuple[int, ...]) -> str:
+    """Markdown tables: median regret per budget, ms per suggestion, duplicates."""
+    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    problems = [p for p in PROBLEMS if any(r["problem"] == p for r in rows)]
+    lines = []
+    for budget in budgets:
+        lines.append(f"\nMedian simple regret after {budget} evaluations (lower is better)\n")
+        lines.append("| function | " + " | ".join(methods) + " |")
+        lines.append("|---" * (len(methods) + 1) + "|")
+        for p in problems:
+            cells = []
+            for m in methods:
+                regs = [
+                    r["regret"][budget - 1]
+                    for r in rows
+                    if r["method"] == m and r["problem"] == p and len(r["regret"]) >= budget
+                ]
+                cells.append(f"{statistics.median(regs):.3g} (n={len(regs)})" if regs else "-")
+            lines.append(f"| {p} | " + " | ".join(cells) + " |")
+    lines.append("\nMedian ms per suggestion (ask + tell); hartmann6: last 10 of 50\n")
+    lines.append("| function | " + " | ".join(methods) + " |")
+    lines.append("|---" * (len(methods) + 1) + "|")
+    for p in problems:
+        cells = []
+        for m in methods:
+            secs = [
+                s
+                for r in rows
+                if r["method"] == m and r["problem"] == p
+                for s in (r["seconds"][-10:] if p == "hartmann6" else r["seconds"])
+            ]
+            cells.append(f"{1000 * statistics.median(secs):.1f}" if secs else "-")
+        lines.append(f"| {p} | " + " | ".join(cells) + " |")
+    dup = {m: sum(r["duplicates"] for r in rows if r["method"] == m) for m in methods}
+    lines.append(
+        "\nDuplicate proposals (all runs): " + ", ".join(f"{m} {n}" for m, n in dup.items())
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the missing (method, function, seed) cells, then print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--budget", type=int, default=max(BUDGETS))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("bench/oracles.jsonl"))
+    parser.add_argument("--fresh", action="store_true", help="ignore results already in --out")
+    args = parser.parse_args(argv)
+
+    done: list[dict[str, Any]] = []
+    if args.out.exists() and not args.fresh:
+        done = [json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.fresh:
+        args.out.write_text("")
+    keys = {(r["method"], r["problem"], r["seed"]) for r in done if len(r["regret"]) >= args.budget}
+    methods = []
+    for m in args.methods:
+        reason = _available(m)
+        if reason:
+            print(reason, file=sys.stderr)
+        else:
+            methods.append(m)
+    todo = [
+        (m, p, s)
+        for s in range(args.seeds)
+        for p in args.problems
+        for m in methods
+        if (m, p, s) not in keys
+    ]
+    print(f"{len(todo)} runs to do, {len(keys)} reused", file=sys.stderr)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool, args.out.open("a") as out:
+        futures = [pool.submit(run_one, m, p, s, args.budget) for m, p, s in todo]
+        for future in futures:
+            row = future.result()
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+            done.append(row)
+            print(
+                f"  {row['method']:<10} {row['problem']:<9} seed {row['seed']}: "
+                f"regret {row['regret'][-1]:.3g}",
+                file=sys.stderr,
+            )
+    rows = [
+        r
+        for r in done
+        if r["method"] in methods and r["problem"] in args.problems and r["seed"] < args.seeds
+    ]
+    budgets = tuple(b for b in BUDGETS if b <= args.budget)
+    print(report(rows, budgets))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

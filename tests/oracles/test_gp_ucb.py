@@ -1,0 +1,233 @@
+"""GPUCBOracle: the shared contract, argument checks, and that the model actually helps."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras_tuner
+import numpy as np
+import pytest
+from keras_tuner.engine.trial import TrialStatus
+
+from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
+from kt_ext.oracles import GPUCBOracle
+from tests.oracles.contract import METRIC, OracleContract, run_trial, search
+
+
+class TestGPUCBContract(OracleContract):
+    def make_oracle(
+        self, hyperparameters: keras_tuner.HyperParameters, max_trials: int, seed: int
+    ) -> keras_tuner.Oracle:
+        return GPUCBOracle(
+            objective=keras_tuner.Objective(METRIC, "min"),
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            num_initial_points=3,
+            seed=seed,
+        )
+
+
+def oracle_for(
+    tmp_path: Path, hp: keras_tuner.HyperParameters, direction: str = "min", **kwargs
+) -> GPUCBOracle:
+    oracle = GPUCBOracle(
+        objective=keras_tuner.Objective(METRIC, direction), hyperparameters=hp, **kwargs
+    )
+    oracle.verbose = 0
+    oracle._set_project_dir(str(tmp_path), f"p{direction}{len(list(tmp_path.iterdir()))}")
+    return oracle
+
+
+def one_float() -> keras_tuner.HyperParameters:
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    return hp
+
+
+def branin_space() -> keras_tuner.HyperParameters:
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x1", -5.0, 10.0)
+    hp.Float("x2", 0.0, 15.0)
+    return hp
+
+
+def branin(v: dict) -> float:
+    x1, x2 = v["x1"], v["x2"]
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"beta": -1.0}, "`beta` is -1.0, but must be a finite number >= 0"),
+        ({"beta": math.inf}, "`beta` is inf"),
+        (
+            {"beta_schedule": "linear"},
+            "`beta_schedule` is 'linear', but must be one of constant, srinivas",
+        ),
+        ({"delta": 1.5}, r"`delta` is 1.5, but must be in \(0, 1\)"),
+        ({"num_initial_points": 0}, "`num_initial_points` is 0, but must be an integer >= 1"),
+        ({"num_candidates": 8}, "`num_candidates` is 8, but must be an integer >= 16"),
+        ({"max_trials": 0}, "`max_trials` is 0"),
+        ({"seed": -3}, "`seed` is -3, but must be an integer >= 0"),
+    ],
+)
+def test_rejects_bad_arguments(kwargs: dict, match: str) -> None:
+    args = {"objective": "loss", "max_trials": 5, "hyperparameters": one_float(), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        GPUCBOracle(**args)
+
+
+def test_initial_trials_are_the_sobol_points(tmp_path: Path) -> None:
+    oracle = oracle_for(tmp_path, branin_space(), max_trials=4, num_initial_points=4, seed=11)
+    trials = search(oracle, 4)
+    encoder = SpaceEncoder(branin_space().get_config()["space"])
+    expected = [encoder.decode(u) for u in sobol(4, 2, np.random.default_rng(11))]
+    assert [t.hyperparameters.values for t in trials] == expected
+    assert oracle.proposals == {}  # no model used yet
+
+
+def test_model_based_trials_record_their_posterior(tmp_path: Path) -> None:
+    oracle = oracle_for(tmp_path, branin_space(), max_trials=6, num_initial_points=3, seed=1)
+    search(oracle, 6)
+    assert sorted(oracle.proposals) == ["3", "4", "5"]
+    p = oracle.proposals["5"]
+    assert p["std"] > 0 and p["beta"] == 1.0 and len(p["lengthscales"]) == 2
+    # for a minimised loss the acquisition is that of -loss: α = -mean + β·std
+    assert math.isclose(p["acquisition"], -p["mean"] + p["beta"] * p["std"], rel_tol=1e-9)
+
+
+def test_srinivas_schedule_sets_beta_per_trial(tmp_path: Path) -> None:
+    oracle = oracle_for(
+        tmp_path,
+        branin_space(),
+        max_trials=5,
+        num_initial_points=3,
+        seed=1,
+        beta_schedule="srinivas",
+    )
+    search(oracle, 5)
+    assert oracle.proposals["3"]["beta"] == srinivas_beta(4, 2, 0.1)
+    assert oracle.proposals["4"]["beta"] == srinivas_beta(5, 2, 0.1)
+
+
+def test_maximising_a_score_is_minimising_its_negative(tmp_path: Path) -> None:
+    runs = []
+    for direction, sign in (("min", 1.0), ("max", -1.0)):
+        oracle = oracle_for(
+            tmp_path, branin_space(), direction, max_trials=8, num_initial_points=3, seed=4
+        )
+        values = []
+        for _ in range(8):
+            trial = oracle.create_trial("t")
+            oracle.update_trial(
+                trial.trial_id, {METRIC: sign * branin(trial.hyperparameters.values)}
+            )
+            trial.status = TrialStatus.COMPLETED
+            oracle.end_trial(trial)
+            values.append(trial.hyperparameters.values)
+        runs.append(values)
+    assert runs[0] == runs[1]
+
+
+def test_converges_on_a_smooth_one_dimensional_loss(tmp_path: Path) -> None:
+    oracle = oracle_for(tmp_path, one_float(), max_trials=12, num_initial_points=3, seed=0)
+    for _ in range(12):
+        trial = oracle.create_trial("t")
+        x = trial.hyperparameters.values["x"]
+        oracle.update_trial(trial.trial_id, {METRIC: (x - 0.3) ** 2})
+        trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    best = oracle.get_best_trials(1)[0].hyperparameters.values["x"]
+    assert abs(best - 0.3) < 0.01
+
+
+def bowl_space() -> keras_tuner.HyperParameters:
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x1", 0.0, 1.0)
+    hp.Float("x2", 0.0, 1.0)
+    return hp
+
+
+def bowl(v: dict) -> float:
+    return (v["x1"] - 0.3) ** 2 + (v["x2"] - 0.7) ** 2
+
+
+def test_beats_random_search_on_a_smooth_bowl(tmp_path: Path) -> None:
+    """Best loss after 15 evaluations, 3 seeds: GP-UCB homes in, random search cannot."""
+    ours, random = [], []
+    for seed in range(3):
+        gp = oracle_for(tmp_path, bowl_space(), max_trials=15, seed=seed)
+        rs = keras_tuner.oracles.RandomSearchOracle(
+            objective=keras_tuner.Objective(METRIC, "min"),
+            max_trials=15,
+            hyperparameters=bowl_space(),
+            seed=seed + 1,
+        )
+        rs.verbose = 0
+        rs._set_project_dir(str(tmp_path), f"rs{seed}")
+        for oracle, out in ((gp, ours), (rs, random)):
+            best = math.inf
+            for _ in range(15):
+                trial = oracle.create_trial("t")
+                loss = bowl(trial.hyperparameters.values)
+                best = min(best, loss)
+                oracle.update_trial(trial.trial_id, {METRIC: loss})
+                trial.status = TrialStatus.COMPLETED
+                oracle.end_trial(trial)
+            out.append(best)
+    assert max(ours) < 1e-3 < min(random)
+
+
+def test_running_trials_steer_concurrent_proposals_apart(tmp_path: Path) -> None:
+    oracle = oracle_for(tmp_path, one_float(), max_trials=10, num_initial_points=3, seed=2)
+    for _ in range(4):
+        trial = oracle.create_trial("t")
+        x = trial.hyperparameters.values["x"]
+        oracle.update_trial(trial.trial_id, {METRIC: (x - 0.3) ** 2})
+        trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    a = oracle.create_trial("w1").hyperparameters.values["x"]
+    b = oracle.create_trial("w2").hyperparameters.values["x"]  # while w1 is running
+    assert abs(a - b) > 0.02
+
+
+def test_non_finite_scores_count_as_the_worst(tmp_path: Path) -> None:
+    oracle = oracle_for(tmp_path, one_float(), max_trials=6, num_initial_points=3, seed=3)
+    for loss in (1.0, 2.0, math.inf):
+        run_trial(oracle, loss=loss)
+    _, g = oracle._observations(oracle._space_encoder())
+    assert list(g) == [-1.0, -2.0, -2.0]
+    assert run_trial(oracle).status == TrialStatus.COMPLETED
+    assert math.isfinite(oracle.proposals["3"]["mean"])
+
+
+def test_seed_zero_is_kept() -> None:
+    assert (
+        GPUCBOracle(objective="loss", max_trials=3, hyperparameters=one_float(), seed=0).seed == 0
+    )
+
+
+def test_does_not_import_tensorflow_itself() -> None:
+    import kt_ext.gp as gp
+    import kt_ext.oracles._gp_ucb as module
+
+    for mod in (
+        module,
+        *[m for n, m in vars(gp).items() if n.startswith("_") and hasattr(m, "__file__")],
+    ):
+        text = Path(mod.__file__).read_text()
+        assert "import tensorflow" not in text and "import keras\n" not in text
+
+
+def test_gp_package_imports_without_tensorflow() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kt_ext.gp; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

@@ -22,6 +22,10 @@ Usage::
 
     python scripts/bench_oracles.py --seeds 10 --jobs 2 --out bench/oracles.jsonl
 
+By default every run is single-threaded (BLAS, torch), the fair setting
+for ``--jobs 2`` on two cores; ``--native-threads`` (with ``--jobs 1``)
+times each library with its own threading, as users get it.
+
 Results are appended to ``--out`` one JSON line per (method, function, seed)
 and reused on a re-run (``--fresh`` ignores them); the table is printed as
 Markdown. Peers are optional: ``pip install -e ".[bench]"`` (plus a CPU build
@@ -31,17 +35,20 @@ of ``torch`` for ``optuna_gp``); missing ones are skipped with a note.
 from __future__ import annotations
 
 import os
+import sys
 
 # One thread per run, so parallel runs (--jobs) do not slow each other down
 # and every method's timing is single-threaded; set before numpy is imported.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# --native-threads keeps each library's own threading, as users get it.
+NATIVE_THREADS = "--native-threads" in sys.argv
+if not NATIVE_THREADS:
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -215,7 +222,8 @@ def _run_optuna(method: str, problem: Problem, seed: int, budget: int) -> list:
     else:
         import torch
 
-        torch.set_num_threads(1)
+        if not NATIVE_THREADS:
+            torch.set_num_threads(1)
         sampler = optuna.samplers.GPSampler(seed=seed)
     study = optuna.create_study(direction="minimize", sampler=sampler)
     dists: dict[str, Any] = {}
@@ -362,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("bench/oracles.jsonl"))
     parser.add_argument("--fresh", action="store_true", help="ignore results already in --out")
+    parser.add_argument(
+        "--native-threads", action="store_true", help="leave BLAS/torch threading as shipped"
+    )
     args = parser.parse_args(argv)
 
     done: list[dict[str, Any]] = []

@@ -16,7 +16,7 @@ OFFLINE_DATA = ["digits", "breast_cancer"]
 
 def test_groups_have_the_documented_options():
     assert option_names("model") == ["cnn", "mlp"]
-    assert set(option_names("strategy")) >= {"random", "grid", "bayes", "hyperband"}
+    assert set(option_names("strategy")) >= {"random", "grid", "bayes", "kt_bayes", "hyperband"}
     assert set(option_names("data")) >= {
         "digits",
         "breast_cancer",

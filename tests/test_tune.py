@@ -8,6 +8,8 @@ import time
 import pytest
 import yaml
 
+from tests.conftest import option_names
+
 # (overrides, the dotted key the one-line error must name)
 MALFORMED = [
     (["search.max_trials=0"], "search.max_trials"),
@@ -129,7 +131,7 @@ def test_end_to_end_writes_every_output(run_tune, tmp_path):
 @pytest.mark.slow
 def test_multirun_sweep_summary(run_tune, tmp_path):
     sweep = tmp_path / "sweep"
-    strategies = ["random", "grid", "bayes", "hyperband"]
+    strategies = option_names("strategy")
     proc = run_tune(
         "-m",
         f"strategy={','.join(strategies)}",
@@ -138,7 +140,7 @@ def test_multirun_sweep_summary(run_tune, tmp_path):
         f"hydra.sweep.dir={sweep}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for job in ("0", "1", "2", "3"):
+    for job in map(str, range(len(strategies))):
         assert (sweep / job / "summary.json").is_file() and (sweep / job / "trials.csv").is_file()
     rows = _read_csv(sweep / "sweep_summary.csv")
     assert [r["overrides"] for r in rows] == [

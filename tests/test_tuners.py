@@ -99,3 +99,18 @@ def test_each_trial_is_seeded_from_run_seed_and_trial_id(hypermodel, tmp_path):
 def test_float_points_validated():
     with pytest.raises(ValueError, match="float_points"):
         GridSearch(float_points=1)
+
+
+def test_gpucb_tuner_trains_model_proposed_trials(hypermodel, tmp_path):
+    from kt_ext.oracles import GPUCBOracle
+    from kt_ext.tuners import GPUCB
+
+    tuner = make_tuner(
+        GPUCB, hypermodel, tmp_path, max_trials=4, num_initial_points=2, beta=1.5, seed=3
+    )
+    assert isinstance(tuner.oracle, GPUCBOracle) and tuner.oracle.beta == 1.5
+    tuner.search(epochs=1, verbose=0)
+    trials = tuner.oracle.trials.values()
+    assert len(trials) == 4 and all(t.status == "COMPLETED" for t in trials)
+    assert sorted(tuner.oracle.proposals) == ["2", "3"]  # the GP chose the last two
+    assert len({str(sorted(t.hyperparameters.values.items())) for t in trials}) == 4

@@ -9,6 +9,7 @@ from kt_ext.gp._encoding import INACTIVE, SpaceEncoder
 from kt_ext.gp._gp import GaussianProcess, GPParams, cholesky, fit_params, neg_log_posterior
 from kt_ext.gp._kernel import matern52, matern52_g, scaled_distance, squared_differences
 from kt_ext.gp._optimize import polish, sobol
+from kt_ext.gp._threads import single_threaded_blas
 
 __all__ = [
     "INACTIVE",
@@ -23,6 +24,7 @@ __all__ = [
     "matern52_g",
     "neg_log_posterior",
     "scaled_distance",
+    "single_threaded_blas",
     "squared_differences",
     "srinivas_beta",
     "ucb",

@@ -31,6 +31,7 @@ import scipy.linalg.lapack
 import scipy.optimize
 
 from kt_ext.gp._kernel import matern52, matern52_g, scaled_distance, squared_differences
+from kt_ext.gp._threads import single_threaded_blas
 
 # Bounds of the log parameters: amplitude σ_f², length scales ℓ, noise σ_n².
 _LOG_AMPLITUDE_BOUNDS = (math.log(0.05), math.log(20.0))
@@ -191,6 +192,15 @@ def fit_params(
         starts[0] = np.clip(warm_start.to_vector(), lower, upper)
     for _ in range(restarts):  # around the prior's mode, one unit of log scale wide
         starts.append(np.clip(_start(dim) + rng.normal(0.0, 1.0, dim + 2), lower, upper))
+    with single_threaded_blas():
+        best_theta = _best_of(starts, sq_diff, y, bounds)
+    return GPParams.from_vector(best_theta)
+
+
+def _best_of(
+    starts: list[np.ndarray], sq_diff: np.ndarray, y: np.ndarray, bounds: list[tuple[float, float]]
+) -> np.ndarray:
+    """The L-BFGS-B result with the lowest negative log posterior over ``starts``."""
     best_theta, best_value = starts[0], math.inf
     for start in starts:
         try:
@@ -207,7 +217,7 @@ def fit_params(
             continue
         if np.isfinite(result.fun) and result.fun < best_value:
             best_theta, best_value = result.x, float(result.fun)
-    return GPParams.from_vector(best_theta)
+    return best_theta
 
 
 class GaussianProcess:

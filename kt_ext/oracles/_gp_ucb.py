@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
@@ -11,7 +10,6 @@ from typing import Any
 import keras_tuner
 import numpy as np
 from keras_tuner.engine.trial import TrialStatus
-from threadpoolctl import ThreadpoolController
 
 from kt_ext.gp import (
     GaussianProcess,
@@ -19,6 +17,7 @@ from kt_ext.gp import (
     SpaceEncoder,
     fit_params,
     polish,
+    single_threaded_blas,
     sobol,
     srinivas_beta,
     ucb,
@@ -34,12 +33,6 @@ _LOCAL_SCALES = (0.02, 0.1)
 _ENUMERATE_LIMIT = 20_000
 _INITIAL_WINDOW = 256
 _FIT_RESTARTS = 1
-
-
-@functools.cache
-def _blas() -> ThreadpoolController:
-    """Controller of the loaded BLAS libraries, built once (inspecting them takes ms)."""
-    return ThreadpoolController()
 
 
 class GPUCBOracle(keras_tuner.Oracle):
@@ -182,9 +175,7 @@ class GPUCBOracle(keras_tuner.Oracle):
         if index < n_initial or len(g) < 2:
             values = self._initial_values(encoder, index)
         if values is None and len(g) >= 2:
-            # The matrices are tiny: threaded BLAS only adds overhead (10x for
-            # potri), and much more while TensorFlow or other trials use the cores.
-            with _blas().limit(limits=1, user_api="blas"):
+            with single_threaded_blas():
                 values = self._model_values(encoder, u_obs, g, rng, trial_id)
         if values is None:
             values = self._leftover_values(encoder, rng)

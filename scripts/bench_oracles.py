@@ -320,42 +320,59 @@ def _available(method: str) -> str | None:
     return None
 
 
+def _table(title: str, methods: list[str], problems: list[str], cell: Callable) -> list[str]:
+    """A Markdown table with one row per problem and one column per method."""
+    lines = [f"\n{title}\n", "| function | " + " | ".join(methods) + " |"]
+    lines.append("|---" * (len(methods) + 1) + "|")
+    for p in problems:
+        lines.append(f"| {p} | " + " | ".join(cell(m, p) for m in methods) + " |")
+    return lines
+
+
 def report(rows: list[dict[str, Any]], budgets: tuple[int, ...]) -> str:
     """Markdown tables: median regret per budget, ms per suggestion, duplicates."""
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
     problems = [p for p in PROBLEMS if any(r["problem"] == p for r in rows)]
+    seeds = len({r["seed"] for r in rows})
+
+    def regret(m: str, p: str, budget: int) -> float | None:
+        regs = [
+            r["regret"][budget - 1]
+            for r in rows
+            if r["method"] == m and r["problem"] == p and len(r["regret"]) >= budget
+        ]
+        return statistics.median(regs) if regs else None
+
+    def ms(m: str, p: str) -> float | None:
+        # hartmann6: the last ten suggestions, i.e. with ~45-50 observations in 6-D
+        secs = [
+            s
+            for r in rows
+            if r["method"] == m and r["problem"] == p
+            for s in (r["seconds"][-10:] if p == "hartmann6" else r["seconds"])
+        ]
+        return 1000 * statistics.median(secs) if secs else None
+
+    def fmt(value: float | None, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
     lines = []
     for budget in budgets:
-        lines.append(f"\nMedian simple regret after {budget} evaluations (lower is better)\n")
-        lines.append("| function | " + " | ".join(methods) + " |")
-        lines.append("|---" * (len(methods) + 1) + "|")
-        for p in problems:
-            cells = []
-            for m in methods:
-                regs = [
-                    r["regret"][budget - 1]
-                    for r in rows
-                    if r["method"] == m and r["problem"] == p and len(r["regret"]) >= budget
-                ]
-                cells.append(f"{statistics.median(regs):.3g} (n={len(regs)})" if regs else "-")
-            lines.append(f"| {p} | " + " | ".join(cells) + " |")
-    lines.append("\nMedian ms per suggestion (ask + tell); hartmann6: last 10 of 50\n")
-    lines.append("| function | " + " | ".join(methods) + " |")
-    lines.append("|---" * (len(methods) + 1) + "|")
-    for p in problems:
-        cells = []
-        for m in methods:
-            secs = [
-                s
-                for r in rows
-                if r["method"] == m and r["problem"] == p
-                for s in (r["seconds"][-10:] if p == "hartmann6" else r["seconds"])
-            ]
-            cells.append(f"{1000 * statistics.median(secs):.1f}" if secs else "-")
-        lines.append(f"| {p} | " + " | ".join(cells) + " |")
+        lines += _table(
+            f"Median simple regret after {budget} evaluations, {seeds} seeds (lower is better)",
+            methods,
+            problems,
+            lambda m, p, b=budget: fmt(regret(m, p, b), ".3g"),
+        )
+    lines += _table(
+        "Median ms per suggestion (ask + tell); hartmann6: the last 10 of 50",
+        methods,
+        problems,
+        lambda m, p: fmt(ms(m, p), ".1f"),
+    )
     dup = {m: sum(r["duplicates"] for r in rows if r["method"] == m) for m in methods}
     lines.append(
-        "\nDuplicate proposals (all runs): " + ", ".join(f"{m} {n}" for m, n in dup.items())
+        "\nDuplicate proposals, all runs: " + ", ".join(f"{m} {n}" for m, n in dup.items())
     )
     return "\n".join(lines)
 

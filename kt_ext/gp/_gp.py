@@ -239,10 +239,19 @@ class GaussianProcess:
         )
         self._chol = cholesky(k + params.noise * np.eye(n))
         self._alpha = scipy.linalg.cho_solve((self._chol, True), self.y, check_finite=False)
+        self._x_scaled = self.x / params.lengthscales
+        self._x_sq = np.sum(self._x_scaled**2, axis=1)
 
     def _cross(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``r`` and ``k(x*, X)`` for query points ``(m, D)``; both ``(m, n)``."""
-        r = scaled_distance(squared_differences(xs, self.x), self.params.lengthscales)
+        """``r`` and ``k(x*, X)`` for query points ``(m, D)``; both ``(m, n)``.
+
+        ``r² = |a|² + |b|² - 2 a·b`` on inputs divided by the length scales:
+        one matrix product instead of an ``(m, n, D)`` array of differences.
+        """
+        a = xs / self.params.lengthscales
+        b = self._x_scaled
+        r2 = np.sum(a * a, axis=1)[:, None] + self._x_sq[None, :] - 2.0 * (a @ b.T)
+        r = np.sqrt(np.maximum(r2, 0.0))
         return r, self.params.amplitude * matern52(r)
 
     def predict(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

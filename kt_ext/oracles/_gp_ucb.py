@@ -12,6 +12,7 @@ import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.gp import (
+    INACTIVE,
     GaussianProcess,
     GPParams,
     SpaceEncoder,
@@ -26,13 +27,14 @@ from kt_ext.gp import (
 
 BETA_SCHEDULES = ("constant", "srinivas")
 # Candidate generation and polish; fixed here, not user settings.
-_POLISH_STARTS = 5
-_LOCAL_CENTRES = 5
+_POLISH_STARTS = 3
+_LOCAL_CENTRES = 3
 _LOCAL_PER_CENTRE = 64
 _LOCAL_SCALES = (0.02, 0.1)
 _ENUMERATE_LIMIT = 20_000
 _INITIAL_WINDOW = 256
 _FIT_RESTARTS = 1
+_RESTART_EVERY = 5
 
 
 class GPUCBOracle(keras_tuner.Oracle):
@@ -139,6 +141,8 @@ class GPUCBOracle(keras_tuner.Oracle):
         self._proposals: dict[str, dict[str, float]] = {}
         self._encoder_key: str | None = None
         self._encoder: SpaceEncoder | None = None
+        # Raw points of completed trials, by (space key, trial id): values never change.
+        self._encoded: dict[tuple[str | None, str], np.ndarray] = {}
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:
@@ -194,10 +198,13 @@ class GPUCBOracle(keras_tuner.Oracle):
         """Raw points ``(n, p)`` and maximised objective ``g`` ``(n,)`` of completed trials."""
         sign = 1.0 if self.objective.direction == "max" else -1.0
         rows, g = [], []
-        for _, trial in sorted(self.trials.items()):  # file order differs after a reload
+        for trial_id, trial in sorted(self.trials.items()):  # file order differs after reload
             if trial.status != TrialStatus.COMPLETED or trial.score is None:
                 continue
-            rows.append(encoder.encode(trial.hyperparameters.values))
+            cache_key = (self._encoder_key, trial_id)
+            if cache_key not in self._encoded:
+                self._encoded[cache_key] = encoder.encode(trial.hyperparameters.values)
+            rows.append(self._encoded[cache_key])
             g.append(sign * float(trial.score))
         g_arr = np.array(g, dtype=float)
         finite = np.isfinite(g_arr)
@@ -233,7 +240,8 @@ class GPUCBOracle(keras_tuner.Oracle):
         y = (g - g_mean) / g_scale
         x_obs = encoder.features(u_obs)
         warm = None if self._gp_params is None else GPParams.from_vector(np.array(self._gp_params))
-        params = fit_params(x_obs, y, rng, warm_start=warm, restarts=_FIT_RESTARTS)
+        restarts = _FIT_RESTARTS if (warm is None or len(g) % _RESTART_EVERY == 0) else 0
+        params = fit_params(x_obs, y, rng, warm_start=warm, restarts=restarts)
         self._gp_params = [float(v) for v in params.to_vector()]
         gp = GaussianProcess(x_obs, y, params)
         pending = [
@@ -304,11 +312,13 @@ class GPUCBOracle(keras_tuner.Oracle):
             return np.zeros((0, encoder.n_raw))
         columns = encoder.numeric_columns
         movable = active[:, numeric]
+        base = encoder.features(starts, active)
 
         def value_and_grad(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            u = starts.copy()
-            u[:, numeric] = z
-            mean, std, d_mean, d_std = gp.predict_with_gradient(encoder.features(u, active))
+            # numeric feature columns are the raw coordinates themselves (or INACTIVE)
+            x = base.copy()
+            x[:, columns] = np.where(movable, np.clip(z, 0.0, 1.0), INACTIVE)
+            mean, std, d_mean, d_std = gp.predict_with_gradient(x)
             grad = ucb_gradient(d_mean, d_std, beta)[:, columns] * movable
             return ucb(mean, std, beta), grad
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import keras_tuner
@@ -37,6 +38,22 @@ def oracle_for(
     oracle.verbose = 0
     oracle._set_project_dir(str(tmp_path), f"p{direction}{len(list(tmp_path.iterdir()))}")
     return oracle
+
+
+def evaluate(oracle: keras_tuner.Oracle, loss: Callable[[dict], float], n: int) -> list[float]:
+    """Run ``n`` trials reporting ``loss(values)``; the losses in order."""
+    losses = []
+    for _ in range(n):
+        trial = oracle.create_trial("t")
+        losses.append(loss(trial.hyperparameters.values))
+        oracle.update_trial(trial.trial_id, {METRIC: losses[-1]})
+        trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    return losses
+
+
+def parabola(v: dict) -> float:
+    return (v["x"] - 0.3) ** 2
 
 
 def one_float() -> keras_tuner.HyperParameters:
@@ -134,12 +151,7 @@ def test_maximising_a_score_is_minimising_its_negative(tmp_path: Path) -> None:
 
 def test_converges_on_a_smooth_one_dimensional_loss(tmp_path: Path) -> None:
     oracle = oracle_for(tmp_path, one_float(), max_trials=12, num_initial_points=3, seed=0)
-    for _ in range(12):
-        trial = oracle.create_trial("t")
-        x = trial.hyperparameters.values["x"]
-        oracle.update_trial(trial.trial_id, {METRIC: (x - 0.3) ** 2})
-        trial.status = TrialStatus.COMPLETED
-        oracle.end_trial(trial)
+    evaluate(oracle, parabola, 12)
     best = oracle.get_best_trials(1)[0].hyperparameters.values["x"]
     assert abs(best - 0.3) < 0.01
 
@@ -168,27 +180,14 @@ def test_beats_random_search_on_a_smooth_bowl(tmp_path: Path) -> None:
         )
         rs.verbose = 0
         rs._set_project_dir(str(tmp_path), f"rs{seed}")
-        for oracle, out in ((gp, ours), (rs, random)):
-            best = math.inf
-            for _ in range(15):
-                trial = oracle.create_trial("t")
-                loss = bowl(trial.hyperparameters.values)
-                best = min(best, loss)
-                oracle.update_trial(trial.trial_id, {METRIC: loss})
-                trial.status = TrialStatus.COMPLETED
-                oracle.end_trial(trial)
-            out.append(best)
+        ours.append(min(evaluate(gp, bowl, 15)))
+        random.append(min(evaluate(rs, bowl, 15)))
     assert max(ours) < 1e-3 < min(random)
 
 
 def test_running_trials_steer_concurrent_proposals_apart(tmp_path: Path) -> None:
     oracle = oracle_for(tmp_path, one_float(), max_trials=10, num_initial_points=3, seed=2)
-    for _ in range(4):
-        trial = oracle.create_trial("t")
-        x = trial.hyperparameters.values["x"]
-        oracle.update_trial(trial.trial_id, {METRIC: (x - 0.3) ** 2})
-        trial.status = TrialStatus.COMPLETED
-        oracle.end_trial(trial)
+    evaluate(oracle, parabola, 4)
     a = oracle.create_trial("w1").hyperparameters.values["x"]
     b = oracle.create_trial("w2").hyperparameters.values["x"]  # while w1 is running
     assert abs(a - b) > 0.02

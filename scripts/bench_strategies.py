@@ -9,7 +9,8 @@ Usage::
     python scripts/bench_strategies.py --strategies bayes kt_bayes random \\
         --seeds 3 --overrides model=cnn search.max_trials=10
 
-Runs land in ``--out/<strategy>-s<seed>/`` and a finished run (one with a
+Runs land in ``--out/<strategy>-s<seed>/`` (console output in
+``--out/<strategy>-s<seed>.log``) and a finished run (one with a
 ``summary.json``) is reused on a re-run.
 """
 
@@ -39,7 +40,9 @@ def run(strategy: str, seed: int, overrides: list[str], out: Path) -> dict:
             f"hydra.run.dir={run_dir}",
         ]
         print("+", " ".join(cmd[1:]), file=sys.stderr, flush=True)
-        subprocess.run(cmd, check=True)
+        out.mkdir(parents=True, exist_ok=True)
+        with (out / f"{run_dir.name}.log").open("w") as log:  # tune.py's console output
+            subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
     return json.loads(summary.read_text())
 
 

@@ -9,6 +9,7 @@ from kt_ext.gp._encoding import INACTIVE, SpaceEncoder
 from kt_ext.gp._gp import GaussianProcess, GPParams, cholesky, fit_params, neg_log_posterior
 from kt_ext.gp._kernel import matern52, matern52_g, scaled_distance, squared_differences
 from kt_ext.gp._optimize import polish, sobol
+from kt_ext.gp._outputs import clip_bad_tail, standardise
 from kt_ext.gp._threads import single_threaded_blas
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "GPParams",
     "GaussianProcess",
     "cholesky",
+    "clip_bad_tail",
     "fit_params",
     "matern52",
     "matern52_g",
@@ -27,6 +29,7 @@ __all__ = [
     "single_threaded_blas",
     "squared_differences",
     "srinivas_beta",
+    "standardise",
     "ucb",
     "ucb_gradient",
 ]

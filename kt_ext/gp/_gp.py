@@ -9,8 +9,8 @@ each, by L-BFGS-B with the analytic gradient (R&W eq. 5.9)::
     ∂ log p(y|θ) / ∂θ_j = ½ tr((α αᵀ - K⁻¹) ∂K/∂θ_j),   α = K⁻¹ y
 
 Priors (inputs live in ``[0, 1]``): each length scale is penalised by
-``0.1 · (ℓ² + ℓ⁻²)`` (the form of Optuna's GPSampler prior on ``ℓ⁻²``),
-which peaks at ``ℓ = 1`` and keeps few-point fits away from both the
+``0.1 · ((ℓ/ℓ₀)² + (ℓ₀/ℓ)²)`` (the form of Optuna's GPSampler prior on
+``ℓ⁻²``), which peaks at ``ℓ₀ = max(1, sqrt(D / 6))`` and keeps few-point fits away from both the
 "one dimension explains everything" (tiny ``ℓ``) and "flat, extrapolating"
 (huge ``ℓ``) extremes. Measured on our benchmark, the dimension-scaled
 log-normal prior of Hvarfner et al. (ICML 2024) extrapolated to the corners
@@ -112,15 +112,27 @@ def _log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
     for i, (mean, var) in ((0, _AMPLITUDE_PRIOR), (-1, _NOISE_PRIOR)):
         value -= 0.5 * (theta[i] - mean) ** 2 / var
         grad[i] = -(theta[i] - mean) / var
-    up, down = np.exp(2.0 * theta[1:-1]), np.exp(-2.0 * theta[1:-1])
+    centre = _log_centre(len(theta) - 2)
+    up, down = np.exp(2.0 * (theta[1:-1] - centre)), np.exp(-2.0 * (theta[1:-1] - centre))
     value -= _LENGTHSCALE_PENALTY * float(np.sum(up + down))
     grad[1:-1] = -2.0 * _LENGTHSCALE_PENALTY * (up - down)
     return value, grad
 
 
+def _log_centre(dim: int) -> float:
+    """``log ℓ₀``: the length-scale prior's mode, ``max(1, sqrt(D / 6))``.
+
+    ``sqrt(D / 6)`` is the root-mean-square distance between two uniform
+    points of ``[0, 1]^D``: in a many-dimensional space (one-hot choices
+    included) the few trials are far apart, and a prior at ``ℓ = 1`` would
+    make the GP forget them between trials.
+    """
+    return 0.5 * math.log(max(1.0, dim / 6.0))
+
+
 def _start(dim: int) -> np.ndarray:
-    """The prior's mode: ``σ_f² = 1``, ``ℓ = 1``, ``σ_n² = e⁻⁸``."""
-    return np.array([_AMPLITUDE_PRIOR[0], *([0.0] * dim), _NOISE_PRIOR[0]])
+    """The prior's mode: ``σ_f² = 1``, ``ℓ = ℓ₀``, ``σ_n² = e⁻⁸``."""
+    return np.array([_AMPLITUDE_PRIOR[0], *([_log_centre(dim)] * dim), _NOISE_PRIOR[0]])
 
 
 def _bounds(dim: int) -> list[tuple[float, float]]:

@@ -16,11 +16,13 @@ from kt_ext.gp import (
     GaussianProcess,
     GPParams,
     SpaceEncoder,
+    clip_bad_tail,
     fit_params,
     polish,
     single_threaded_blas,
     sobol,
     srinivas_beta,
+    standardise,
     ucb,
     ucb_gradient,
 )
@@ -34,7 +36,7 @@ _LOCAL_SCALES = (0.02, 0.1)
 _ENUMERATE_LIMIT = 20_000
 _INITIAL_WINDOW = 256
 _FIT_RESTARTS = 1
-_RESTART_EVERY = 5
+_RESTART_EVERY = 5  # fits between random restarts (the warm start is usually enough)
 
 
 class GPUCBOracle(keras_tuner.Oracle):
@@ -49,7 +51,9 @@ class GPUCBOracle(keras_tuner.Oracle):
 
     where ``μ`` and ``σ`` are the posterior mean and standard deviation of
     ``g`` under a GP (Matérn-5/2, one length scale per feature, fitted by MAP
-    marginal likelihood each trial, warm-started from the previous fit). For a
+    marginal likelihood each trial, warm-started from the previous fit, with
+    a random restart every fifth fit) on ``g`` with its bad tail clipped
+    (:func:`kt_ext.gp.clip_bad_tail`) and standardised. For a
     minimised loss this is the familiar lower confidence bound
     ``score_μ - β · score_σ``, minimised.
 
@@ -236,8 +240,7 @@ class GPUCBOracle(keras_tuner.Oracle):
         trial_id: str,
     ) -> dict[str, Any] | None:
         """Maximise UCB over candidates; the best one not tried yet, or ``None``."""
-        g_mean, g_scale = float(g.mean()), float(g.std()) or 1.0
-        y = (g - g_mean) / g_scale
+        y, g_mean, g_scale = standardise(clip_bad_tail(g))
         x_obs = encoder.features(u_obs)
         warm = None if self._gp_params is None else GPParams.from_vector(np.array(self._gp_params))
         restarts = _FIT_RESTARTS if (warm is None or len(g) % _RESTART_EVERY == 0) else 0

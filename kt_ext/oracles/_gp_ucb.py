@@ -11,32 +11,11 @@ import keras_tuner
 import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
-from kt_ext.gp import (
-    INACTIVE,
-    GaussianProcess,
-    GPParams,
-    SpaceEncoder,
-    clip_bad_tail,
-    fit_params,
-    polish,
-    single_threaded_blas,
-    sobol,
-    srinivas_beta,
-    standardise,
-    ucb,
-    ucb_gradient,
-)
+from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
+from kt_ext.oracles._ucb import UCBProposer, leftover_values
 
 BETA_SCHEDULES = ("constant", "srinivas")
-# Candidate generation and polish; fixed here, not user settings.
-_POLISH_STARTS = 3
-_LOCAL_CENTRES = 3
-_LOCAL_PER_CENTRE = 64
-_LOCAL_SCALES = (0.02, 0.1)
-_ENUMERATE_LIMIT = 20_000
 _INITIAL_WINDOW = 256
-_FIT_RESTARTS = 1
-_RESTART_EVERY = 5  # fits between random restarts (the warm start is usually enough)
 
 
 class GPUCBOracle(keras_tuner.Oracle):
@@ -142,6 +121,7 @@ class GPUCBOracle(keras_tuner.Oracle):
         self.delta = float(delta)
         self.num_candidates = num_candidates
         self._gp_params: list[float] | None = None
+        self._proposer = UCBProposer(num_candidates)
         self._proposals: dict[str, dict[str, float]] = {}
         self._encoder_key: str | None = None
         self._encoder: SpaceEncoder | None = None
@@ -183,10 +163,9 @@ class GPUCBOracle(keras_tuner.Oracle):
         if index < n_initial or len(g) < 2:
             values = self._initial_values(encoder, index)
         if values is None and len(g) >= 2:
-            with single_threaded_blas():
-                values = self._model_values(encoder, u_obs, g, rng, trial_id)
+            values = self._model_values(encoder, u_obs, g, rng, trial_id)
         if values is None:
-            values = self._leftover_values(encoder, rng)
+            values = leftover_values(encoder, rng, self._duplicate)
         if values is None:
             return {"status": TrialStatus.STOPPED, "values": None}
         return {"status": TrialStatus.RUNNING, "values": values}
@@ -240,112 +219,27 @@ class GPUCBOracle(keras_tuner.Oracle):
         trial_id: str,
     ) -> dict[str, Any] | None:
         """Maximise UCB over candidates; the best one not tried yet, or ``None``."""
-        y, g_mean, g_scale = standardise(clip_bad_tail(g))
-        x_obs = encoder.features(u_obs)
-        warm = None if self._gp_params is None else GPParams.from_vector(np.array(self._gp_params))
-        restarts = _FIT_RESTARTS if (warm is None or len(g) % _RESTART_EVERY == 0) else 0
-        params = fit_params(x_obs, y, rng, warm_start=warm, restarts=restarts)
-        self._gp_params = [float(v) for v in params.to_vector()]
-        gp = GaussianProcess(x_obs, y, params)
         pending = [
             encoder.encode(t.hyperparameters.values)
             for t in sorted(self.ongoing_trials.values(), key=lambda t: t.trial_id)
             if t.trial_id != trial_id
         ]
-        if pending:
-            x_pending = encoder.features(np.array(pending))
-            gp = gp.condition_on(x_pending, gp.predict(x_pending)[0])
+        u_pending = np.array(pending).reshape(len(pending), encoder.n_raw)
         beta = self._beta(len(g), encoder.n_features)
-        u_cand, acq = self._candidates(encoder, gp, beta, u_obs, y, rng)
-        for i in np.argsort(-acq, kind="stable"):
-            values = encoder.decode(u_cand[i])
-            if self._duplicate(values):
-                continue
-            mean, std = gp.predict(encoder.features(u_cand[i : i + 1]))
-            sign = 1.0 if self.objective.direction == "max" else -1.0
-            self._proposals[trial_id] = {
-                "mean": sign * (g_mean + g_scale * float(mean[0])),
-                "std": g_scale * float(std[0]),
-                "acquisition": g_mean + g_scale * float(acq[i]),
-                "beta": beta,
-                "lengthscales": [float(v) for v in params.lengthscales],
-            }
-            return values
-        return None
-
-    def _candidates(
-        self,
-        encoder: SpaceEncoder,
-        gp: GaussianProcess,
-        beta: float,
-        u_obs: np.ndarray,
-        y: np.ndarray,
-        rng: np.random.Generator,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Snapped candidate raw points ``(m, p)`` and their acquisition values ``(m,)``."""
-        p = encoder.n_raw
-        parts = [sobol(self.num_candidates, p, rng)]
-        centres = u_obs[np.argsort(-y)[:_LOCAL_CENTRES]]
-        for scale in _LOCAL_SCALES:
-            noise = rng.normal(0.0, scale, (len(centres), _LOCAL_PER_CENTRE // 2, p))
-            parts.append(np.clip(centres[:, None, :] + noise, 0.0, 1.0).reshape(-1, p))
-        u = encoder.snap(np.vstack(parts))
-        active = encoder.active(u)
-        mean, std = gp.predict(encoder.features(u, active))
-        acq = ucb(mean, std, beta)
-        top = np.argsort(-acq)[:_POLISH_STARTS]
-        polished = self._polish(encoder, gp, beta, u[top], active[top])
-        if len(polished):
-            mean_p, std_p = gp.predict(encoder.features(polished))
-            u = np.vstack([polished, u])
-            acq = np.concatenate([ucb(mean_p, std_p, beta), acq])
-        return u, acq
-
-    def _polish(
-        self,
-        encoder: SpaceEncoder,
-        gp: GaussianProcess,
-        beta: float,
-        starts: np.ndarray,
-        active: np.ndarray,
-    ) -> np.ndarray:
-        """Gradient ascent of UCB on the numeric coordinates of ``starts``, then snapped."""
-        numeric = encoder.numeric
-        if not numeric.any():
-            return np.zeros((0, encoder.n_raw))
-        columns = encoder.numeric_columns
-        movable = active[:, numeric]
-        base = encoder.features(starts, active)
-
-        def value_and_grad(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            # numeric feature columns are the raw coordinates themselves (or INACTIVE)
-            x = base.copy()
-            x[:, columns] = np.where(movable, np.clip(z, 0.0, 1.0), INACTIVE)
-            mean, std, d_mean, d_std = gp.predict_with_gradient(x)
-            grad = ucb_gradient(d_mean, d_std, beta)[:, columns] * movable
-            return ucb(mean, std, beta), grad
-
-        z, _ = polish(value_and_grad, starts[:, numeric])
-        u = starts.copy()
-        u[:, numeric] = z
-        return encoder.snap(u)
-
-    def _leftover_values(
-        self, encoder: SpaceEncoder, rng: np.random.Generator
-    ) -> dict[str, Any] | None:
-        """An untried configuration of a finite space, or ``None`` if there is none left.
-
-        Reached only when every candidate was a duplicate: either the space is
-        (nearly) exhausted, or it is too large to enumerate, in which case
-        KerasTuner's own de-duplicating random sampler gets the last word.
-        """
-        rows = encoder.enumerate(_ENUMERATE_LIMIT)
-        if rows is None:
-            return self._random_values()
-        fresh = [values for values in map(encoder.decode, rows) if not self._duplicate(values)]
-        if not fresh:
+        self._proposer.warm_start = self._gp_params
+        proposal = self._proposer.propose(encoder, u_obs, g, u_pending, beta, rng, self._duplicate)
+        self._gp_params = self._proposer.warm_start
+        if proposal is None:
             return None
-        return fresh[int(rng.integers(len(fresh)))]
+        sign = 1.0 if self.objective.direction == "max" else -1.0
+        self._proposals[trial_id] = {
+            "mean": sign * proposal.mean,
+            "std": proposal.std,
+            "acquisition": proposal.acquisition,
+            "beta": beta,
+            "lengthscales": proposal.lengthscales,
+        }
+        return proposal.values
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:

@@ -1,0 +1,217 @@
+"""The GP-UCB proposal step, shared by :class:`GPUCBOracle` and the GP sampler of halving.
+
+Plain numpy over :mod:`kt_ext.gp`: encoded observations in, one proposed
+configuration out. No KerasTuner or TensorFlow objects pass through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kt_ext.gp import (
+    INACTIVE,
+    GaussianProcess,
+    GPParams,
+    SpaceEncoder,
+    clip_bad_tail,
+    fit_params,
+    polish,
+    single_threaded_blas,
+    sobol,
+    standardise,
+    ucb,
+    ucb_gradient,
+)
+
+# Candidate generation and polish; fixed here, not user settings.
+_POLISH_STARTS = 3
+_LOCAL_CENTRES = 3
+_LOCAL_PER_CENTRE = 64
+_LOCAL_SCALES = (0.02, 0.1)
+_ENUMERATE_LIMIT = 20_000
+_FIT_RESTARTS = 1
+_RESTART_EVERY = 5  # fits between random restarts (the warm start is usually enough)
+
+IsTaken = Callable[[dict[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One GP-UCB proposal; figures in units of the maximised objective ``g``."""
+
+    values: dict[str, Any]
+    mean: float
+    std: float
+    acquisition: float
+    beta: float
+    lengthscales: list[float]
+
+
+class UCBProposer:
+    """Fits a GP to encoded observations and returns the untried UCB maximiser.
+
+    The GP is refitted on every call, warm-started from the previous fit
+    (:attr:`warm_start`, a plain list an oracle can persist), with a random
+    restart on the first fit and every fifth one.
+
+    Args:
+        num_candidates: Sobol candidates per proposal (plus local ones
+            around the three best observations).
+    """
+
+    def __init__(self, num_candidates: int) -> None:
+        self.num_candidates = num_candidates
+        self.warm_start: list[float] | None = None
+
+    def propose(
+        self,
+        encoder: SpaceEncoder,
+        u_obs: np.ndarray,
+        g: np.ndarray,
+        u_pending: np.ndarray,
+        beta: float,
+        rng: np.random.Generator,
+        is_taken: IsTaken,
+    ) -> Proposal | None:
+        """The best candidate under ``μ + β·σ`` whose values are not taken.
+
+        Args:
+            encoder: Encoder of the search space.
+            u_obs: Raw points ``(n, p)`` of the observations, ``n >= 2``.
+            g: Objective values ``(n,)``, larger is better.
+            u_pending: Raw points ``(m, p)`` still being evaluated; they enter
+                the model at their predicted mean (kriging believer).
+            beta: Exploration weight.
+            rng: Source of all randomness of this proposal.
+            is_taken: True for values that must not be proposed again.
+
+        Returns:
+            The proposal, or ``None`` if every candidate is taken.
+        """
+        with single_threaded_blas():
+            y, g_mean, g_scale = standardise(clip_bad_tail(g))
+            x_obs = encoder.features(u_obs)
+            warm = (
+                None if self.warm_start is None else GPParams.from_vector(np.array(self.warm_start))
+            )
+            restarts = _FIT_RESTARTS if (warm is None or len(g) % _RESTART_EVERY == 0) else 0
+            params = fit_params(x_obs, y, rng, warm_start=warm, restarts=restarts)
+            self.warm_start = [float(v) for v in params.to_vector()]
+            gp = GaussianProcess(x_obs, y, params)
+            if len(u_pending):
+                x_pending = encoder.features(u_pending)
+                gp = gp.condition_on(x_pending, gp.predict(x_pending)[0])
+            u_cand, acq = self._candidates(encoder, gp, beta, u_obs, y, rng)
+            for i in np.argsort(-acq, kind="stable"):
+                values = encoder.decode(u_cand[i])
+                if is_taken(values):
+                    continue
+                mean, std = gp.predict(encoder.features(u_cand[i : i + 1]))
+                return Proposal(
+                    values=values,
+                    mean=g_mean + g_scale * float(mean[0]),
+                    std=g_scale * float(std[0]),
+                    acquisition=g_mean + g_scale * float(acq[i]),
+                    beta=beta,
+                    lengthscales=[float(v) for v in params.lengthscales],
+                )
+        return None
+
+    def _candidates(
+        self,
+        encoder: SpaceEncoder,
+        gp: GaussianProcess,
+        beta: float,
+        u_obs: np.ndarray,
+        y: np.ndarray,
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Snapped candidate raw points ``(m, p)`` and their acquisition values ``(m,)``."""
+        p = encoder.n_raw
+        parts = [sobol(self.num_candidates, p, rng)]
+        centres = u_obs[np.argsort(-y)[:_LOCAL_CENTRES]]
+        for scale in _LOCAL_SCALES:
+            noise = rng.normal(0.0, scale, (len(centres), _LOCAL_PER_CENTRE // 2, p))
+            parts.append(np.clip(centres[:, None, :] + noise, 0.0, 1.0).reshape(-1, p))
+        u = encoder.snap(np.vstack(parts))
+        active = encoder.active(u)
+        mean, std = gp.predict(encoder.features(u, active))
+        acq = ucb(mean, std, beta)
+        top = np.argsort(-acq)[:_POLISH_STARTS]
+        polished = _polish(encoder, gp, beta, u[top], active[top])
+        if len(polished):
+            mean_p, std_p = gp.predict(encoder.features(polished))
+            u = np.vstack([polished, u])
+            acq = np.concatenate([ucb(mean_p, std_p, beta), acq])
+        return u, acq
+
+
+def _polish(
+    encoder: SpaceEncoder,
+    gp: GaussianProcess,
+    beta: float,
+    starts: np.ndarray,
+    active: np.ndarray,
+) -> np.ndarray:
+    """Gradient ascent of UCB on the numeric coordinates of ``starts``, then snapped."""
+    numeric = encoder.numeric
+    if not numeric.any():
+        return np.zeros((0, encoder.n_raw))
+    columns = encoder.numeric_columns
+    movable = active[:, numeric]
+    base = encoder.features(starts, active)
+
+    def value_and_grad(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # numeric feature columns are the raw coordinates themselves (or INACTIVE)
+        x = base.copy()
+        x[:, columns] = np.where(movable, np.clip(z, 0.0, 1.0), INACTIVE)
+        mean, std, d_mean, d_std = gp.predict_with_gradient(x)
+        grad = ucb_gradient(d_mean, d_std, beta)[:, columns] * movable
+        return ucb(mean, std, beta), grad
+
+    z, _ = polish(value_and_grad, starts[:, numeric])
+    u = starts.copy()
+    u[:, numeric] = z
+    return encoder.snap(u)
+
+
+def leftover_values(
+    encoder: SpaceEncoder, rng: np.random.Generator, is_taken: IsTaken
+) -> dict[str, Any] | None:
+    """A random untaken configuration of a finite space; ``None`` when all are taken.
+
+    Args:
+        encoder: Encoder of the search space.
+        rng: Picks among the untaken configurations.
+        is_taken: True for values that must not be proposed again.
+
+    Returns:
+        Values, or ``None`` if the space is exhausted. Spaces too large to
+        enumerate fall back to 256 uniform draws (``None`` if all are taken).
+    """
+    rows = encoder.enumerate(_ENUMERATE_LIMIT)
+    if rows is None:
+        return random_values(encoder, rng, is_taken, attempts=256)
+    fresh = [values for values in map(encoder.decode, rows) if not is_taken(values)]
+    if not fresh:
+        return None
+    return fresh[int(rng.integers(len(fresh)))]
+
+
+def random_values(
+    encoder: SpaceEncoder, rng: np.random.Generator, is_taken: IsTaken, attempts: int
+) -> dict[str, Any] | None:
+    """The first untaken configuration among ``attempts`` uniform draws in the encoded box.
+
+    Uniform in the encoding means log-uniform for log-scale numbers and
+    uniform over the values of ints and choices.
+    """
+    for u in rng.random((attempts, encoder.n_raw)):
+        values = encoder.decode(u)
+        if not is_taken(values):
+            return values
+    return None

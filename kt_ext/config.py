@@ -19,7 +19,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from kt_ext.errors import ConfigError
+from kt_ext.errors import ConfigError, argument_error
+from kt_ext.schedule import BUDGETS, HalvingSchedule
 from kt_ext.space import BATCH_SIZE, SearchSpace, parse_space
 
 MISSING = "???"
@@ -216,6 +217,19 @@ _STRATEGY_MINIMA: dict[str, float] = {
     "max_epochs": 1,
     "hyperband_iterations": 1,
     "num_initial_points": 1,
+    "min_epochs": 1,
+    "reduction_factor": 2,
+    "brackets": 1,
+    "iterations": 1,
+    "num_candidates": 16,
+    "min_points_in_model": 2,
+}
+# Strategy arguments that take one of a few words.
+_STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
+    "mode": ("async", "sync"),
+    "sampler": ("random", "gp"),
+    "budget": BUDGETS,
+    "beta_schedule": ("constant", "srinivas"),
 }
 
 
@@ -227,7 +241,34 @@ def _strategy(strategy: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("alpha", "beta"):
         if strategy.get(name) is not None:
             _float(strategy, f"strategy.{name}", low=0.0, high=math.inf, low_open=name == "alpha")
+    for name, choices in _STRATEGY_CHOICES.items():
+        if name in strategy and strategy[name] not in choices:
+            raise ConfigError(f"strategy.{name}", strategy[name], f"must be one of {choices}")
+    if "reduction_factor" in strategy:
+        _halving_schedule(strategy)
     return target
+
+
+def _halving_schedule(strategy: Mapping[str, Any]) -> None:
+    """Check that the successive-halving arguments define a schedule."""
+    budget = strategy.get("budget", "epochs")
+    if budget == "data":
+        _float(strategy, "strategy.min_fraction", low=0.0, high=1.0, low_open=True)
+    elif strategy["min_epochs"] > strategy["max_epochs"]:
+        raise ConfigError(
+            "strategy.min_epochs", strategy["min_epochs"], "must be <= strategy.max_epochs"
+        )
+    try:
+        HalvingSchedule(
+            min_budget=strategy["min_epochs"] if budget == "epochs" else strategy["min_fraction"],
+            max_budget=strategy["max_epochs"] if budget == "epochs" else 1.0,
+            reduction_factor=strategy["reduction_factor"],
+            brackets=strategy.get("brackets"),
+            iterations=strategy.get("iterations", 1),
+            budget=budget,
+        )
+    except ValueError as e:
+        raise (argument_error(e, "strategy") or ConfigError("strategy", None, str(e))) from None
 
 
 def _target(node: Mapping[str, Any], key: str) -> dict[str, Any]:

@@ -65,15 +65,21 @@ class Splits:
         }
         return {k: tf.data.Dataset.from_tensor_slices(v).cache() for k, v in parts.items()}
 
-    def train_dataset(self, batch_size: int, shuffle_buffer: int) -> Any:
+    def train_dataset(self, batch_size: int, shuffle_buffer: int, fraction: float = 1.0) -> Any:
         """Shuffled, batched, prefetched training pipeline (a ``tf.data.Dataset``).
 
         The shuffle order follows TensorFlow's global seed, which each trial sets.
+        ``fraction`` < 1 keeps that leading share of the training split (at
+        least one batch), the same examples for every trial.
         """
         import tensorflow as tf
 
-        ds = self._datasets["train"].shuffle(
-            min(shuffle_buffer, len(self.y_train)), reshuffle_each_iteration=True
+        n = len(self.y_train)
+        keep = n if fraction >= 1.0 else min(n, max(batch_size, math.ceil(fraction * n)))
+        ds = (
+            self._datasets["train"]
+            .take(keep)
+            .shuffle(min(shuffle_buffer, keep), reshuffle_each_iteration=True)
         )
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 

@@ -6,6 +6,8 @@ value and states the rule, so the command line can print it as a single line.
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import Any
 
 
@@ -23,3 +25,31 @@ class ConfigError(ValueError):
         self.value = value
         self.rule = rule
         super().__init__(f"{key} = {value!r}: {rule}")
+
+
+_ARGUMENT_RULE = re.compile(r"The value of `(\w+)` is (.*?), but (.*?)\.?$", re.S)
+
+
+def argument_error(error: ValueError, prefix: str) -> ConfigError | None:
+    """The :class:`ConfigError` of an argument check, if ``error`` is one.
+
+    kt-ext classes reject arguments with messages of the form
+    ``The value of `name` is <value>, but <rule>.``; this maps such a message
+    to ``<prefix>.name = <value>: <rule>``.
+
+    Args:
+        error: The error raised by a constructor.
+        prefix: Config path of the constructed object, e.g. ``"strategy"``.
+
+    Returns:
+        The config error, or ``None`` if the message has another form.
+    """
+    match = _ARGUMENT_RULE.fullmatch(str(error).strip())
+    if match is None:
+        return None
+    name, text, rule = match.groups()
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text
+    return ConfigError(f"{prefix}.{name}", value, rule)

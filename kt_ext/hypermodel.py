@@ -73,14 +73,19 @@ class SpaceHyperModel(keras_tuner.HyperModel):
     def fit(
         self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any
     ) -> Any:
-        """Train ``model`` on the run's data with the trial's batch size."""
+        """Train ``model`` on the run's data with the trial's batch size.
+
+        A ``train_fraction`` keyword (successive halving's data budget) trains
+        on that leading fraction of the (already shuffled) training split.
+        """
         batch_size = int(self.space.declare(hp)[BATCH_SIZE])
+        fraction = float(kwargs.pop("train_fraction", 1.0))
         kwargs.pop("x", None)
         kwargs.pop("y", None)
         kwargs.pop("validation_data", None)
         kwargs["verbose"] = self.verbose
         return model.fit(
-            self.data.train_dataset(batch_size, self.shuffle_buffer),
+            self.data.train_dataset(batch_size, self.shuffle_buffer, fraction=fraction),
             validation_data=self.data.eval_dataset("val", batch_size),
             **kwargs,
         )

@@ -37,6 +37,11 @@ class TrialRow:
     message: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def config(self) -> dict[str, Any]:
+        """The hyperparameter values without the keys a strategy injects (``tuner/...``)."""
+        return {k: v for k, v in self.values.items() if not k.startswith("tuner/")}
+
 
 def trial_rows(trials: Iterable[Any]) -> list[TrialRow]:
     """Rows for KerasTuner trials, in trial-id order."""
@@ -65,13 +70,34 @@ def trial_rows(trials: Iterable[Any]) -> list[TrialRow]:
 
 
 def best_rows(rows: Sequence[TrialRow], direction: str, n: int) -> list[TrialRow]:
-    """The ``n`` best completed rows with a finite score, best first."""
+    """The ``n`` best completed rows with a finite score, best first, one per configuration.
+
+    Trials that continue the same configuration (successive halving) share
+    a configuration; only its best trial is listed.
+    """
     scored = [
         r
         for r in rows
         if r.status == "COMPLETED" and r.score is not None and math.isfinite(r.score)
     ]
-    return sorted(scored, key=lambda r: r.score, reverse=direction == "max")[:n]
+    out: list[TrialRow] = []
+    seen: set[str] = set()
+    for r in sorted(scored, key=lambda r: r.score, reverse=direction == "max"):
+        key = json.dumps(r.config, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out[:n]
+
+
+def dicts_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """CSV text of dicts sharing the first row's keys (header included)."""
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return buf.getvalue()
 
 
 def format_value(v: Any) -> str:
@@ -85,9 +111,7 @@ def best_table(rows: Sequence[TrialRow], objective: str, direction: str, n: int)
     """The best-N table, one line per trial: ``Best-1 (val_accuracy 0.981) | lr=0.0089, ...``."""
     lines = []
     for i, r in enumerate(best_rows(rows, direction, n), start=1):
-        values = ", ".join(
-            f"{k}={format_value(v)}" for k, v in r.values.items() if not k.startswith("tuner/")
-        )
+        values = ", ".join(f"{k}={format_value(v)}" for k, v in r.config.items())
         lines.append(f"Best-{i} ({objective} {r.score:.4f}) | {values}  [trial {r.trial_id}]")
     return "\n".join(lines) if lines else "(no completed trial)"
 

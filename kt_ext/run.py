@@ -30,7 +30,7 @@ from hydra.utils import instantiate
 from kt_ext import results
 from kt_ext.config import RunSettings
 from kt_ext.data import Splits, split
-from kt_ext.errors import ConfigError
+from kt_ext.errors import ConfigError, argument_error
 from kt_ext.hypermodel import SpaceHyperModel
 from kt_ext.space import BATCH_SIZE
 
@@ -120,19 +120,26 @@ def make_tuner(
             settings.strategy.get("_partial_"),
             "must be true: the tuner gets its model and directory at run time",
         )
-    return factory(
-        hypermodel=hypermodel,
-        objective=keras_tuner.Objective(s.objective, s.direction),
-        hyperparameters=settings.space.to_hyperparameters(),
-        tune_new_entries=False,
-        allow_new_entries=False,
-        directory=str(run_dir),
-        project_name=PROJECT,
-        overwrite=False,
-        executions_per_trial=s.executions_per_trial,
-        max_retries_per_trial=s.max_retries_per_trial,
-        max_consecutive_failed_trials=s.max_consecutive_failed_trials,
-    )
+    try:
+        return factory(
+            hypermodel=hypermodel,
+            objective=keras_tuner.Objective(s.objective, s.direction),
+            hyperparameters=settings.space.to_hyperparameters(),
+            tune_new_entries=False,
+            allow_new_entries=False,
+            directory=str(run_dir),
+            project_name=PROJECT,
+            overwrite=False,
+            executions_per_trial=s.executions_per_trial,
+            max_retries_per_trial=s.max_retries_per_trial,
+            max_consecutive_failed_trials=s.max_consecutive_failed_trials,
+        )
+    except ValueError as e:  # an argument check of the strategy's tuner or oracle
+        name = str(e).split("`")[1] if str(e).count("`") >= 2 else ""
+        mapped = argument_error(e, "search" if hasattr(s, name) else "strategy")
+        if mapped is None:
+            raise
+        raise mapped from e
 
 
 def callbacks(settings: RunSettings, run_dir: Path) -> list[keras.callbacks.Callback]:
@@ -173,6 +180,9 @@ def run_search(settings: RunSettings, run_dir: Path) -> RunResult:
     )
     hypermodel = make_hypermodel(settings, data)
     tuner = make_tuner(settings, hypermodel, run_dir)
+    schedule = getattr(tuner.oracle, "schedule", None)
+    if schedule is not None:
+        log.info("schedule:\n%s", schedule.describe())
     failure = None
     try:
         tuner.search(
@@ -182,6 +192,7 @@ def run_search(settings: RunSettings, run_dir: Path) -> RunResult:
         failure = e
     rows = results.trial_rows(tuner.oracle.trials.values())
     write_trial_outputs(settings, rows, run_dir)
+    rungs = write_rung_outputs(tuner.oracle, run_dir)
     best = results.best_rows(rows, settings.search.direction, 1)
     if not best:
         raise RunError(
@@ -189,9 +200,33 @@ def run_search(settings: RunSettings, run_dir: Path) -> RunResult:
         )
     winner = best[0]
     test_metrics = save_best_model(tuner, winner.trial_id, data, run_dir)
-    result = RunResult(winner.score, winner.trial_id, winner.values, test_metrics, rows)
-    write_summary(settings, result, run_dir, seconds=time.perf_counter() - start)
+    result = RunResult(winner.score, winner.trial_id, winner.config, test_metrics, rows)
+    write_summary(settings, result, run_dir, seconds=time.perf_counter() - start, rungs=rungs)
     return result
+
+
+def write_rung_outputs(oracle: keras_tuner.Oracle, run_dir: Path) -> dict[str, int] | None:
+    """``rungs.csv`` (successive halving only): the rung each trial reached; logs the counts.
+
+    Returns:
+        Configurations that reached each rung budget, or ``None`` for other strategies.
+    """
+    if not hasattr(oracle, "rung_rows"):
+        return None
+    rows = oracle.rung_rows()
+    results.write_text(run_dir / "rungs.csv", results.dicts_csv(rows))
+    reached: dict[str, set[str]] = {}
+    for row in rows:
+        if row["rung"] >= 0:
+            for budget in oracle.schedule.budgets[: row["rung"] + 1]:
+                reached.setdefault(f"{budget:g}", set()).add(row["config"])
+    counts = {budget: len(configs) for budget, configs in reached.items()}
+    log.info(
+        "configurations per rung: %s; rungs of every trial in %s",
+        ", ".join(f"{n} reached {b}" for b, n in counts.items()),
+        run_dir / "rungs.csv",
+    )
+    return counts
 
 
 def write_trial_outputs(settings: RunSettings, rows: list[results.TrialRow], run_dir: Path) -> None:
@@ -212,7 +247,7 @@ def write_trial_outputs(settings: RunSettings, rows: list[results.TrialRow], run
                 "direction": s.direction,
                 "score": best[0].score,
                 "trial_id": best[0].trial_id,
-                "values": best[0].values,
+                "values": best[0].config,
             },
         )
 
@@ -240,8 +275,14 @@ def save_best_model(
     return metrics
 
 
-def write_summary(settings: RunSettings, result: RunResult, run_dir: Path, seconds: float) -> None:
-    """``summary.json``: the run's headline numbers."""
+def write_summary(
+    settings: RunSettings,
+    result: RunResult,
+    run_dir: Path,
+    seconds: float,
+    rungs: dict[str, int] | None = None,
+) -> None:
+    """``summary.json``: the run's headline numbers (with configurations per rung for halving)."""
     statuses = [r.status for r in result.rows]
     results.write_json(
         run_dir / "summary.json",
@@ -259,5 +300,6 @@ def write_summary(settings: RunSettings, result: RunResult, run_dir: Path, secon
             "seconds": round(seconds, 2),
             "strategy": settings.strategy["_target_"],
             "seed": settings.seed,
+            **({"configs_per_rung": rungs} if rungs is not None else {}),
         },
     )

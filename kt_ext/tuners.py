@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 import time
+import warnings
 from typing import Any
 
 import keras
 import keras_tuner
 
-from kt_ext.oracles import GPUCBOracle
+from kt_ext.oracles import GPUCBOracle, HalvingOracle
+from kt_ext.oracles import _halving as halving
 from kt_ext.results import EPOCHS_RUN, SECONDS
 from kt_ext.space import grid_values
+
+_IDLE_WAIT = 0.2  # seconds a worker waits after the oracle had nothing to run
 
 
 def trial_seed(seed: int | None, trial_id: str) -> int:
@@ -91,6 +96,107 @@ class _GPUCBTuner(keras_tuner.Tuner):
 
 class GPUCB(_TrialRecorder, _GPUCBTuner):
     """kt-ext's GP-UCB Bayesian optimisation, with per-trial seeds and recording."""
+
+
+class _HalvingTuner(keras_tuner.Tuner):
+    """A ``keras_tuner.Tuner`` driven by :class:`kt_ext.oracles.HalvingOracle`.
+
+    Each trial trains its configuration from ``tuner/initial_epoch`` to
+    ``tuner/epochs``. A promoted trial (``tuner/initial_epoch`` > 0) starts
+    from its parent trial's ``continue.keras``: the whole model, optimizer
+    state included, saved at the epoch the parent stopped, so training goes
+    on exactly where it left off. Every epoch's logs go to the oracle
+    (``update_trial(..., step=epoch)``); when the oracle answers ``STOPPED``
+    the trial saves ``continue.keras`` and stops. Under the data budget,
+    ``tuner/fraction`` of the training data is used and every trial starts
+    from scratch.
+
+    Keras ``EarlyStopping`` callbacks are dropped: the schedule decides when
+    trials stop. Oracle arguments are split off as in :class:`GPUCB`.
+
+    Args:
+        hypermodel: As for ``keras_tuner.Tuner``; its ``fit`` must accept a
+            ``train_fraction`` keyword (as :class:`kt_ext.hypermodel.SpaceHyperModel`'s does).
+        **kwargs: Oracle and tuner arguments.
+    """
+
+    CHECKPOINT = "continue.keras"
+
+    def __init__(self, hypermodel: Any = None, **kwargs: Any) -> None:
+        names = set(inspect.signature(HalvingOracle).parameters)
+        oracle_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+        executions = kwargs.get("executions_per_trial", 1)
+        if executions != 1:
+            raise ValueError(
+                f"The value of `executions_per_trial` is {executions!r}, but must be 1 with "
+                "successive halving (a trial continues one model)."
+            )
+        super().__init__(oracle=HalvingOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
+        self._trial_start = 0.0
+        self._created_trial = True
+
+    def pre_create_trial(self) -> None:
+        """Back off briefly after an IDLE answer (parallel workers waiting on a rung)."""
+        if not self._created_trial:
+            time.sleep(_IDLE_WAIT)
+        self._created_trial = False
+
+    def on_trial_begin(self, trial: keras_tuner.engine.trial.Trial) -> None:
+        self._created_trial = True
+        super().on_trial_begin(trial)
+
+    def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
+        values = trial.hyperparameters.values
+        kwargs["epochs"] = int(values[halving.EPOCHS])
+        kwargs["initial_epoch"] = int(values[halving.INITIAL_EPOCH])
+        if halving.FRACTION in values:
+            kwargs["train_fraction"] = float(values[halving.FRACTION])
+        kwargs["callbacks"] = [
+            cb
+            for cb in kwargs.get("callbacks", [])
+            if not isinstance(cb, keras.callbacks.EarlyStopping)
+        ]
+        self._trial_start = time.perf_counter()
+        with warnings.catch_warnings():
+            # Results reach the oracle per epoch, so KerasTuner's final report is skipped.
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module="keras_tuner")
+            return super().run_trial(trial, *args, **kwargs)
+
+    def _run_and_update_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The use case of calling")
+            return super()._run_and_update_trial(trial, *args, **kwargs)
+
+    def _build_hypermodel(self, hp: keras_tuner.HyperParameters) -> keras.Model:
+        parent = hp.values.get(halving.PARENT)
+        if not parent or int(hp.values.get(halving.INITIAL_EPOCH, 0)) == 0:
+            return super()._build_hypermodel(hp)
+        path = os.path.join(self.get_trial_dir(parent), self.CHECKPOINT)
+        with keras_tuner.engine.tuner.maybe_distribute(self.distribution_strategy):
+            return keras.saving.load_model(path, safe_mode=True)
+
+    def on_epoch_end(
+        self,
+        trial: keras_tuner.engine.trial.Trial,
+        model: keras.Model,
+        epoch: int,
+        logs: dict[str, Any] | None = None,
+    ) -> None:
+        values = trial.hyperparameters.values
+        metrics = {k: float(v) for k, v in (logs or {}).items()}
+        metrics[EPOCHS_RUN] = float(epoch + 1 - int(values[halving.INITIAL_EPOCH]))
+        metrics[SECONDS] = time.perf_counter() - self._trial_start
+        answer = self.oracle.update_trial(trial.trial_id, metrics, step=epoch)
+        stop = answer.status == keras_tuner.engine.trial.TrialStatus.STOPPED
+        last = epoch + 1 >= int(values[halving.EPOCHS])
+        if (stop or last) and halving.FRACTION not in values:
+            model.save(os.path.join(self.get_trial_dir(trial.trial_id), self.CHECKPOINT))
+        if stop:
+            model.stop_training = True
+
+
+class Halving(_TrialRecorder, _HalvingTuner):
+    """kt-ext's successive halving / Hyperband / BOHB, with per-trial seeds and recording."""
 
 
 class Hyperband(_TrialRecorder, keras_tuner.Hyperband):

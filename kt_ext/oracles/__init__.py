@@ -1,5 +1,7 @@
 """kt-ext's KerasTuner oracles. Import them from here, not from the private modules."""
 
 from kt_ext.oracles._gp_ucb import GPUCBOracle
+from kt_ext.oracles._halving import HalvingOracle, config_values
+from kt_ext.schedule import HalvingSchedule
 
-__all__ = ["GPUCBOracle"]
+__all__ = ["GPUCBOracle", "HalvingOracle", "HalvingSchedule", "config_values"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from typing import Any
 
@@ -12,7 +10,7 @@ import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
-from kt_ext.oracles._ucb import UCBProposer, leftover_values
+from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values
 
 BETA_SCHEDULES = ("constant", "srinivas")
 _INITIAL_WINDOW = 256
@@ -124,7 +122,7 @@ class GPUCBOracle(keras_tuner.Oracle):
         self._proposer = UCBProposer(num_candidates)
         self._proposals: dict[str, dict[str, float]] = {}
         self._encoder_key: str | None = None
-        self._encoder: SpaceEncoder | None = None
+        self._encoders = EncoderCache()
         # Raw points of completed trials, by (space key, trial id): values never change.
         self._encoded: dict[tuple[str | None, str], np.ndarray] = {}
 
@@ -171,11 +169,9 @@ class GPUCBOracle(keras_tuner.Oracle):
         return {"status": TrialStatus.RUNNING, "values": values}
 
     def _space_encoder(self) -> SpaceEncoder:
-        space = self.hyperparameters.get_config()["space"]
-        key = hashlib.sha256(json.dumps(space, sort_keys=True, default=str).encode()).hexdigest()
-        if key != self._encoder_key or self._encoder is None:
-            self._encoder, self._encoder_key = SpaceEncoder(space), key
-        return self._encoder
+        encoder = self._encoders.get(self.hyperparameters)
+        self._encoder_key = self._encoders.key
+        return encoder
 
     def _observations(self, encoder: SpaceEncoder) -> tuple[np.ndarray, np.ndarray]:
         """Raw points ``(n, p)`` and maximised objective ``g`` ``(n,)`` of completed trials."""

@@ -6,6 +6,8 @@ configuration out. No KerasTuner or TensorFlow objects pass through here.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +51,22 @@ class Proposal:
     acquisition: float
     beta: float
     lengthscales: list[float]
+
+
+class EncoderCache:
+    """The :class:`SpaceEncoder` of a search space, rebuilt only when the space changes."""
+
+    def __init__(self) -> None:
+        self.key: str | None = None
+        self._encoder: SpaceEncoder | None = None
+
+    def get(self, hyperparameters: Any) -> SpaceEncoder:
+        """The encoder of ``hyperparameters`` (a ``keras_tuner.HyperParameters``)."""
+        space = hyperparameters.get_config()["space"]
+        key = hashlib.sha256(json.dumps(space, sort_keys=True, default=str).encode()).hexdigest()
+        if key != self.key or self._encoder is None:
+            self._encoder, self.key = SpaceEncoder(space), key
+        return self._encoder
 
 
 class UCBProposer:

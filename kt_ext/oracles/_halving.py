@@ -1,0 +1,566 @@
+"""Successive halving (asynchronous or synchronous), Hyperband brackets and BOHB as an oracle.
+
+Every KerasTuner trial is one *segment*: a configuration trained from one
+epoch to another. A configuration's segments form a *lineage* (each
+promoted segment names its parent in ``tuner/trial_id`` and continues from
+the parent's checkpoint). All rung bookkeeping is recomputed from the
+trials themselves (their values and per-epoch objective history), so a
+reloaded oracle resumes mid-bracket exactly where it stopped; the only
+extra state is which running segments were allowed past a rung.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras_tuner
+import numpy as np
+from keras_tuner.engine.trial import Trial, TrialStatus
+
+from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values, random_values
+from kt_ext.schedule import HalvingSchedule
+
+MODES = ("async", "sync")
+SAMPLERS = ("random", "gp")
+PREFIX = "tuner/"
+# Keys of the trial values that describe the segment, not the configuration.
+EPOCHS = "tuner/epochs"  # train until this epoch (Keras ``epochs=``)
+INITIAL_EPOCH = "tuner/initial_epoch"  # start at this epoch (Keras ``initial_epoch=``)
+PARENT = "tuner/trial_id"  # previous segment (continued from its checkpoint if initial > 0)
+BRACKET = "tuner/bracket"
+ITERATION = "tuner/iteration"
+RUNG = "tuner/rung"  # the global rung this segment reaches first
+FRACTION = "tuner/fraction"  # training-data fraction (data budget only)
+_RANDOM_ATTEMPTS = 64
+
+
+def config_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameter values of trial values, without the ``tuner/`` keys."""
+    return {k: v for k, v in values.items() if not k.startswith(PREFIX)}
+
+
+def config_key(values: dict[str, Any]) -> str:
+    """A stable identity of a configuration (``tuner/`` keys ignored)."""
+    return json.dumps(config_values(values), sort_keys=True, default=str)
+
+
+@dataclass
+class Lineage:
+    """One configuration's segments in one bracket, with its result at each rung."""
+
+    root: str
+    group: tuple[int, int]  # (iteration, bracket)
+    values: dict[str, Any]
+    segments: list[Trial] = field(default_factory=list)
+    results: dict[int, float] = field(default_factory=dict)  # rung -> objective value
+
+    @property
+    def last(self) -> Trial:
+        return self.segments[-1]
+
+
+class HalvingOracle(keras_tuner.Oracle):
+    """Successive halving with early stopping at rungs, Hyperband brackets, BOHB sampling.
+
+    Rungs are epoch budgets ``min_epochs·η^k`` (the top one ``max_epochs``)
+    or, with ``budget="data"``, training-data fractions ``min_fraction·η^k``
+    (the top one the whole data). A bracket samples its configurations at
+    its lowest rung and keeps the best ``1/η`` at each rung above; with
+    ``brackets`` > 1 the brackets are Hyperband's (Li et al., 2018).
+
+    ``mode="async"`` is ASHA (Li et al., 2020): a configuration whose result
+    at a rung is in the top ``floor(n/η)`` of the ``n`` results there so far
+    is promoted at once (it simply keeps training in the same trial);
+    otherwise its trial is stopped at that rung boundary (the tuner sees the
+    status ``STOPPED`` from ``update_trial``), and it may still be promoted
+    later, as a new trial that continues from its checkpoint, when more
+    results arrive. Workers never wait. ``mode="sync"`` is textbook
+    successive halving: a rung is promoted only when all its trials have
+    ended; meanwhile idle workers start the next bracket.
+
+    Promotions from a rung never exceed the synchronous schedule's count,
+    so :attr:`schedule` bounds the trials and epochs of either mode. Failed
+    trials simply have no result: they never block a rung. New
+    configurations are never repeated; they come from ``sampler``:
+    ``"random"`` (uniform, log-uniform for log-scale entries) or ``"gp"``
+    (BOHB-style: GP-UCB fitted on the highest rung with at least
+    ``min_points_in_model`` results, random before that).
+
+    Trial values carry the segment in ``tuner/`` keys: ``tuner/epochs``,
+    ``tuner/initial_epoch``, ``tuner/trial_id`` (the parent to continue),
+    ``tuner/bracket``, ``tuner/iteration``, ``tuner/rung`` and, under the
+    data budget, ``tuner/fraction``. A trial reports its objective per
+    epoch with ``update_trial(..., step=epoch)``.
+
+    Args:
+        objective: As for ``keras_tuner.Oracle``.
+        hyperparameters: The search space.
+        min_epochs: Epoch budget of the lowest rung (epoch budget).
+        max_epochs: Epoch budget of the top rung; under the data budget,
+            the epochs every trial trains.
+        reduction_factor: ``η``, an integer ``>= 2``.
+        brackets: Hyperband brackets, ``1`` (plain successive halving) up to
+            all of them (``None``).
+        iterations: Repetitions of the brackets.
+        mode: ``"async"`` or ``"sync"``.
+        budget: ``"epochs"`` or ``"data"``.
+        min_fraction: Data fraction of the lowest rung (data budget).
+        sampler: ``"random"`` or ``"gp"``.
+        min_points_in_model: Results a rung needs before the GP sampler
+            fits it; ``None`` means ``p + 1`` for ``p`` encoded parameters (at least 3).
+        beta: ``β`` of the GP sampler's UCB, ``>= 0``.
+        num_candidates: Sobol candidates per GP proposal, ``>= 16``.
+        seed: Seed of all randomness; ``None`` picks one (``0`` is a seed).
+        allow_new_entries: As for ``keras_tuner.Oracle``.
+        tune_new_entries: As for ``keras_tuner.Oracle``.
+        max_retries_per_trial: As for ``keras_tuner.Oracle``.
+        max_consecutive_failed_trials: As for ``keras_tuner.Oracle``.
+    """
+
+    def __init__(
+        self,
+        objective: Any = None,
+        hyperparameters: keras_tuner.HyperParameters | None = None,
+        min_epochs: int = 1,
+        max_epochs: int = 27,
+        reduction_factor: int = 3,
+        brackets: int | None = 1,
+        iterations: int = 1,
+        mode: str = "async",
+        budget: str = "epochs",
+        min_fraction: float = 1 / 9,
+        sampler: str = "random",
+        min_points_in_model: int | None = None,
+        beta: float = 1.0,
+        num_candidates: int = 1024,
+        seed: int | None = None,
+        allow_new_entries: bool = True,
+        tune_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+    ) -> None:
+        _check_int("min_epochs", min_epochs, 1)
+        _check_int("max_epochs", max_epochs, 1)
+        _check_int("iterations", iterations, 1)
+        _check_int("num_candidates", num_candidates, 16)
+        if min_points_in_model is not None:
+            _check_int("min_points_in_model", min_points_in_model, 2)
+        if budget == "epochs" and min_epochs > max_epochs:
+            raise ValueError(
+                f"The value of `min_epochs` is {min_epochs}, but must be <= max_epochs "
+                f"({max_epochs})."
+            )
+        if budget == "data" and not (
+            isinstance(min_fraction, (int, float)) and 0 < min_fraction <= 1
+        ):
+            raise ValueError(
+                f"The value of `min_fraction` is {min_fraction!r}, but must be in (0, 1]."
+            )
+        for name, value, allowed in (("mode", mode, MODES), ("sampler", sampler, SAMPLERS)):
+            if value not in allowed:
+                raise ValueError(
+                    f"The value of `{name}` is {value!r}, but must be one of {', '.join(allowed)}."
+                )
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta < math.inf:
+            raise ValueError(f"The value of `beta` is {beta!r}, but must be a finite number >= 0.")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ValueError(f"The value of `seed` is {seed!r}, but must be an integer >= 0.")
+        try:
+            schedule = HalvingSchedule(
+                min_budget=min_epochs if budget == "epochs" else float(min_fraction),
+                max_budget=max_epochs if budget == "epochs" else 1.0,
+                reduction_factor=reduction_factor,
+                brackets=brackets,
+                iterations=iterations,
+                budget=budget,
+                epochs_per_rung=max_epochs,
+            )
+        except ValueError as e:
+            raise ValueError(str(e)) from None
+        super().__init__(
+            objective=objective,
+            max_trials=schedule.trials,
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            seed=seed,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        if seed is not None:  # KerasTuner replaces a falsy seed (0) by a random one
+            self.seed = self._seed_state = seed
+        self.schedule = schedule
+        self.max_epochs = max_epochs
+        self.mode = mode
+        self.sampler = sampler
+        self.min_points_in_model = min_points_in_model
+        self.beta = float(beta)
+        self._encoders = EncoderCache()
+        self._proposer = UCBProposer(num_candidates)
+        self._passed: dict[str, int] = {}  # running trial id -> highest rung it may pass
+        self._exhausted = False
+        self._proposals: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> dict[str, Any]:
+        """KerasTuner's state plus the rungs running trials may pass and the GP figures."""
+        state = super().get_state()
+        state["passed"] = dict(self._passed)
+        state["proposals"] = self._proposals
+        state["gp_params"] = self._proposer.warm_start
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`get_state`."""
+        super().set_state(state)
+        self._passed = {k: int(v) for k, v in state.get("passed", {}).items()}
+        self._proposals = dict(state.get("proposals", {}))
+        self._proposer.warm_start = state.get("gp_params")
+
+    @property
+    def proposals(self) -> dict[str, dict[str, Any]]:
+        """Figures of each GP-sampled configuration, by trial id (as :class:`GPUCBOracle`'s)."""
+        return self._proposals
+
+    # ------------------------------------------------------------ bookkeeping
+    def _sign(self) -> float:
+        return 1.0 if self.objective.direction == "max" else -1.0
+
+    def _history(self, trial: Trial) -> dict[int, float]:
+        """Objective by step (epoch index) reported by ``trial``."""
+        name = self.objective.name
+        if not trial.metrics.exists(name):
+            return {}
+        return {int(obs.step): float(np.mean(obs.value)) for obs in trial.metrics.get_history(name)}
+
+    def lineages(self) -> list[Lineage]:
+        """Every configuration's lineage with its rung results, in trial-id order of roots."""
+        budgets = self.schedule.budgets
+        sign = self._sign()
+        by_root: dict[str, Lineage] = {}
+        root_of: dict[str, str] = {}
+        for trial_id, trial in sorted(self.trials.items()):
+            values = trial.hyperparameters.values
+            parent = values.get(PARENT)
+            if parent and parent in root_of:
+                root = root_of[parent]
+            else:
+                root = trial_id
+                group = (int(values.get(ITERATION, 0)), int(values.get(BRACKET, 0)))
+                by_root[root] = Lineage(root, group, config_values(values))
+            root_of[trial_id] = root
+            by_root[root].segments.append(trial)
+        for lineage in by_root.values():
+            if self.schedule.budget == "data":
+                for seg in lineage.segments:
+                    if seg.status == TrialStatus.COMPLETED and seg.score is not None:
+                        lineage.results[int(seg.hyperparameters.values[RUNG])] = float(seg.score)
+                continue
+            steps: dict[int, float] = {}
+            for seg in lineage.segments:
+                steps.update(self._history(seg))
+            best = -math.inf
+            for step in sorted(steps):
+                value = sign * steps[step]
+                best = max(best, value if math.isfinite(value) else -math.inf)
+                for rung, b in enumerate(budgets):
+                    if int(b) - 1 == step:
+                        lineage.results[rung] = sign * best if math.isfinite(best) else steps[step]
+        return list(by_root.values())
+
+    def _rank_key(self, value: float) -> float:
+        v = self._sign() * value
+        return v if math.isfinite(v) else -math.inf
+
+    def _promoted_from(self, lineage: Lineage, rung: int) -> bool:
+        """Whether the lineage went (or is going) beyond ``rung``."""
+        for seg in lineage.segments:
+            if int(seg.hyperparameters.values.get(RUNG, 0)) > rung:
+                return True
+            if self._passed.get(seg.trial_id, -1) >= rung:
+                return True
+        return False
+
+    def _top(self, lineages: list[Lineage], rung: int, count: int) -> list[Lineage]:
+        """The ``count`` best lineages by their result at ``rung`` (ties: older first)."""
+        ranked = [lin for lin in lineages if rung in lin.results]
+        ranked.sort(key=lambda lin: (-self._rank_key(lin.results[rung]), lin.root))
+        return ranked[:count]
+
+    def _groups(self) -> Iterator[tuple[tuple[int, int], Any]]:
+        for it in range(self.schedule.iterations):
+            for bracket in self.schedule.bracket_list:
+                yield (it, bracket.index), bracket
+
+    def _group_of_new(self, index: int) -> tuple[tuple[int, int], Any] | None:
+        """The (iteration, bracket) of the ``index``-th new configuration."""
+        for group, bracket in self._groups():
+            if index < bracket.configs[0]:
+                return group, bracket
+            index -= bracket.configs[0]
+        return None
+
+    # ----------------------------------------------------------- early stops
+    @keras_tuner.synchronized
+    def update_trial(self, trial_id: str, metrics: dict[str, float], step: int = 0) -> Trial:
+        """Record ``metrics`` at ``step``; at a rung boundary, stop the trial unless promoted.
+
+        Returns:
+            The trial; its status is ``STOPPED`` when it should stop training now.
+        """
+        trial = super().update_trial(trial_id, metrics, step=step)
+        if self.mode != "async" or self.schedule.budget != "epochs":
+            return trial
+        if trial.status != TrialStatus.RUNNING or self.objective.name not in metrics:
+            return trial
+        values = trial.hyperparameters.values
+        budgets = self.schedule.budgets
+        rung = next((k for k, b in enumerate(budgets) if int(b) - 1 == int(step)), None)
+        if rung is None or int(step) + 1 >= int(values.get(EPOCHS, budgets[-1])):
+            return trial
+        if rung < int(values.get(RUNG, 0)) or self._passed.get(trial_id, -1) >= rung:
+            return trial
+        lineages = self.lineages()
+        lineage = next(lin for lin in lineages if trial in lin.segments)
+        if self._may_promote(lineage, rung, lineages):
+            self._passed[trial_id] = rung
+        else:
+            trial.status = TrialStatus.STOPPED
+        self._save_trial(trial)
+        return trial
+
+    def _may_promote(self, lineage: Lineage, rung: int, lineages: list[Lineage]) -> bool:
+        """ASHA's rule: in the top ``floor(n/η)`` at ``rung``, within the planned count."""
+        peers = [lin for lin in lineages if lin.group == lineage.group]
+        bracket = self.schedule.bracket_list[lineage.group[1]]
+        cap = bracket.planned(rung + 1)
+        if sum(self._promoted_from(lin, rung) for lin in peers) >= cap:
+            return False
+        n = sum(rung in lin.results for lin in peers)
+        top = self._top(peers, rung, n // self.schedule.reduction_factor)
+        return any(lin.root == lineage.root for lin in top)
+
+    # --------------------------------------------------------------- proposals
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        """A promotion if one is due, else a new configuration, else IDLE or STOPPED."""
+        lineages = self.lineages()
+        job = self._promotion(lineages)
+        if job is None:
+            exhausted = self._exhausted
+            job = self._new_configuration(lineages, trial_id)
+            if job is None and self._exhausted and not exhausted:
+                job = self._promotion(lineages)  # sync rungs no longer wait for new configs
+        if job is not None:
+            return {"status": TrialStatus.RUNNING, "values": job}
+        if self.ongoing_trials:  # their results may still allow promotions
+            return {"status": TrialStatus.IDLE, "values": None}
+        return {"status": TrialStatus.STOPPED, "values": None}
+
+    def _promotion(self, lineages: list[Lineage]) -> dict[str, Any] | None:
+        ongoing = set(self.ongoing_trials)
+        eta = self.schedule.reduction_factor
+        for group, bracket in self._groups():
+            peers = [lin for lin in lineages if lin.group == group]
+            if not peers:
+                continue
+            rungs = bracket.rungs[:-1]
+            if self.mode == "sync":
+                started_all = len(peers) >= bracket.configs[0] or self._exhausted
+                order = rungs
+            else:
+                order = tuple(reversed(rungs))
+            for rung in order:
+                cap = bracket.planned(rung + 1)
+                promoted = sum(self._promoted_from(lin, rung) for lin in peers)
+                n = sum(rung in lin.results for lin in peers)
+                if self.mode == "sync":
+                    final = started_all and not any(
+                        seg.trial_id in ongoing
+                        and int(seg.hyperparameters.values.get(RUNG, 0)) <= rung
+                        for lin in peers
+                        for seg in lin.segments
+                    )
+                    if not final:
+                        break
+                    count = min(cap, n)
+                else:
+                    count = n // eta
+                if promoted >= cap:
+                    continue
+                for lin in self._top(peers, rung, count):
+                    if self._promoted_from(lin, rung) or lin.last.trial_id in ongoing:
+                        continue
+                    if not self._resumable_at(lin, rung):
+                        continue
+                    return self._segment_values(lin, group, rung + 1)
+                if self.mode == "sync" and promoted < count:
+                    break  # the rest of this rung is still to be promoted
+        return None
+
+    def _resumable_at(self, lineage: Lineage, rung: int) -> bool:
+        """The lineage's last trial completed and (epoch budget) stopped exactly at ``rung``."""
+        if lineage.last.status != TrialStatus.COMPLETED:
+            return False
+        if self.schedule.budget == "data":
+            return True
+        steps = self._history(lineage.last)
+        return bool(steps) and max(steps) == int(self.schedule.budgets[rung]) - 1
+
+    def _segment_values(
+        self, lineage: Lineage, group: tuple[int, int], rung: int
+    ) -> dict[str, Any]:
+        """Trial values promoting ``lineage`` to ``rung``."""
+        budgets = self.schedule.budgets
+        bracket = self.schedule.bracket_list[group[1]]
+        values = dict(lineage.values)
+        values.update({BRACKET: group[1], ITERATION: group[0], RUNG: rung})
+        if self.schedule.budget == "data":
+            values.update(
+                {
+                    EPOCHS: self.max_epochs,
+                    INITIAL_EPOCH: 0,
+                    FRACTION: float(budgets[rung]),
+                    PARENT: lineage.last.trial_id,
+                }
+            )
+            return values
+        top = bracket.rungs[-1] if self.mode == "async" else rung
+        values.update(
+            {
+                EPOCHS: int(budgets[top]),
+                INITIAL_EPOCH: int(budgets[rung - 1]),
+                PARENT: lineage.last.trial_id,
+            }
+        )
+        return values
+
+    def _new_configuration(self, lineages: list[Lineage], trial_id: str) -> dict[str, Any] | None:
+        found = self._group_of_new(len(lineages))
+        if found is None:
+            return None
+        group, bracket = found
+        rng = np.random.default_rng([self.seed, len(self.trials)])
+        taken = {config_key(lin.values) for lin in lineages}
+        values = self._sample(lineages, taken, rng, trial_id)
+        if values is None:
+            self._exhausted = True  # every configuration of a finite space is taken
+            return None
+        first = bracket.rungs[0]
+        budgets = self.schedule.budgets
+        values = dict(values)
+        values.update({BRACKET: group[1], ITERATION: group[0], RUNG: first})
+        if self.schedule.budget == "data":
+            values.update(
+                {EPOCHS: self.max_epochs, INITIAL_EPOCH: 0, FRACTION: float(budgets[first])}
+            )
+        else:
+            top = bracket.rungs[-1] if self.mode == "async" else first
+            values.update({EPOCHS: int(budgets[top]), INITIAL_EPOCH: 0})
+        return values
+
+    def _sample(
+        self,
+        lineages: list[Lineage],
+        taken: set[str],
+        rng: np.random.Generator,
+        trial_id: str,
+    ) -> dict[str, Any] | None:
+        encoder = self._encoders.get(self.hyperparameters)
+
+        def is_taken(values: dict[str, Any]) -> bool:
+            return config_key(values) in taken
+
+        if self.sampler == "gp":
+            values = self._model_sample(encoder, lineages, rng, trial_id, is_taken)
+            if values is not None:
+                return values
+        values = random_values(encoder, rng, is_taken, _RANDOM_ATTEMPTS)
+        if values is None:
+            values = leftover_values(encoder, rng, is_taken)
+        return values
+
+    def _model_sample(
+        self,
+        encoder: Any,
+        lineages: list[Lineage],
+        rng: np.random.Generator,
+        trial_id: str,
+        is_taken: Any,
+    ) -> dict[str, Any] | None:
+        """GP-UCB on the highest rung with enough results (``None`` if no rung has)."""
+        needed = self.min_points_in_model or max(3, encoder.n_raw + 1)
+        for rung in reversed(range(len(self.schedule.budgets))):
+            observed = [lin for lin in lineages if rung in lin.results]
+            if len(observed) < needed:
+                continue
+            u_obs = np.array([encoder.encode(lin.values) for lin in observed])
+            g = np.array([self._rank_key(lin.results[rung]) for lin in observed])
+            finite = np.isfinite(g)
+            if finite.sum() < 2:
+                return None
+            g[~finite] = g[finite].min()
+            ongoing = {
+                config_key(t.hyperparameters.values): t.hyperparameters.values
+                for t in self.ongoing_trials.values()
+                if t.trial_id != trial_id
+            }
+            pending = [encoder.encode(v) for _, v in sorted(ongoing.items())]
+            u_pending = np.array(pending).reshape(len(pending), encoder.n_raw)
+            proposal = self._proposer.propose(
+                encoder, u_obs, g, u_pending, self.beta, rng, is_taken
+            )
+            if proposal is None:
+                return None
+            sign = self._sign()
+            self._proposals[trial_id] = {
+                "rung": rung,
+                "mean": sign * proposal.mean,
+                "std": proposal.std,
+                "acquisition": proposal.acquisition,
+                "beta": proposal.beta,
+                "lengthscales": proposal.lengthscales,
+            }
+            return proposal.values
+        return None
+
+    # ----------------------------------------------------------------- report
+    def rung_rows(self) -> list[dict[str, Any]]:
+        """One row per trial: its configuration's bracket and the rungs its segment reached."""
+        budgets = self.schedule.budgets
+        rows = []
+        for lin in self.lineages():
+            for seg in lin.segments:
+                values = seg.hyperparameters.values
+                first = int(values.get(RUNG, 0))
+                if self.schedule.budget == "data":
+                    reached = [first] if first in lin.results and seg.score is not None else []
+                else:
+                    steps = self._history(seg)
+                    reached = [
+                        k for k, b in enumerate(budgets) if k >= first and int(b) - 1 in steps
+                    ]
+                rows.append(
+                    {
+                        "trial_id": seg.trial_id,
+                        "config": lin.root,
+                        "iteration": lin.group[0],
+                        "bracket": lin.group[1],
+                        "parent": values.get(PARENT, ""),
+                        "status": str(seg.status),
+                        "from_epoch": int(values.get(INITIAL_EPOCH, 0)),
+                        "rung": max(reached) if reached else -1,
+                        "budget": budgets[max(reached)] if reached else 0.0,
+                    }
+                )
+        return sorted(rows, key=lambda r: r["trial_id"])
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(
+            f"The value of `{name}` is {value!r}, but must be an integer >= {minimum}."
+        )

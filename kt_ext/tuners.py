@@ -134,6 +134,7 @@ class _HalvingTuner(keras_tuner.Tuner):
         super().__init__(oracle=HalvingOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
         self._trial_start = 0.0
         self._created_trial = True
+        self._loading = False
 
     def pre_create_trial(self) -> None:
         """Back off briefly after an IDLE answer (parallel workers waiting on a rung)."""
@@ -167,9 +168,17 @@ class _HalvingTuner(keras_tuner.Tuner):
             warnings.filterwarnings("ignore", message="The use case of calling")
             return super()._run_and_update_trial(trial, *args, **kwargs)
 
+    def load_model(self, trial: keras_tuner.engine.trial.Trial) -> keras.Model:
+        """The trial's best-epoch model, built fresh (no parent checkpoint) before loading."""
+        self._loading = True
+        try:
+            return super().load_model(trial)
+        finally:
+            self._loading = False
+
     def _build_hypermodel(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         parent = hp.values.get(halving.PARENT)
-        if not parent or int(hp.values.get(halving.INITIAL_EPOCH, 0)) == 0:
+        if self._loading or not parent or int(hp.values.get(halving.INITIAL_EPOCH, 0)) == 0:
             return super()._build_hypermodel(hp)
         path = os.path.join(self.get_trial_dir(parent), self.CHECKPOINT)
         with keras_tuner.engine.tuner.maybe_distribute(self.distribution_strategy):

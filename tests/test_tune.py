@@ -39,6 +39,11 @@ MALFORMED = [
     (["data=npz"], "data.loader.path"),
     (["strategy=grid", "strategy.float_points=1"], "strategy.float_points"),
     (["strategy=hyperband", "strategy.factor=1"], "strategy.factor"),
+    (["strategy=halving", "strategy.reduction_factor=1"], "strategy.reduction_factor"),
+    (["strategy=halving", "strategy.mode=eager"], "strategy.mode"),
+    (["strategy=bohb", "strategy.sampler=tpe"], "strategy.sampler"),
+    (["strategy=halving", "strategy.brackets=7"], "strategy.brackets"),
+    (["strategy=halving", "strategy.min_epochs=99"], "strategy.min_epochs"),
     (["model.builder._target_=models.nope.build"], "model.builder._target_"),
 ]
 
@@ -166,3 +171,21 @@ def test_default_run_reaches_095_on_digits(run_tune, tmp_path):
         f"test_accuracy {summary['test_accuracy']:.4f}",
         file=os.sys.stderr,
     )
+
+
+@pytest.mark.slow
+def test_halving_prints_its_schedule_and_reports_rungs(run_tune, tmp_path):
+    run = tmp_path / "run"
+    proc = run_tune("strategy=halving", "search.epochs=3", "model=cnn", f"hydra.run.dir={run}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = proc.stdout + proc.stderr
+    assert "bracket 0: 3×1 -> 1×3" in log and "3 configurations, at most 4 trials" in log
+    assert log.index("bracket 0:") < log.index("Search: Running Trial")  # before the search
+    rungs = _read_csv(run / "rungs.csv")
+    assert {r["rung"] for r in rungs} == {"0", "1"}
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["configs_per_rung"] == {"1": 3, "3": 1}
+    assert summary["epochs"] == 3 * 1 + 1 * 2  # the survivor continued: 2 more epochs, not 3
+    assert not any(k.startswith("tuner/") for k in summary["best_values"])
+    trials = _read_csv(run / "trials.csv")
+    assert len(trials) == len(rungs) and all(r["status"] == "COMPLETED" for r in trials)

@@ -114,3 +114,34 @@ def test_gpucb_tuner_trains_model_proposed_trials(hypermodel, tmp_path):
     assert len(trials) == 4 and all(t.status == "COMPLETED" for t in trials)
     assert sorted(tuner.oracle.proposals) == ["2", "3"]  # the GP chose the last two
     assert len({str(sorted(t.hyperparameters.values.items())) for t in trials}) == 4
+
+
+def test_halving_tuner_continues_promoted_trials_from_their_checkpoint(hypermodel, tmp_path):
+    import keras
+
+    from kt_ext.results import EPOCHS_RUN
+    from kt_ext.tuners import Halving
+
+    tuner = make_tuner(
+        Halving, hypermodel, tmp_path, min_epochs=1, max_epochs=3, mode="sync", seed=3
+    )
+    stopper = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=0, min_delta=1.0)
+    tuner.search(epochs=1, callbacks=[stopper], verbose=0)  # epochs come from the schedule
+    trials = tuner.oracle.trials
+    assert len(trials) == 4 and all(t.status == "COMPLETED" for t in trials.values())
+    promoted = [t for t in trials.values() if t.hyperparameters.values.get("tuner/trial_id")]
+    assert len(promoted) == 1
+    child = promoted[0]
+    parent_id = child.hyperparameters.values["tuner/trial_id"]
+    # the promoted trial trained epochs 1 and 2 (EarlyStopping is the schedule's job here)
+    assert [o.step for o in child.metrics.get_history("val_accuracy")] == [1, 2]
+    assert child.metrics.get_last_value(EPOCHS_RUN) == 2
+    steps = -(-len(hypermodel.data.y_train) // 32)
+
+    def iterations(trial_id):
+        path = tmp_path / "Halving" / f"trial_{trial_id}" / "continue.keras"
+        return int(keras.saving.load_model(path).optimizer.iterations.numpy())
+
+    assert iterations(parent_id) == steps  # saved where the parent stopped
+    assert iterations(child.trial_id) == 3 * steps  # optimizer state carried on, not reset
+    assert tuner.get_best_models(1)[0] is not None

@@ -368,27 +368,23 @@ class HalvingOracle(keras_tuner.Oracle):
             if not peers:
                 continue
             rungs = bracket.rungs[:-1]
-            if self.mode == "sync":
-                started_all = len(peers) >= bracket.configs[0] or self._exhausted
-                order = rungs
-            else:
-                order = tuple(reversed(rungs))
+            started_all = len(peers) >= bracket.configs[0] or self._exhausted
+            order = rungs if self.mode == "sync" else tuple(reversed(rungs))
             for rung in order:
                 cap = bracket.planned(rung + 1)
                 promoted = sum(self._promoted_from(lin, rung) for lin in peers)
                 n = sum(rung in lin.results for lin in peers)
-                if self.mode == "sync":
-                    final = started_all and not any(
-                        seg.trial_id in ongoing
-                        and int(seg.hyperparameters.values.get(RUNG, 0)) <= rung
-                        for lin in peers
-                        for seg in lin.segments
-                    )
-                    if not final:
-                        break
-                    count = min(cap, n)
-                else:
-                    count = n // eta
+                # Final: no result can still arrive at this rung (all sampled, none running).
+                final = started_all and not any(
+                    seg.trial_id in ongoing and int(seg.hyperparameters.values.get(RUNG, 0)) <= rung
+                    for lin in peers
+                    for seg in lin.segments
+                )
+                if self.mode == "sync" and not final:
+                    break
+                # A final rung gets its planned promotions (ASHA's floor(n/η) could leave the
+                # top rungs of a finite search empty); before that, ASHA's rule.
+                count = min(cap, n) if final else n // eta
                 if promoted >= cap:
                     continue
                 for lin in self._top(peers, rung, count):

@@ -1,0 +1,303 @@
+"""HalvingOracle: the shared contract, the schedules it runs, early stops, failures, resume, gRPC.
+
+A fake trainer stands in for Keras: it reports ``curve(values, epoch)`` for
+each epoch of a trial, as the Halving tuner does, and stops when the oracle
+answers STOPPED.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import threading
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import keras_tuner
+import numpy as np
+import pytest
+from keras_tuner.engine.trial import TrialStatus
+
+from kt_ext.oracles import HalvingOracle, config_values
+from kt_ext.oracles._halving import EPOCHS, FRACTION, INITIAL_EPOCH, PARENT, RUNG
+from tests.oracles.contract import METRIC, OracleContract, fake_loss, mixed_space
+
+
+class TestHalvingContract(OracleContract):
+    """One rung of one epoch: every configuration is a trial, as for any oracle."""
+
+    def make_oracle(
+        self, hyperparameters: keras_tuner.HyperParameters, max_trials: int, seed: int
+    ) -> keras_tuner.Oracle:
+        return HalvingOracle(
+            objective=keras_tuner.Objective(METRIC, "min"),
+            hyperparameters=hyperparameters,
+            min_epochs=1,
+            max_epochs=1,
+            iterations=max_trials,
+            seed=seed,
+        )
+
+
+class TestBOHBContract(TestHalvingContract):
+    def make_oracle(
+        self, hyperparameters: keras_tuner.HyperParameters, max_trials: int, seed: int
+    ) -> keras_tuner.Oracle:
+        oracle = super().make_oracle(hyperparameters, max_trials, seed)
+        oracle.sampler = "gp"
+        oracle.min_points_in_model = 3
+        return oracle
+
+
+def curve(values: dict[str, Any], epoch: int) -> float:
+    """A learning curve: the configuration's final loss plus a term that decays with epochs."""
+    return fake_loss(values) + 2.0 / (epoch + 1)
+
+
+def new_oracle(tmp_path: Path, project: str = "p", **kwargs: Any) -> HalvingOracle:
+    args = {"min_epochs": 1, "max_epochs": 27, "reduction_factor": 3, "seed": 1, **kwargs}
+    oracle = HalvingOracle(
+        objective=keras_tuner.Objective(METRIC, "min"), hyperparameters=mixed_space(), **args
+    )
+    oracle.verbose = 0
+    oracle._set_project_dir(str(tmp_path), project)
+    return oracle
+
+
+def train(oracle: Any, trial: Any, fail: bool = False) -> int:
+    """Train one trial with the fake curve; returns the epochs it ran."""
+    values = trial.hyperparameters.values
+    if fail:
+        trial.status = TrialStatus.FAILED
+        trial.message = "boom"
+        oracle.end_trial(trial)
+        return 0
+    ran = 0
+    for epoch in range(values[INITIAL_EPOCH], values[EPOCHS]):
+        ran += 1
+        fraction = values.get(FRACTION, 1.0)
+        answer = oracle.update_trial(
+            trial.trial_id, {METRIC: curve(values, epoch) / fraction}, epoch
+        )
+        if answer.status == TrialStatus.STOPPED:
+            break
+    trial.status = TrialStatus.COMPLETED
+    oracle.end_trial(trial)
+    return ran
+
+
+def run(oracle: HalvingOracle, limit: int = 1000, fail_every: int = 0) -> int:
+    """Run the whole search with one worker; total epochs trained."""
+    epochs = 0
+    for i in range(limit):
+        trial = oracle.create_trial("w0")
+        if trial.status == TrialStatus.STOPPED:
+            return epochs
+        assert trial.status == TrialStatus.RUNNING  # one worker never waits
+        epochs += train(oracle, trial, fail=bool(fail_every) and i % fail_every == 1)
+    raise AssertionError("the search did not stop")
+
+
+def configs_per_rung(oracle: HalvingOracle) -> dict[int, int]:
+    counts = collections.Counter()
+    for lineage in oracle.lineages():
+        for rung in lineage.results:
+            counts[rung] += 1
+    return dict(sorted(counts.items()))
+
+
+@pytest.mark.parametrize("mode", ["async", "sync"])
+def test_one_worker_runs_exactly_the_successive_halving_schedule(tmp_path, mode):
+    oracle = new_oracle(tmp_path, mode=mode)
+    epochs = run(oracle)
+    assert configs_per_rung(oracle) == {0: 27, 1: 9, 2: 3, 3: 1}
+    assert epochs == oracle.schedule.epochs == 81
+    if mode == "sync":
+        assert len(oracle.trials) == oracle.schedule.trials == 40
+    else:  # a configuration in the top 1/3 keeps training in its trial
+        assert len(oracle.trials) < 40
+    # the survivor is the best configuration of rung 0 (the curve preserves the order)
+    final = {lin.root: lin.results[0] for lin in oracle.lineages()}
+    top = [lin for lin in oracle.lineages() if 3 in lin.results]
+    assert final[top[0].root] == min(final.values())
+
+
+def test_hyperband_brackets_sample_their_planned_configurations(tmp_path):
+    oracle = new_oracle(tmp_path, brackets=None)
+    epochs = run(oracle)
+    per_bracket = collections.Counter(lin.group[1] for lin in oracle.lineages())
+    assert dict(per_bracket) == {0: 27, 1: 12, 2: 6, 3: 4}
+    assert epochs <= oracle.schedule.epochs
+    starts = {
+        lin.group[1]: lin.segments[0].hyperparameters.values[RUNG] for lin in oracle.lineages()
+    }
+    assert starts == {0: 0, 1: 1, 2: 2, 3: 3}
+    keys = [json.dumps(lin.values, sort_keys=True) for lin in oracle.lineages()]
+    assert len(set(keys)) == len(keys) == 49  # never the same configuration twice
+
+
+def test_async_stops_at_rung_boundaries_unless_in_the_top_third(tmp_path):
+    oracle = new_oracle(tmp_path, max_epochs=9)  # rungs 1, 3, 9; 9 configurations
+    answers = []
+    for _ in range(3):
+        trial = oracle.create_trial("w0")
+        values = trial.hyperparameters.values
+        assert (values[INITIAL_EPOCH], values[EPOCHS]) == (0, 9)
+        answers.append(oracle.update_trial(trial.trial_id, {METRIC: 5.0 - len(answers)}, 0).status)
+        trial.status = TrialStatus.COMPLETED
+        if answers[-1] == TrialStatus.STOPPED:
+            oracle.end_trial(trial)
+    # 1st and 2nd: floor(n/3) = 0 may pass; the 3rd is the best of 3 and passes rung 0
+    assert answers == [TrialStatus.STOPPED, TrialStatus.STOPPED, TrialStatus.RUNNING]
+
+
+def test_promoted_trials_continue_their_parent_at_the_rung_epoch(tmp_path):
+    oracle = new_oracle(tmp_path, max_epochs=9, mode="sync")
+    run(oracle)
+    for trial in oracle.trials.values():
+        values = trial.hyperparameters.values
+        parent = values.get(PARENT)
+        if parent is None:
+            assert values[INITIAL_EPOCH] == 0
+            continue
+        parent_values = oracle.trials[parent].hyperparameters.values
+        assert config_values(parent_values) == config_values(values)
+        assert values[INITIAL_EPOCH] == parent_values[EPOCHS]  # where the parent stopped
+        steps = [obs.step for obs in trial.metrics.get_history(METRIC)]
+        assert steps == list(range(values[INITIAL_EPOCH], values[EPOCHS]))
+
+
+@pytest.mark.parametrize("mode", ["async", "sync"])
+def test_failed_trials_never_block_a_rung(tmp_path, mode):
+    oracle = new_oracle(tmp_path, max_epochs=9, mode=mode, max_consecutive_failed_trials=99)
+    run(oracle, fail_every=3)
+    failed = [t for t in oracle.trials.values() if t.status == TrialStatus.FAILED]
+    assert failed
+    counts = configs_per_rung(oracle)
+    assert counts[0] == 9 - sum(t.hyperparameters.values[RUNG] == 0 for t in failed)
+    assert counts.get(2, 0) >= 1  # the top rung was still reached
+    best = oracle.get_best_trials(1)[0]
+    assert best.status == TrialStatus.COMPLETED and math.isfinite(best.score)
+
+
+def test_data_budget_trains_fractions_from_scratch(tmp_path):
+    oracle = new_oracle(tmp_path, max_epochs=2, budget="data", min_fraction=1 / 9)
+    epochs = run(oracle)
+    fractions = collections.Counter(
+        round(t.hyperparameters.values[FRACTION], 3) for t in oracle.trials.values()
+    )
+    assert fractions == {0.111: 9, 0.333: 3, 1.0: 1}
+    assert all(t.hyperparameters.values[INITIAL_EPOCH] == 0 for t in oracle.trials.values())
+    assert epochs == 13 * 2
+
+
+def test_reload_mid_bracket_finishes_like_the_uninterrupted_run(tmp_path):
+    whole = new_oracle(tmp_path, project="whole", mode="async")
+    run(whole)
+    first = new_oracle(tmp_path, project="cut", mode="async")
+    for _ in range(12):
+        train(first, first.create_trial("w0"))
+    running = first.create_trial("w0")  # in flight when the process dies
+    resumed = new_oracle(tmp_path, project="cut", mode="async")
+    resumed.reload()
+    assert resumed._retry_queue == [running.trial_id]
+    run(resumed)
+
+    def outcome(oracle: HalvingOracle) -> list:
+        return sorted(
+            (json.dumps(lin.values, sort_keys=True), sorted(lin.results))
+            for lin in oracle.lineages()
+        )
+
+    assert outcome(resumed) == outcome(whole)
+    assert configs_per_rung(resumed) == {0: 27, 1: 9, 2: 3, 3: 1}
+
+
+def test_gp_sampler_uses_the_highest_rung_with_enough_results(tmp_path):
+    oracle = new_oracle(tmp_path, max_epochs=9, sampler="gp", min_points_in_model=4)
+    run(oracle)
+    assert oracle.proposals  # the model proposed some configurations
+    assert {p["rung"] for p in oracle.proposals.values()} == {0}
+    assert all(math.isfinite(p["mean"]) and p["std"] >= 0 for p in oracle.proposals.values())
+    assert len(oracle.proposals) == 9 - 4
+    json.dumps(oracle.get_state())
+
+
+def test_gp_sampler_beats_random_sampling_on_the_final_rung(tmp_path):
+    def best(sampler: str, seed: int) -> float:
+        oracle = new_oracle(tmp_path, f"{sampler}{seed}", sampler=sampler, seed=seed, brackets=2)
+        run(oracle)
+        return oracle.get_best_trials(1)[0].score
+
+    gp = [best("gp", s) for s in range(3)]
+    rnd = [best("random", s) for s in range(3)]
+    assert np.median(gp) < np.median(rnd)
+
+
+def test_arguments_are_checked():
+    for kwargs, name in [
+        ({"mode": "eager"}, "mode"),
+        ({"sampler": "tpe"}, "sampler"),
+        ({"min_epochs": 0}, "min_epochs"),
+        ({"min_epochs": 30, "max_epochs": 27}, "min_epochs"),
+        ({"reduction_factor": 1}, "reduction_factor"),
+        ({"budget": "data", "min_fraction": 0.0}, "min_fraction"),
+        ({"beta": -1.0}, "beta"),
+        ({"seed": -2}, "seed"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            HalvingOracle(objective=keras_tuner.Objective(METRIC, "min"), **kwargs)
+
+
+def test_three_workers_over_grpc(tmp_path, monkeypatch):
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief, oracle_client
+
+    oracle = new_oracle(tmp_path, max_epochs=9, brackets=2)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    protos.get_service_grpc().add_OracleServicer_to_server(
+        oracle_chief.OracleServicer(oracle), server
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(port))
+    clients = []
+    for i in range(3):
+        monkeypatch.setenv("KERASTUNER_TUNER_ID", f"worker{i}")
+        clients.append(oracle_client.OracleClient(new_oracle(tmp_path, f"w{i}", max_epochs=9)))
+    ran: dict[str, int] = collections.Counter()
+    errors: list[BaseException] = []
+
+    def work(client: Any, tuner_id: str) -> None:
+        try:
+            while True:
+                trial = client.create_trial(tuner_id)
+                if trial.status == TrialStatus.STOPPED:
+                    return
+                if trial.status == TrialStatus.IDLE:
+                    continue
+                train(client, trial)
+                ran[tuner_id] += 1
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(c, f"worker{i}")) for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    server.stop(0)
+    assert not errors, errors
+    assert all(not t.is_alive() for t in threads)
+    assert len(ran) == 3 and sum(ran.values()) == len(oracle.trials)
+    assert all(t.status == TrialStatus.COMPLETED for t in oracle.trials.values())
+    counts = configs_per_rung(oracle)
+    # bracket 0: 9 x 1 epoch -> 3 x 3 -> 1 x 9; bracket 1: 5 x 3 -> 1 x 9 (its trials pass
+    # the 1-epoch budget too, which the GP sampler may use)
+    assert counts[0] == 9 + 5 and counts[1] == 3 + 5 and counts[2] == 2
+    epochs = sum(len(t.metrics.get_history(METRIC)) for t in oracle.trials.values())
+    assert epochs <= oracle.schedule.epochs

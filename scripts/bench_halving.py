@@ -1,0 +1,352 @@
+r"""Successive halving against full-budget search, on a synthetic and on a real problem.
+
+``synthetic``: a multi-fidelity Hartmann-6 function (Kandasamy et al., 2017)
+whose "learning curve" at epoch ``e`` of ``R`` is the function at fidelity
+``z = (e + 1) / R``: its weights shrink by ``0.5 (1 - z)`` (a bias that also
+changes the ranking) and Gaussian noise of std ``0.1 (1 - z) + 0.01`` is
+added. Every oracle is driven by the same fake trainer, epoch by epoch,
+until the epoch budget is spent; the recommendation after each trial is the
+best observed configuration among those trained to the highest budget so
+far, and its *true* (noiseless, full-fidelity) regret is recorded.
+
+``real``: the digits CNN (``model=cnn``), one process per (method, seed),
+best validation accuracy against total epochs trained, every method
+stopped once the same epoch budget is spent; no early stopping.
+
+Usage::
+
+    python scripts/bench_halving.py synthetic --seeds 10
+    python scripts/bench_halving.py real --seeds 3 --jobs 2
+
+Results are cached as JSON lines in ``--out`` (``bench/halving``); a re-run
+only computes what is missing (``--fresh`` starts over).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# ----------------------------------------------------------------------- synthetic
+
+ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+A = np.array(
+    [
+        [10, 3, 17, 3.5, 1.7, 8],
+        [0.05, 10, 17, 0.1, 8, 14],
+        [3, 3.5, 1.7, 10, 17, 8],
+        [17, 8, 0.05, 10, 0.1, 14],
+    ]
+)
+P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
+H6_MIN = -3.32237
+R_SYN = 27  # epochs of a full training
+SYN_BUDGETS = (27, 81, 162, 270, 540)  # 1, 3, 6, 10 and 20 full trainings
+SYN_METHODS = ("halving", "halving_sync", "hyperband", "bohb", "kt_hyperband", "random", "gpucb")
+
+
+def hartmann6(x: np.ndarray, z: float = 1.0) -> float:
+    """Multi-fidelity Hartmann-6 without noise; ``z = 1`` is the true function."""
+    alpha = ALPHA - 0.5 * (1.0 - z)
+    return float(-np.sum(alpha * np.exp(-np.sum(A * (x - P) ** 2, axis=1))))
+
+
+def observed(x: np.ndarray, epoch: int, seed: int) -> float:
+    """What a trainer reports after ``epoch`` (0-based): biased and noisy, less so later."""
+    z = (epoch + 1) / R_SYN
+    digest = hashlib.sha256(f"{seed}:{x.round(6).tolist()}:{epoch}".encode()).digest()
+    noise = np.random.default_rng(int.from_bytes(digest[:8], "little")).normal()
+    return hartmann6(x, z) + (0.1 * (1.0 - z) + 0.01) * noise
+
+
+def _space() -> Any:
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    for i in range(6):
+        hp.Float(f"x{i}", 0.0, 1.0)
+    return hp
+
+
+def _oracle(method: str, seed: int) -> Any:
+    import keras_tuner
+
+    from kt_ext.oracles import GPUCBOracle, HalvingOracle
+
+    objective = keras_tuner.Objective("loss", "min")
+    halving = {"min_epochs": 1, "max_epochs": R_SYN, "reduction_factor": 3, "seed": seed}
+    if method == "halving":
+        return HalvingOracle(objective, _space(), iterations=10, **halving)
+    if method == "halving_sync":
+        return HalvingOracle(objective, _space(), iterations=10, mode="sync", **halving)
+    if method == "hyperband":
+        return HalvingOracle(objective, _space(), brackets=None, iterations=3, **halving)
+    if method == "bohb":
+        return HalvingOracle(objective, _space(), iterations=10, sampler="gp", **halving)
+    if method == "kt_hyperband":
+        return keras_tuner.oracles.HyperbandOracle(
+            objective, max_epochs=R_SYN, factor=3, hyperband_iterations=10,
+            hyperparameters=_space(), seed=seed + 1,  # KerasTuner turns seed 0 into a random one
+        )  # fmt: skip
+    if method == "random":
+        return keras_tuner.oracles.RandomSearchOracle(
+            objective, max_trials=100, hyperparameters=_space(), seed=seed + 1
+        )
+    if method == "gpucb":
+        return GPUCBOracle(objective, max_trials=100, hyperparameters=_space(), seed=seed)
+    raise ValueError(method)
+
+
+def synthetic_run(method: str, seed: int, tmp: str) -> dict[str, Any]:
+    """Drive one oracle until the largest budget is spent; regret after each trial."""
+    from keras_tuner.engine.trial import TrialStatus
+
+    oracle = _oracle(method, seed)
+    oracle.verbose = 0
+    oracle._set_project_dir(tmp, f"{method}-{seed}")
+    spent, curve = 0, []
+    best: dict[str, Any] = {"level": -1, "value": math.inf, "x": None}
+    while spent < SYN_BUDGETS[-1]:
+        trial = oracle.create_trial("w0")
+        if trial.status != TrialStatus.RUNNING:
+            break
+        values = trial.hyperparameters.values
+        x = np.array([values[f"x{i}"] for i in range(6)])
+        start = int(values.get("tuner/initial_epoch", 0))
+        stop = int(values.get("tuner/epochs", R_SYN))
+        last = start
+        for epoch in range(start, stop):
+            y = observed(x, epoch, seed)
+            spent += 1
+            last = epoch
+            answer = oracle.update_trial(trial.trial_id, {"loss": y}, step=epoch)
+            if answer.status == TrialStatus.STOPPED:
+                break
+        trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+        level, value = last, observed(x, last, seed)
+        if level > best["level"] or (level == best["level"] and value < best["value"]):
+            best = {"level": level, "value": value, "x": x}
+        curve.append((spent, hartmann6(best["x"]) - H6_MIN))
+    return {"method": method, "seed": seed, "curve": curve}
+
+
+def regret_at(curve: list[list[float]], budget: int) -> float:
+    """Regret of the recommendation once ``budget`` epochs were spent (inf before any)."""
+    value = math.inf
+    for spent, regret in curve:
+        if spent > budget:
+            break
+        value = regret
+    return value
+
+
+# ---------------------------------------------------------------------------- real
+
+R_REAL = 27
+REAL_BUDGET = 162  # epochs: 6 full trainings
+REAL_POINTS = (27, 54, 81, 162)
+REAL_METHODS = {
+    "halving": ["strategy=halving", "strategy.iterations=3"],
+    "bohb": ["strategy=bohb", "strategy.iterations=3"],
+    "kt_hyperband": ["strategy=hyperband", "strategy.hyperband_iterations=3"],
+    "random": ["strategy=random", "search.max_trials=50"],
+    "gpucb": ["strategy=bayes", "search.max_trials=50"],
+}
+
+
+def real_one(method: str, seed: int, tmp: str) -> dict[str, Any]:
+    """One digits-CNN search stopped at ``REAL_BUDGET`` epochs; best val accuracy per trial."""
+    from hydra import compose, initialize_config_dir
+    from keras_tuner.engine.trial import Trial, TrialStatus
+
+    from kt_ext.config import validate
+    from kt_ext.results import EPOCHS_RUN
+    from kt_ext.run import load_data, make_hypermodel, make_tuner
+
+    overrides = [
+        *REAL_METHODS[method],
+        "model=cnn",
+        f"seed={seed}",
+        f"search.epochs={R_REAL}",
+        "search.early_stopping_patience=0",
+    ]
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        settings = validate(compose(config_name="config", overrides=overrides))
+    data = load_data(settings)
+    tuner = make_tuner(settings, make_hypermodel(settings, data), Path(tmp) / f"{method}-{seed}")
+    oracle = tuner.oracle
+    create = oracle.create_trial
+
+    def spent() -> float:
+        return sum(t.metrics.get_last_value(EPOCHS_RUN) or 0 for t in oracle.trials.values())
+
+    def budgeted_create(tuner_id: str) -> Trial:
+        if spent() >= REAL_BUDGET:
+            return Trial(oracle.hyperparameters.copy(), status=TrialStatus.STOPPED)
+        return create(tuner_id)
+
+    oracle.create_trial = budgeted_create
+    tuner.search(epochs=R_REAL, verbose=0)
+    total, curve, best = 0.0, [], -math.inf
+    for trial_id in oracle.end_order:
+        trial = oracle.trials[trial_id]
+        total += trial.metrics.get_last_value(EPOCHS_RUN) or 0
+        if trial.status == TrialStatus.COMPLETED and trial.score is not None:
+            best = max(best, float(trial.score))
+        curve.append((total, best))
+    return {"method": method, "seed": seed, "curve": curve, "trials": len(curve)}
+
+
+def best_at(curve: list[list[float]], budget: float) -> float:
+    """Best validation accuracy once ``budget`` epochs were spent."""
+    value = -math.inf
+    for spent, best in curve:
+        if spent > budget:
+            break
+        value = best
+    return value
+
+
+# ---------------------------------------------------------------------------- driver
+
+
+def _cached(path: Path) -> dict[tuple[str, int], dict]:
+    rows = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            rows[(row["method"], row["seed"])] = row
+    return rows
+
+
+def _run_all(
+    kind: str, methods: list[str], seeds: int, jobs: int, out: Path, fresh: bool
+) -> dict[tuple[str, int], dict]:
+    path = out / f"{kind}.jsonl"
+    out.mkdir(parents=True, exist_ok=True)
+    if fresh and path.exists():
+        path.unlink()
+    rows = _cached(path)
+    todo = [(m, s) for m in methods for s in range(seeds) if (m, s) not in rows]
+    cmd = [sys.executable, __file__, "one", kind, "--out", str(out)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
+
+    def launch(job: tuple[str, int]) -> dict:
+        method, seed = job
+        print(f"+ {kind} {method} seed {seed}", file=sys.stderr, flush=True)
+        proc = subprocess.run(
+            [*cmd, "--method", method, "--seed", str(seed)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode:
+            raise RuntimeError(f"{method} seed {seed} failed:\n{proc.stderr[-3000:]}")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    with futures.ThreadPoolExecutor(jobs) as pool:
+        for row in pool.map(launch, todo):
+            rows[(row["method"], row["seed"])] = row
+            with path.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+    return rows
+
+
+def _table(
+    rows: dict[tuple[str, int], dict],
+    methods: list[str],
+    seeds: int,
+    points: tuple[int, ...],
+    at: Callable[[list, float], float],
+    fmt: str,
+) -> dict[str, list[float]]:
+    medians = {}
+    print("| method | " + " | ".join(f"{p} epochs" for p in points) + " |")
+    print("|---|" + "---|" * len(points))
+    for m in methods:
+        medians[m] = [
+            statistics.median(at(rows[(m, s)]["curve"], p) for s in range(seeds)) for p in points
+        ]
+        print(f"| {m} | " + " | ".join(format(v, fmt) for v in medians[m]) + " |")
+    return medians
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the missing (method, seed) pairs of one benchmark and print its tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("kind", choices=["synthetic", "real", "one"])
+    parser.add_argument("sub", nargs="?", help="(one) synthetic or real")
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--methods", nargs="+", default=None)
+    parser.add_argument("--out", type=Path, default=Path("bench/halving"))
+    parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--method")
+    parser.add_argument("--seed", type=int)
+    args = parser.parse_args(argv)
+    if args.kind == "one":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            fn = synthetic_run if args.sub == "synthetic" else real_one
+            print(json.dumps(fn(args.method, args.seed, tmp)))
+        return 0
+    if args.kind == "synthetic":
+        methods = args.methods or list(SYN_METHODS)
+        seeds = args.seeds or 10
+        rows = _run_all("synthetic", methods, seeds, args.jobs, args.out, args.fresh)
+        print(f"\nMedian true regret over {seeds} seeds (multi-fidelity Hartmann-6, R=27):\n")
+        med = _table(rows, methods, seeds, SYN_BUDGETS, regret_at, ".3g")
+        if "random" in med:
+            goal = med["random"][-1]
+            print(f"\nrandom search's regret at {SYN_BUDGETS[-1]} epochs: {goal:.3g}; epochs each")
+            print("method needed to match it (median over seeds):")
+            for m in methods:
+                need = [_first(rows[(m, s)]["curve"], lambda r: r <= goal) for s in range(seeds)]
+                print(f"  {m}: {statistics.median(need):.0f}")
+        return 0
+    methods = args.methods or list(REAL_METHODS)
+    seeds = args.seeds or 3
+    rows = _run_all("real", methods, seeds, args.jobs, args.out, args.fresh)
+    print(f"\nMedian best validation accuracy over {seeds} seeds (digits CNN, R={R_REAL}):\n")
+    med = _table(rows, methods, seeds, REAL_POINTS, best_at, ".4f")
+    if "random" in med:
+        goal = med["random"][-1]
+        print(f"\nrandom search's accuracy at {REAL_BUDGET} epochs: {goal:.4f}; epochs each")
+        print("method needed to reach it (median over seeds; inf: never within the budget):")
+        for m in methods:
+            need = [_first(rows[(m, s)]["curve"], lambda b: b >= goal) for s in range(seeds)]
+            print(f"  {m}: {statistics.median(need):.0f}")
+    return 0
+
+
+def _first(curve: list[list[float]], ok: Callable[[float], bool]) -> float:
+    """Epochs spent when ``ok(value)`` first held (inf if never)."""
+    return next((spent for spent, value in curve if ok(value)), math.inf)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -136,6 +136,21 @@ class _HalvingTuner(keras_tuner.Tuner):
         self._created_trial = True
         self._loading = False
 
+    def search(self, *args: Any, **kwargs: Any) -> None:
+        """As ``keras_tuner.Tuner.search``; epochs come from the schedule, not ``epochs=``."""
+        epochs = kwargs.get("epochs")
+        try:
+            max_epochs = self.oracle.max_epochs
+        except AttributeError:  # a worker's oracle client does not forward it
+            max_epochs = None
+        if epochs is not None and max_epochs is not None and epochs != max_epochs:
+            warnings.warn(
+                f"search(epochs={epochs}) is not used: successive halving trains each trial "
+                f"up to its rung's budget, at most max_epochs={max_epochs}.",
+                stacklevel=2,
+            )
+        super().search(*args, **kwargs)
+
     def pre_create_trial(self) -> None:
         """Back off briefly after an IDLE answer (parallel workers waiting on a rung)."""
         if not self._created_trial:

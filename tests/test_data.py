@@ -186,3 +186,18 @@ def test_cifar10_loader_reads_keras_cache(keras_cache):
 def test_unknown_keras_dataset():
     with pytest.raises(ValueError, match="unknown Keras dataset"):
         load_keras_dataset("imagenet")
+
+
+def test_train_dataset_fraction_keeps_a_fixed_leading_share(digits_splits):
+    n = len(digits_splits.y_train)
+
+    def labels(fraction):
+        ds = digits_splits.train_dataset(50, 10_000, fraction=fraction)
+        return sorted(int(y) for _, yb in ds for y in yb.numpy())
+
+    assert len(labels(1.0)) == n
+    third = labels(1 / 3)
+    assert len(third) == -(-n // 3)
+    assert third == labels(1 / 3)  # the same examples every time, only the order changes
+    assert sorted(digits_splits.y_train[: len(third)].tolist()) == third
+    assert len(labels(0.001)) == 50  # at least one batch

@@ -126,7 +126,8 @@ def test_halving_tuner_continues_promoted_trials_from_their_checkpoint(hypermode
         Halving, hypermodel, tmp_path, min_epochs=1, max_epochs=3, mode="sync", seed=3
     )
     stopper = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=0, min_delta=1.0)
-    tuner.search(epochs=1, callbacks=[stopper], verbose=0)  # epochs come from the schedule
+    with pytest.warns(UserWarning, match="epochs=1"):  # epochs come from the schedule
+        tuner.search(epochs=1, callbacks=[stopper], verbose=0)
     trials = tuner.oracle.trials
     assert len(trials) == 4 and all(t.status == "COMPLETED" for t in trials.values())
     promoted = [t for t in trials.values() if t.hyperparameters.values.get("tuner/trial_id")]
@@ -145,3 +146,17 @@ def test_halving_tuner_continues_promoted_trials_from_their_checkpoint(hypermode
     assert iterations(parent_id) == steps  # saved where the parent stopped
     assert iterations(child.trial_id) == 3 * steps  # optimizer state carried on, not reset
     assert tuner.get_best_models(1)[0] is not None
+
+
+def test_halving_tuner_data_budget_trains_on_fractions(hypermodel, tmp_path):
+    from kt_ext.tuners import Halving
+
+    tuner = make_tuner(
+        Halving, hypermodel, tmp_path, max_epochs=1, budget="data", min_fraction=1 / 3, seed=2
+    )
+    tuner.search(verbose=0)
+    trials = sorted(tuner.oracle.trials.values(), key=lambda t: t.trial_id)
+    fractions = [round(t.hyperparameters.values["tuner/fraction"], 3) for t in trials]
+    assert sorted(fractions) == [0.333, 0.333, 0.333, 1.0]
+    assert all(t.status == "COMPLETED" for t in trials)
+    assert not any((tmp_path / "Halving").rglob("continue.keras"))  # every rung from scratch

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import keras_tuner
@@ -10,6 +9,7 @@ import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
+from kt_ext.oracles._checks import check_beta_and_seed, check_choice, check_int, check_number
 from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values
 
 BETA_SCHEDULES = ("constant", "srinivas")
@@ -86,21 +86,12 @@ class GPUCBOracle(keras_tuner.Oracle):
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int = 3,
     ) -> None:
-        _check_int("max_trials", max_trials, 1)
-        if num_initial_points is not None:
-            _check_int("num_initial_points", num_initial_points, 1)
-        _check_int("num_candidates", num_candidates, 16)
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta < math.inf:
-            raise ValueError(f"The value of `beta` is {beta!r}, but must be a finite number >= 0.")
-        if beta_schedule not in BETA_SCHEDULES:
-            raise ValueError(
-                f"The value of `beta_schedule` is {beta_schedule!r}, but must be one of "
-                f"{', '.join(BETA_SCHEDULES)}."
-            )
-        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 < delta < 1:
-            raise ValueError(f"The value of `delta` is {delta!r}, but must be in (0, 1).")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ValueError(f"The value of `seed` is {seed!r}, but must be an integer >= 0.")
+        check_int("max_trials", max_trials, 1)
+        check_int("num_initial_points", num_initial_points, 1, optional=True)
+        check_int("num_candidates", num_candidates, 16)
+        check_beta_and_seed(beta, seed)
+        check_choice("beta_schedule", beta_schedule, BETA_SCHEDULES)
+        check_number("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
         super().__init__(
             objective=objective,
             max_trials=max_trials,
@@ -236,10 +227,3 @@ class GPUCBOracle(keras_tuner.Oracle):
             "lengthscales": proposal.lengthscales,
         }
         return proposal.values
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"The value of `{name}` is {value!r}, but must be an integer >= {minimum}."
-        )

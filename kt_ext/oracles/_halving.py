@@ -21,6 +21,7 @@ import keras_tuner
 import numpy as np
 from keras_tuner.engine.trial import Trial, TrialStatus
 
+from kt_ext.oracles._checks import check_beta_and_seed, check_choice, check_int, check_number
 from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values, random_values
 from kt_ext.schedule import HalvingSchedule
 
@@ -143,44 +144,30 @@ class HalvingOracle(keras_tuner.Oracle):
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int = 3,
     ) -> None:
-        _check_int("min_epochs", min_epochs, 1)
-        _check_int("max_epochs", max_epochs, 1)
-        _check_int("iterations", iterations, 1)
-        _check_int("num_candidates", num_candidates, 16)
-        if min_points_in_model is not None:
-            _check_int("min_points_in_model", min_points_in_model, 2)
+        check_int("min_epochs", min_epochs, 1)
+        check_int("max_epochs", max_epochs, 1)
+        check_int("iterations", iterations, 1)
+        check_int("num_candidates", num_candidates, 16)
+        check_int("min_points_in_model", min_points_in_model, 2, optional=True)
         if budget == "epochs" and min_epochs > max_epochs:
             raise ValueError(
                 f"The value of `min_epochs` is {min_epochs}, but must be <= max_epochs "
                 f"({max_epochs})."
             )
-        if budget == "data" and not (
-            isinstance(min_fraction, (int, float)) and 0 < min_fraction <= 1
-        ):
-            raise ValueError(
-                f"The value of `min_fraction` is {min_fraction!r}, but must be in (0, 1]."
-            )
-        for name, value, allowed in (("mode", mode, MODES), ("sampler", sampler, SAMPLERS)):
-            if value not in allowed:
-                raise ValueError(
-                    f"The value of `{name}` is {value!r}, but must be one of {', '.join(allowed)}."
-                )
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta < math.inf:
-            raise ValueError(f"The value of `beta` is {beta!r}, but must be a finite number >= 0.")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ValueError(f"The value of `seed` is {seed!r}, but must be an integer >= 0.")
-        try:
-            schedule = HalvingSchedule(
-                min_budget=min_epochs if budget == "epochs" else float(min_fraction),
-                max_budget=max_epochs if budget == "epochs" else 1.0,
-                reduction_factor=reduction_factor,
-                brackets=brackets,
-                iterations=iterations,
-                budget=budget,
-                epochs_per_rung=max_epochs,
-            )
-        except ValueError as e:
-            raise ValueError(str(e)) from None
+        if budget == "data":
+            check_number("min_fraction", min_fraction, 0.0, 1.0, low_open=True, high_open=False)
+        check_choice("mode", mode, MODES)
+        check_choice("sampler", sampler, SAMPLERS)
+        check_beta_and_seed(beta, seed)
+        schedule = HalvingSchedule(
+            min_budget=min_epochs if budget == "epochs" else float(min_fraction),
+            max_budget=max_epochs if budget == "epochs" else 1.0,
+            reduction_factor=reduction_factor,
+            brackets=brackets,
+            iterations=iterations,
+            budget=budget,
+            epochs_per_rung=max_epochs,
+        )
         super().__init__(
             objective=objective,
             max_trials=schedule.trials,
@@ -553,10 +540,3 @@ class HalvingOracle(keras_tuner.Oracle):
                     }
                 )
         return sorted(rows, key=lambda r: r["trial_id"])
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"The value of `{name}` is {value!r}, but must be an integer >= {minimum}."
-        )

@@ -92,6 +92,55 @@ def search(oracle: Any, n: int) -> list[Trial]:
     return trials
 
 
+def run_workers(
+    oracle: keras_tuner.Oracle,
+    make_local: Callable[[], keras_tuner.Oracle],
+    work: Callable[[Any, str], None],
+    n: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[BaseException]:
+    """Serve ``oracle`` over KerasTuner's gRPC protocol on 127.0.0.1 and run ``n`` workers.
+
+    Each worker is a thread calling ``work(client, tuner_id)`` with its own
+    ``OracleClient`` (built, as KerasTuner does, around a local oracle from
+    ``make_local``). Returns the exceptions the workers raised.
+    """
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief, oracle_client
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    protos.get_service_grpc().add_OracleServicer_to_server(
+        oracle_chief.OracleServicer(oracle), server
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(port))
+    clients = []
+    for i in range(n):
+        monkeypatch.setenv("KERASTUNER_TUNER_ID", f"worker{i}")
+        clients.append(oracle_client.OracleClient(make_local()))
+    errors: list[BaseException] = []
+
+    def guarded(client: Any, tuner_id: str) -> None:
+        try:
+            work(client, tuner_id)
+        except BaseException as e:  # noqa: BLE001 - reported to the caller
+            errors.append(e)
+
+    threads = [
+        threading.Thread(target=guarded, args=(c, f"worker{i}")) for i, c in enumerate(clients)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    server.stop(0)
+    errors.extend(RuntimeError("a worker did not finish") for t in threads if t.is_alive())
+    return errors
+
+
 def key(values: dict[str, Any]) -> str:
     return json.dumps(values, sort_keys=True)
 
@@ -202,49 +251,24 @@ class OracleContract:
     def test_parallel_workers_over_grpc(
         self, new: Callable, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        import grpc
-        from keras_tuner.src import protos
-        from keras_tuner.src.distribute import oracle_chief, oracle_client
-
         oracle = new(finite_space, max_trials=9)
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-        protos.get_service_grpc().add_OracleServicer_to_server(
-            oracle_chief.OracleServicer(oracle), server
-        )
-        port = server.add_insecure_port("127.0.0.1:0")
-        server.start()
-        monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
-        monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(port))
-        clients = []
-        for i in range(3):
-            monkeypatch.setenv("KERASTUNER_TUNER_ID", f"worker{i}")
-            clients.append(oracle_client.OracleClient(self.make_oracle(finite_space(), 9, 7)))
         done: list[dict] = []
-        errors: list[BaseException] = []
 
         def work(client: Any, tuner_id: str) -> None:
-            try:
-                while True:
-                    trial = client.create_trial(tuner_id)
-                    if trial.status == TrialStatus.STOPPED:
-                        return
-                    client.update_trial(
-                        trial.trial_id, {METRIC: fake_loss(trial.hyperparameters.values)}
-                    )
-                    trial.status = TrialStatus.COMPLETED
-                    client.end_trial(trial)
-                    done.append(dict(trial.hyperparameters.values))
-            except BaseException as e:  # noqa: BLE001 - reported by the main thread
-                errors.append(e)
+            while True:
+                trial = client.create_trial(tuner_id)
+                if trial.status == TrialStatus.STOPPED:
+                    return
+                client.update_trial(
+                    trial.trial_id, {METRIC: fake_loss(trial.hyperparameters.values)}
+                )
+                trial.status = TrialStatus.COMPLETED
+                client.end_trial(trial)
+                done.append(dict(trial.hyperparameters.values))
 
-        threads = [
-            threading.Thread(target=work, args=(c, f"worker{i}")) for i, c in enumerate(clients)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-        server.stop(0)
+        errors = run_workers(
+            oracle, lambda: self.make_oracle(finite_space(), 9, 7), work, 3, monkeypatch
+        )
         assert not errors, errors
         assert len(done) == 9 and len({key(v) for v in done}) == 9
         assert all(t.status == TrialStatus.COMPLETED for t in oracle.trials.values())

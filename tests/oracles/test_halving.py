@@ -10,8 +10,6 @@ from __future__ import annotations
 import collections
 import json
 import math
-import threading
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.oracles import HalvingOracle, config_values
 from kt_ext.oracles._halving import EPOCHS, FRACTION, INITIAL_EPOCH, PARENT, RUNG
-from tests.oracles.contract import METRIC, OracleContract, fake_loss, mixed_space
+from tests.oracles.contract import METRIC, OracleContract, fake_loss, mixed_space, run_workers
 
 
 class TestHalvingContract(OracleContract):
@@ -252,47 +250,24 @@ def test_arguments_are_checked():
 
 
 def test_three_workers_over_grpc(tmp_path, monkeypatch):
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief, oracle_client
-
     oracle = new_oracle(tmp_path, max_epochs=9, brackets=2)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    protos.get_service_grpc().add_OracleServicer_to_server(
-        oracle_chief.OracleServicer(oracle), server
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
-    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(port))
-    clients = []
-    for i in range(3):
-        monkeypatch.setenv("KERASTUNER_TUNER_ID", f"worker{i}")
-        clients.append(oracle_client.OracleClient(new_oracle(tmp_path, f"w{i}", max_epochs=9)))
     ran: dict[str, int] = collections.Counter()
-    errors: list[BaseException] = []
 
     def work(client: Any, tuner_id: str) -> None:
-        try:
-            while True:
-                trial = client.create_trial(tuner_id)
-                if trial.status == TrialStatus.STOPPED:
-                    return
-                if trial.status == TrialStatus.IDLE:
-                    continue
-                train(client, trial)
-                ran[tuner_id] += 1
-        except BaseException as e:  # noqa: BLE001 - reported by the main thread
-            errors.append(e)
+        while True:
+            trial = client.create_trial(tuner_id)
+            if trial.status == TrialStatus.STOPPED:
+                return
+            if trial.status == TrialStatus.IDLE:
+                continue
+            train(client, trial)
+            ran[tuner_id] += 1
 
-    threads = [threading.Thread(target=work, args=(c, f"worker{i}")) for i, c in enumerate(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    server.stop(0)
+    def local() -> HalvingOracle:
+        return new_oracle(tmp_path, "local", max_epochs=9)
+
+    errors = run_workers(oracle, local, work, 3, monkeypatch)
     assert not errors, errors
-    assert all(not t.is_alive() for t in threads)
     assert len(ran) == 3 and sum(ran.values()) == len(oracle.trials)
     assert all(t.status == TrialStatus.COMPLETED for t in oracle.trials.values())
     counts = configs_per_rung(oracle)

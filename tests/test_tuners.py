@@ -160,3 +160,84 @@ def test_halving_tuner_data_budget_trains_on_fractions(hypermodel, tmp_path):
     assert sorted(fractions) == [0.333, 0.333, 0.333, 1.0]
     assert all(t.status == "COMPLETED" for t in trials)
     assert not any((tmp_path / "Halving").rglob("continue.keras"))  # every rung from scratch
+
+
+WORKER = """
+import json, sys
+from hydra import compose, initialize_config_dir
+from kt_ext.config import validate
+from kt_ext.run import load_data, make_hypermodel, make_tuner
+with initialize_config_dir(config_dir=sys.argv[1], version_base="1.3"):
+    settings = validate(compose(config_name="config", overrides=sys.argv[3:]))
+data = load_data(settings)
+tuner = make_tuner(settings, make_hypermodel(settings, data), sys.argv[2])
+ran = []
+run_trial = tuner.run_trial
+def recording(trial, *args, **kwargs):
+    ran.append(trial.trial_id)
+    return run_trial(trial, *args, **kwargs)
+tuner.run_trial = recording
+tuner.search(verbose=0)
+print(json.dumps(ran))
+"""
+
+
+@pytest.mark.slow
+def test_halving_workers_over_grpc_continue_checkpoints(tmp_path, monkeypatch):
+    """Two real worker processes train under a chief HalvingOracle served on 127.0.0.1."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from hydra import compose, initialize_config_dir
+
+    from kt_ext.config import validate
+    from kt_ext.oracles import HalvingOracle
+    from kt_ext.run import PROJECT
+    from tests.conftest import CONF
+    from tests.oracles.contract import run_workers
+
+    overrides = ["strategy=halving", "search.epochs=3", "strategy.mode=sync", "seed=4"]
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        settings = validate(compose(config_name="config", overrides=overrides))
+    import keras_tuner
+
+    def oracle() -> HalvingOracle:
+        return HalvingOracle(
+            objective=keras_tuner.Objective("val_accuracy", "max"),
+            hyperparameters=settings.space.to_hyperparameters(),
+            min_epochs=1,
+            max_epochs=3,
+            mode="sync",
+            seed=4,
+            allow_new_entries=False,
+            tune_new_entries=False,
+        )
+
+    chief = oracle()
+    chief._set_project_dir(str(tmp_path), PROJECT)
+    outputs: dict[str, subprocess.CompletedProcess] = {}
+
+    def work(_client, tuner_id: str) -> None:  # each worker is a real process
+        env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        outputs[tuner_id] = subprocess.run(
+            [sys.executable, "-c", WORKER, str(CONF), str(tmp_path), *overrides],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    errors = run_workers(chief, oracle, work, 2, monkeypatch)
+    assert not errors, errors
+    ran = {}
+    for tuner_id, proc in outputs.items():
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        ran[tuner_id] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert sorted(sum(ran.values(), [])) == sorted(chief.trials)  # each trial ran once
+    assert all(t.status == "COMPLETED" for t in chief.trials.values())
+    (child,) = [t for t in chief.trials.values() if t.hyperparameters.values.get("tuner/trial_id")]
+    parent = child.hyperparameters.values["tuner/trial_id"]
+    assert (tmp_path / PROJECT / f"trial_{parent}" / "continue.keras").is_file()
+    assert [o.step for o in child.metrics.get_history("val_accuracy")] == [1, 2]

@@ -3,12 +3,14 @@
 import csv
 import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 import yaml
 
-from tests.conftest import option_names
+from tests.conftest import TUNE, option_names
 
 # (overrides, the dotted key the one-line error must name)
 MALFORMED = [
@@ -189,3 +191,45 @@ def test_halving_prints_its_schedule_and_reports_rungs(run_tune, tmp_path):
     assert not any(k.startswith("tuner/") for k in summary["best_values"])
     trials = _read_csv(run / "trials.csv")
     assert len(trials) == len(rungs) and all(r["status"] == "COMPLETED" for r in trials)
+
+
+@pytest.mark.slow
+def test_halving_killed_mid_bracket_resumes_and_completes_the_schedule(tmp_path):
+    import signal
+
+    run = tmp_path / "run"
+    args = ["strategy=halving", "search.epochs=9", f"hydra.run.dir={run}"]
+    proc = subprocess.Popen(
+        [sys.executable, str(TUNE), *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def completed() -> list[str]:
+        done = []
+        for path in (run / "kt").glob("trial_*/trial.json"):
+            try:
+                if json.loads(path.read_text())["status"] == "COMPLETED":
+                    done.append(path.parent.name)
+            except (ValueError, KeyError):
+                pass  # being written
+        return done
+
+    deadline = time.time() + 240
+    while len(completed()) < 4 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = set(completed())
+    assert 4 <= len(before) < 13, before  # killed mid-bracket
+    again = subprocess.run(
+        [sys.executable, str(TUNE), *args], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    summary = json.loads((run / "summary.json").read_text())
+    # 9 x 1 epoch -> 3 x 3 -> 1 x 9, as if never interrupted
+    assert summary["configs_per_rung"] == {"1": 9, "3": 3, "9": 1}
+    rows = _read_csv(run / "trials.csv")
+    assert before <= {f"trial_{r['trial_id']}" for r in rows}  # finished trials kept
+    assert all(r["status"] == "COMPLETED" for r in rows)

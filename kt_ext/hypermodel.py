@@ -84,6 +84,7 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         kwargs.pop("y", None)
         kwargs.pop("validation_data", None)
         kwargs["verbose"] = self.verbose
+        kwargs["shuffle"] = False  # the tf.data pipeline shuffles (Keras warns otherwise)
         return model.fit(
             self.data.train_dataset(batch_size, self.shuffle_buffer, fraction=fraction),
             validation_data=self.data.eval_dataset("val", batch_size),

@@ -138,10 +138,10 @@ def synthetic_run(method: str, seed: int, tmp: str) -> dict[str, Any]:
     return {"method": method, "seed": seed, "curve": curve}
 
 
-def regret_at(curve: list[list[float]], budget: int) -> float:
-    """Regret of the recommendation once ``budget`` epochs were spent (inf before any)."""
+def regret_at(row: dict[str, Any], budget: float) -> float:
+    """Regret of a synthetic run's recommendation once ``budget`` epochs were spent."""
     value = math.inf
-    for spent, regret in curve:
+    for spent, regret in row["curve"]:
         if spent > budget:
             break
         value = regret
@@ -162,8 +162,8 @@ REAL_METHODS = {
 }
 
 
-def real_one(method: str, seed: int, tmp: str) -> dict[str, Any]:
-    """One digits-CNN search stopped at ``REAL_BUDGET`` epochs; best val accuracy per trial."""
+def real_one(method: str, seed: int, tmp: str, objective: str = "val_accuracy") -> dict[str, Any]:
+    """One digits-CNN search stopped at ``REAL_BUDGET`` epochs; best objective after each trial."""
     from hydra import compose, initialize_config_dir
     from keras_tuner.engine.trial import Trial, TrialStatus
 
@@ -177,6 +177,7 @@ def real_one(method: str, seed: int, tmp: str) -> dict[str, Any]:
         f"seed={seed}",
         f"search.epochs={R_REAL}",
         "search.early_stopping_patience=0",
+        f"search.objective={objective}",
     ]
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         settings = validate(compose(config_name="config", overrides=overrides))
@@ -195,20 +196,27 @@ def real_one(method: str, seed: int, tmp: str) -> dict[str, Any]:
 
     oracle.create_trial = budgeted_create
     tuner.search(epochs=R_REAL, verbose=0)
+    sign = 1.0 if oracle.objective.direction == "max" else -1.0
     total, curve, best = 0.0, [], -math.inf
     for trial_id in oracle.end_order:
         trial = oracle.trials[trial_id]
         total += trial.metrics.get_last_value(EPOCHS_RUN) or 0
         if trial.status == TrialStatus.COMPLETED and trial.score is not None:
-            best = max(best, float(trial.score))
-        curve.append((total, best))
-    return {"method": method, "seed": seed, "curve": curve, "trials": len(curve)}
+            best = max(best, sign * float(trial.score))
+        curve.append((total, sign * best))
+    return {
+        "method": method,
+        "seed": seed,
+        "curve": curve,
+        "trials": len(curve),
+        "direction": oracle.objective.direction,
+    }
 
 
-def best_at(curve: list[list[float]], budget: float) -> float:
-    """Best validation accuracy once ``budget`` epochs were spent."""
-    value = -math.inf
-    for spent, best in curve:
+def best_at(row: dict[str, Any], budget: float) -> float:
+    """Best objective value of a real run once ``budget`` epochs were spent (worst before any)."""
+    value = -math.inf if row.get("direction", "max") == "max" else math.inf
+    for spent, best in row["curve"]:
         if spent > budget:
             break
         value = best
@@ -228,15 +236,22 @@ def _cached(path: Path) -> dict[tuple[str, int], dict]:
 
 
 def _run_all(
-    kind: str, methods: list[str], seeds: int, jobs: int, out: Path, fresh: bool
+    kind: str,
+    methods: list[str],
+    seeds: int,
+    jobs: int,
+    out: Path,
+    fresh: bool,
+    objective: str = "val_accuracy",
 ) -> dict[tuple[str, int], dict]:
-    path = out / f"{kind}.jsonl"
+    suffix = "" if objective == "val_accuracy" else f"-{objective}"
+    path = out / f"{kind}{suffix}.jsonl"
     out.mkdir(parents=True, exist_ok=True)
     if fresh and path.exists():
         path.unlink()
     rows = _cached(path)
     todo = [(m, s) for m in methods for s in range(seeds) if (m, s) not in rows]
-    cmd = [sys.executable, __file__, "one", kind, "--out", str(out)]
+    cmd = [sys.executable, __file__, "one", kind, "--out", str(out), "--objective", objective]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
 
     def launch(job: tuple[str, int]) -> dict:
@@ -265,16 +280,14 @@ def _table(
     methods: list[str],
     seeds: int,
     points: tuple[int, ...],
-    at: Callable[[list, float], float],
+    at: Callable[[dict, float], float],
     fmt: str,
 ) -> dict[str, list[float]]:
     medians = {}
     print("| method | " + " | ".join(f"{p} epochs" for p in points) + " |")
     print("|---|" + "---|" * len(points))
     for m in methods:
-        medians[m] = [
-            statistics.median(at(rows[(m, s)]["curve"], p) for s in range(seeds)) for p in points
-        ]
+        medians[m] = [statistics.median(at(rows[(m, s)], p) for s in range(seeds)) for p in points]
         print(f"| {m} | " + " | ".join(format(v, fmt) for v in medians[m]) + " |")
     return medians
 
@@ -291,13 +304,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--method")
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--objective", default="val_accuracy", help="(real) val_accuracy|val_loss")
     args = parser.parse_args(argv)
     if args.kind == "one":
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            fn = synthetic_run if args.sub == "synthetic" else real_one
-            print(json.dumps(fn(args.method, args.seed, tmp)))
+            if args.sub == "synthetic":
+                row = synthetic_run(args.method, args.seed, tmp)
+            else:
+                row = real_one(args.method, args.seed, tmp, args.objective)
+            print(json.dumps(row))
         return 0
     if args.kind == "synthetic":
         methods = args.methods or list(SYN_METHODS)
@@ -315,15 +332,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     methods = args.methods or list(REAL_METHODS)
     seeds = args.seeds or 3
-    rows = _run_all("real", methods, seeds, args.jobs, args.out, args.fresh)
-    print(f"\nMedian best validation accuracy over {seeds} seeds (digits CNN, R={R_REAL}):\n")
+    objective = args.objective
+    rows = _run_all("real", methods, seeds, args.jobs, args.out, args.fresh, objective)
+    print(f"\nMedian best {objective} over {seeds} seeds (digits CNN, R={R_REAL}):\n")
     med = _table(rows, methods, seeds, REAL_POINTS, best_at, ".4f")
     if "random" in med:
         goal = med["random"][-1]
-        print(f"\nEpochs until the median best accuracy first is >= random search's at "
+        sign = 1.0 if rows[("random", 0)].get("direction", "max") == "max" else -1.0
+        print(f"\nEpochs until the median best {objective} first matches random search's at "
               f"{REAL_BUDGET} epochs ({goal:.4f}):")  # fmt: skip
         for m in methods:
-            print(f"  {m}: {_first_median(rows, m, seeds, REAL_BUDGET, best_at, goal, 1.0)}")
+            print(f"  {m}: {_first_median(rows, m, seeds, REAL_BUDGET, best_at, goal, sign)}")
     return 0
 
 
@@ -332,13 +351,13 @@ def _first_median(
     method: str,
     seeds: int,
     budget: int,
-    at: Callable[[list, float], float],
+    at: Callable[[dict, float], float],
     goal: float,
     sign: float,
 ) -> str:
     """First epoch count (step 1) at which the median over seeds reaches ``goal``."""
     for spent in range(1, budget + 1):
-        median = statistics.median(at(rows[(method, s)]["curve"], spent) for s in range(seeds))
+        median = statistics.median(at(rows[(method, s)], spent) for s in range(seeds))
         if sign * median >= sign * goal:
             return f"{spent} ({spent / budget:.2f} of the budget)"
     return "not within the budget"

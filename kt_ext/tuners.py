@@ -131,10 +131,10 @@ class _HalvingTuner(keras_tuner.Tuner):
                 f"The value of `executions_per_trial` is {executions!r}, but must be 1 with "
                 "successive halving (a trial continues one model)."
             )
-        super().__init__(oracle=HalvingOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
         self._trial_start = 0.0
         self._created_trial = True
         self._loading = False
+        super().__init__(oracle=HalvingOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
 
     def search(self, *args: Any, **kwargs: Any) -> None:
         """As ``keras_tuner.Tuner.search``; epochs come from the schedule, not ``epochs=``."""

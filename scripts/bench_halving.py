@@ -156,6 +156,7 @@ REAL_POINTS = (27, 54, 81, 162)
 REAL_METHODS = {
     "halving": ["strategy=halving", "strategy.iterations=3"],
     "bohb": ["strategy=bohb", "strategy.iterations=3"],
+    "hyperband": ["strategy=halving", "strategy.brackets=null"],
     "kt_hyperband": ["strategy=hyperband", "strategy.hyperband_iterations=3"],
     "random": ["strategy=random", "search.max_trials=50"],
     "gpucb": ["strategy=bayes", "search.max_trials=50"],

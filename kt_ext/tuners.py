@@ -173,13 +173,11 @@ class _HalvingTuner(keras_tuner.Tuner):
             if not isinstance(cb, keras.callbacks.EarlyStopping)
         ]
         self._trial_start = time.perf_counter()
-        with warnings.catch_warnings():
-            # Results reach the oracle per epoch, so KerasTuner's final report is skipped.
-            warnings.filterwarnings("ignore", category=DeprecationWarning, module="keras_tuner")
-            return super().run_trial(trial, *args, **kwargs)
+        return super().run_trial(trial, *args, **kwargs)
 
     def _run_and_update_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         with warnings.catch_warnings():
+            # Results reach the oracle per epoch, so KerasTuner skips its final report and warns.
             warnings.filterwarnings("ignore", message="The use case of calling")
             return super()._run_and_update_trial(trial, *args, **kwargs)
 

@@ -68,6 +68,7 @@ class RunSettings:
     shuffle_buffer: int
     verbose: int
     top_n: int
+    schedule: HalvingSchedule | None = None  # successive halving's rungs, if the strategy has them
 
 
 def validate(cfg: DictConfig) -> RunSettings:
@@ -106,17 +107,19 @@ def validate(cfg: DictConfig) -> RunSettings:
         raise ConfigError(
             f"model.space.{BATCH_SIZE}", None, "required: the batch size every trial trains with"
         )
+    strategy = _strategy(_mapping(raw, "strategy"))
     return RunSettings(
         seed=seed,
         space=space,
         builder=_target(_mapping(model, "model.builder"), "model.builder"),
-        strategy=_strategy(_mapping(raw, "strategy")),
+        strategy=strategy,
         search=search,
         data=_data(_mapping(raw, "data")),
         metrics=metrics,
         shuffle_buffer=_int(train, "train.shuffle_buffer", minimum=1),
         verbose=_int(train, "train.verbose", minimum=0, maximum=2),
         top_n=_int(_mapping(raw, "report"), "report.top_n", minimum=1),
+        schedule=_halving_schedule(strategy) if "reduction_factor" in strategy else None,
     )
 
 
@@ -244,13 +247,11 @@ def _strategy(strategy: Mapping[str, Any]) -> dict[str, Any]:
     for name, choices in _STRATEGY_CHOICES.items():
         if name in strategy and strategy[name] not in choices:
             raise ConfigError(f"strategy.{name}", strategy[name], f"must be one of {choices}")
-    if "reduction_factor" in strategy:
-        _halving_schedule(strategy)
     return target
 
 
-def _halving_schedule(strategy: Mapping[str, Any]) -> None:
-    """Check that the successive-halving arguments define a schedule."""
+def _halving_schedule(strategy: Mapping[str, Any]) -> HalvingSchedule:
+    """The schedule the successive-halving arguments define (checked)."""
     budget = strategy.get("budget", "epochs")
     if budget == "data":
         _float(strategy, "strategy.min_fraction", low=0.0, high=1.0, low_open=True)
@@ -259,7 +260,7 @@ def _halving_schedule(strategy: Mapping[str, Any]) -> None:
             "strategy.min_epochs", strategy["min_epochs"], "must be <= strategy.max_epochs"
         )
     try:
-        HalvingSchedule(
+        return HalvingSchedule(
             min_budget=strategy["min_epochs"] if budget == "epochs" else strategy["min_fraction"],
             max_budget=strategy["max_epochs"] if budget == "epochs" else 1.0,
             reduction_factor=strategy["reduction_factor"],

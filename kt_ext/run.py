@@ -3,7 +3,8 @@
 Outputs in ``run_dir``::
 
     kt/                       KerasTuner project (oracle state, one directory per trial)
-    tensorboard/<trial_id>/   per-trial curves and HParams
+    tensorboard/              HParams experiment, one session and curves per trial,
+                              search-level scalars (see kt_ext.board)
     trials.csv                one row per trial
     best_table.txt            the best-N table
     best_hyperparameters.yaml the winning values, objective and score
@@ -27,8 +28,10 @@ import keras
 import keras_tuner
 from hydra.utils import instantiate
 
-from kt_ext import results
+from kt_ext import results, tuners
+from kt_ext.board import TrialBoard
 from kt_ext.config import RunSettings
+from kt_ext.curves import CurveLogger
 from kt_ext.data import Splits, split
 from kt_ext.errors import ConfigError, argument_error
 from kt_ext.hypermodel import SpaceHyperModel
@@ -142,8 +145,8 @@ def make_tuner(
         raise mapped from e
 
 
-def callbacks(settings: RunSettings, run_dir: Path) -> list[keras.callbacks.Callback]:
-    """Early stopping on the objective (if enabled) and per-trial TensorBoard logs."""
+def callbacks(settings: RunSettings) -> list[keras.callbacks.Callback]:
+    """Early stopping on the objective (if enabled) and per-trial TensorBoard curves."""
     s = settings.search
     cbs: list[keras.callbacks.Callback] = []
     if s.early_stopping_patience > 0:
@@ -152,13 +155,21 @@ def callbacks(settings: RunSettings, run_dir: Path) -> list[keras.callbacks.Call
                 monitor=s.objective, mode=s.direction, patience=s.early_stopping_patience
             )
         )
-    # KerasTuner redirects this callback to tensorboard/<trial_id>/execution<k> and adds HParams.
-    cbs.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False))
+    cbs.append(CurveLogger())  # pointed at tensorboard/<trial_id>/ by the tuner
     return cbs
 
 
-def run_search(settings: RunSettings, run_dir: Path) -> RunResult:
+def run_search(
+    settings: RunSettings, run_dir: Path, job: str = "", experiment: bool = True
+) -> RunResult:
     """Run (or resume) the search described by ``settings`` and write its outputs into ``run_dir``.
+
+    Args:
+        settings: The validated config.
+        run_dir: Output directory (an existing one resumes).
+        job: Multirun job name, shown with every trial in TensorBoard.
+        experiment: Write the HParams experiment config (a sweep writes one
+            for all its jobs instead).
 
     Returns:
         The best completed trial's score, id and values, and the best model's test metrics.
@@ -183,11 +194,16 @@ def run_search(settings: RunSettings, run_dir: Path) -> RunResult:
     schedule = getattr(tuner.oracle, "schedule", None)
     if schedule is not None:
         log.info("schedule:\n%s", schedule.describe())
+    board = TrialBoard(
+        run_dir / "tensorboard", settings.space, settings.metrics, settings.search.epochs, job=job
+    )
+    if isinstance(tuner, tuners.TrialRecorder):
+        tuner.board = board
+    if experiment:
+        board.write_experiment(rungs=rung_count(settings))
     failure = None
     try:
-        tuner.search(
-            epochs=settings.search.epochs, callbacks=callbacks(settings, run_dir), verbose=1
-        )
+        tuner.search(epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=1)
     except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
         failure = e
     rows = results.trial_rows(tuner.oracle.trials.values())
@@ -202,7 +218,25 @@ def run_search(settings: RunSettings, run_dir: Path) -> RunResult:
     test_metrics = save_best_model(tuner, winner.trial_id, data, run_dir)
     result = RunResult(winner.score, winner.trial_id, winner.config, test_metrics, rows)
     write_summary(settings, result, run_dir, seconds=time.perf_counter() - start, rungs=rungs)
+    write_report(settings, run_dir)
     return result
+
+
+def rung_count(settings: RunSettings) -> int:
+    """Rungs of the strategy's successive-halving schedule (0 for other strategies)."""
+    return 0 if settings.schedule is None else len(settings.schedule.budgets)
+
+
+def write_report(settings: RunSettings, run_dir: Path) -> None:
+    """The report's plots and tables (:mod:`kt_ext.report`); a failure is logged, not raised."""
+    from kt_ext import report  # matplotlib: only once the search is over
+
+    try:
+        files = report.report_run(run_dir, settings.top_n)
+    except Exception:  # noqa: BLE001 - the run's results are already saved
+        log.exception("the report could not be written; rerun scripts/report.py %s", run_dir)
+        return
+    log.info("report: %s", ", ".join(str(f.relative_to(run_dir)) for f in files))
 
 
 def write_rung_outputs(oracle: keras_tuner.Oracle, run_dir: Path) -> dict[str, int] | None:

@@ -12,13 +12,15 @@ import csv
 import io
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from kt_ext.errors import ConfigError
 from kt_ext.results import write_text
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,7 @@ def sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
     """One row per job directory under ``sweep_dir``; a job without ``summary.json`` failed."""
     rows = []
     jobs = [p for p in Path(sweep_dir).iterdir() if (p / ".hydra").is_dir()]
-    for job in sorted(jobs, key=lambda p: (len(p.name), p.name)):
+    for job in sorted(jobs, key=job_order):
         overrides_file = job / ".hydra" / "overrides.yaml"
         overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
         row: dict[str, Any] = {"job": job.name, "overrides": " ".join(overrides or [])}
@@ -56,6 +58,12 @@ def sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
             row["status"] = "failed"
         rows.append(row)
     return rows
+
+
+def job_order(path: Path) -> tuple[int, str]:
+    """Sort key of job directories: job number first (``10_...`` after ``9_...``)."""
+    head = path.name.split("_", 1)[0]
+    return (int(head) if head.isdigit() else -1, path.name)
 
 
 def sweep_csv(rows: list[dict[str, Any]]) -> str:
@@ -75,13 +83,74 @@ def sweep_table(rows: list[dict[str, Any]]) -> str:
         test = f"{r['test_accuracy']:.4f}" if isinstance(r["test_accuracy"], float) else "-"
         objective = r["objective"] or "-"
         lines.append(
-            f"job {r['job']:>3} | {objective} {score} | test_accuracy {test} | {r['overrides']}"
+            f"job {r['job'].split('_', 1)[0]:>3} | {objective} {score} | test_accuracy {test} | {r['overrides']}"
         )
     return "\n".join(lines)
 
 
+def job_dir_name(number: Any, overrides: str) -> str:
+    """A job's directory name: its number and its overrides, safe as one path component.
+
+    ``job_dir_name(0, "model=cnn,strategy=bayes")`` is ``0_model=cnn,strategy=bayes``;
+    characters other than letters, digits and ``=,._+-`` become ``_`` (a ``/`` in a
+    path value must not create directories) and the name is cut to 120 characters.
+    """
+    slug = _UNSAFE.sub("_", str(overrides))[:120]
+    return f"{number}_{slug}" if slug else str(number)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9=,._+\-]")
+RESOLVER = "kt_job_dir"
+
+
+def register_resolvers() -> None:
+    """Register ``${kt_job_dir:num,overrides}`` (used by ``hydra.sweep.subdir``)."""
+    if not OmegaConf.has_resolver(RESOLVER):
+        OmegaConf.register_new_resolver(RESOLVER, job_dir_name)
+
+
+def write_sweep_experiment(sweep_dir: Path) -> int:
+    """One HParams experiment config for every job of a sweep, at the sweep's root.
+
+    Each job's columns come from its saved config (``.hydra/config.yaml``);
+    columns several jobs share get the hull of their domains, and the ``job``
+    column lists the jobs.
+
+    Returns:
+        The number of jobs described.
+    """
+    from kt_ext import board  # TensorBoard's protobufs: only at the end of a sweep
+    from kt_ext.config import validate
+
+    columns, metrics, rungs, jobs = [], set(), 0, []
+    for job in sorted(Path(sweep_dir).iterdir()):
+        config = job / ".hydra" / "config.yaml"
+        if not (job / "tensorboard").is_dir() or not config.is_file():
+            continue
+        try:
+            settings = validate(OmegaConf.load(config))
+        except ConfigError:
+            continue
+        jobs.append(job.name)
+        n = 0 if settings.schedule is None else len(settings.schedule.budgets)
+        rungs = max(rungs, n)
+        columns.append(board.space_hparams(settings.space) + (board.halving_hparams() if n else []))
+        metrics.update(settings.metrics)
+    if not jobs:
+        return 0
+    merged = board.merge_hparams(columns)
+    merged.append(board.hp.HParam(board.JOB_HPARAM, board.hp.Discrete(jobs)))
+    summary = board.experiment_summary(
+        merged, sorted(metrics), board.status_labels(rungs), rungs=rungs > 0
+    )
+    with board.EventLog(sweep_dir) as log:
+        log.summary(summary)
+    return len(jobs)
+
+
 class SweepSummary(Callback):
-    """Writes ``sweep_summary.csv`` into the sweep directory and prints the table."""
+    """At the end of a sweep: ``sweep_summary.csv`` and its table, one HParams experiment
+    for all jobs, and the sweep report (:mod:`kt_ext.report`)."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Collect every job's result once the sweep has finished."""
@@ -93,3 +162,13 @@ class SweepSummary(Callback):
         print(
             f"sweep summary ({sweep_dir / 'sweep_summary.csv'}):\n{sweep_table(rows)}", flush=True
         )
+        if write_sweep_experiment(sweep_dir):
+            from kt_ext import report
+
+            try:
+                report.plot_convergence(
+                    [report.load_run(job) for job in report.job_dirs(sweep_dir)],
+                    sweep_dir / "convergence.png",
+                )
+            except Exception:  # noqa: BLE001 - the jobs' results are already saved
+                log.exception("the sweep's convergence plot could not be written")

@@ -1,13 +1,18 @@
 """KerasTuner tuners used by the `strategy/` configs.
 
-Each class is KerasTuner's own tuner plus :class:`_TrialRecorder`, which
+Each class is KerasTuner's own tuner plus :class:`TrialRecorder`, which
 
 * seeds every trial from ``(seed, trial_id)`` right before its model is built
   (after KerasTuner's ``clear_session``), so weights and data order are
   reproducible per trial whatever ran before it;
 * reports two extra metrics to the oracle per trial: ``EPOCHS_RUN`` (epochs
   actually trained, early stopping included) and ``SECONDS`` (wall time of
-  the whole trial), added to the returned ``History`` objects.
+  the whole trial), added to the returned ``History`` objects;
+* writes TensorBoard logs when given a :class:`kt_ext.board.TrialBoard`
+  (``tuner.board``): it points each :class:`kt_ext.curves.CurveLogger`
+  callback at the trial's directory (replaying the parent trial's earlier
+  epochs for a continued configuration) and, once the oracle has the trial's
+  final record, writes its HParams session and the search-level scalars.
 
 :class:`GridSearch` also turns continuous floats into ``float_points`` grid
 values, since a grid over a continuum is otherwise undefined.
@@ -25,9 +30,12 @@ from typing import Any
 import keras
 import keras_tuner
 
+from kt_ext.board import TrialBoard
+from kt_ext.curves import CurveLogger
+from kt_ext.gp import SpaceEncoder
 from kt_ext.oracles import GPUCBOracle, HalvingOracle
 from kt_ext.oracles import _halving as halving
-from kt_ext.results import EPOCHS_RUN, SECONDS
+from kt_ext.results import EPOCHS_RUN, SECONDS, trial_rows
 from kt_ext.space import grid_values
 
 _IDLE_WAIT = 0.2  # seconds a worker waits after the oracle had nothing to run
@@ -39,13 +47,75 @@ def trial_seed(seed: int | None, trial_id: str) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
-class _TrialRecorder:
+class TrialRecorder:
     """Mixin for ``keras_tuner.Tuner`` subclasses; see the module docstring."""
 
     def __init__(self, *args: Any, seed: int | None = None, **kwargs: Any) -> None:
         self.run_seed = seed
+        self.board: TrialBoard | None = None
         self._current_trial_id: str | None = None
+        self._curve_loggers: list[CurveLogger] = []
+        self._trial_started = 0.0
         super().__init__(*args, seed=seed, **kwargs)
+
+    def _configure_tensorboard_dir(
+        self, callbacks: list[Any], trial: keras_tuner.engine.trial.Trial, execution: int = 0
+    ) -> None:
+        """Point each :class:`CurveLogger` at this trial execution's directory."""
+        super()._configure_tensorboard_dir(callbacks, trial, execution)
+        if self.board is None:
+            return
+        values = trial.hyperparameters.values
+        parent = values.get(halving.PARENT)
+        start = int(values.get(halving.INITIAL_EPOCH, 0) or 0)
+        for cb in callbacks:
+            if isinstance(cb, CurveLogger):
+                replay = self.board.replay(parent, before=start) if parent and start > 0 else {}
+                cb.configure(self.board.curve_dir(trial.trial_id, execution), replay)
+                self._curve_loggers.append(cb)
+
+    def on_trial_begin(self, trial: keras_tuner.engine.trial.Trial) -> None:
+        self._trial_started = time.time()
+        super().on_trial_begin(trial)
+
+    def on_trial_end(self, trial: keras_tuner.engine.trial.Trial) -> None:
+        super().on_trial_end(trial)
+        for cb in self._curve_loggers:
+            cb.close()
+        self._curve_loggers = []
+        if self.board is not None:
+            self._log_trial(trial.trial_id)
+
+    def _log_trial(self, trial_id: str) -> None:
+        """The trial's HParams session and search-level scalars, from the oracle's record."""
+        trial = self.oracle.get_trial(trial_id)
+        values = trial.hyperparameters.values
+        planned = None
+        if halving.EPOCHS in values:
+            planned = int(values[halving.EPOCHS]) - int(values.get(halving.INITIAL_EPOCH, 0))
+        rung_rows = getattr(self.oracle, "rung_rows", None)
+        rung_row = None
+        if rung_rows is not None:
+            rung_row = next((r for r in rung_rows() if r["trial_id"] == trial_id), None)
+        best = self.oracle.get_best_trials(1)
+        proposal = (getattr(self.oracle, "proposals", None) or {}).get(trial_id)
+        features: list[str] = []
+        if proposal:
+            features = SpaceEncoder(self.oracle.hyperparameters.get_config()["space"]).feature_names
+        self.board.trial_ended(
+            trial_rows([trial])[0],
+            self._trial_started,
+            planned_epochs=planned,
+            halving=rung_row,
+            best=best[0].score if best else None,
+            proposal=proposal,
+            features=features,
+        )
+
+    def on_search_end(self) -> None:
+        super().on_search_end()
+        if self.board is not None:
+            self.board.close()
 
     def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
         self._current_trial_id = trial.trial_id
@@ -67,11 +137,11 @@ class _TrialRecorder:
         return super()._build_hypermodel(hp)
 
 
-class RandomSearch(_TrialRecorder, keras_tuner.RandomSearch):
+class RandomSearch(TrialRecorder, keras_tuner.RandomSearch):
     """KerasTuner's random search, with per-trial seeds and recording."""
 
 
-class BayesianOptimization(_TrialRecorder, keras_tuner.BayesianOptimization):
+class BayesianOptimization(TrialRecorder, keras_tuner.BayesianOptimization):
     """KerasTuner's GP Bayesian optimisation, with per-trial seeds and recording."""
 
 
@@ -94,7 +164,7 @@ class _GPUCBTuner(keras_tuner.Tuner):
         super().__init__(oracle=GPUCBOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
 
 
-class GPUCB(_TrialRecorder, _GPUCBTuner):
+class GPUCB(TrialRecorder, _GPUCBTuner):
     """kt-ext's GP-UCB Bayesian optimisation, with per-trial seeds and recording."""
 
 
@@ -217,15 +287,15 @@ class _HalvingTuner(keras_tuner.Tuner):
             model.stop_training = True
 
 
-class Halving(_TrialRecorder, _HalvingTuner):
+class Halving(TrialRecorder, _HalvingTuner):
     """kt-ext's successive halving / Hyperband / BOHB, with per-trial seeds and recording."""
 
 
-class Hyperband(_TrialRecorder, keras_tuner.Hyperband):
+class Hyperband(TrialRecorder, keras_tuner.Hyperband):
     """KerasTuner's Hyperband, with per-trial seeds and recording."""
 
 
-class GridSearch(_TrialRecorder, keras_tuner.GridSearch):
+class GridSearch(TrialRecorder, keras_tuner.GridSearch):
     """KerasTuner's grid search; floats without a step become ``float_points`` values.
 
     Args:

@@ -19,11 +19,14 @@ from typing import NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from kt_ext.config import discard_run_dir, validate
 from kt_ext.errors import ConfigError
+from kt_ext.sweep import register_resolvers
 
+register_resolvers()  # ${kt_job_dir:...} names multirun job directories
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
 
@@ -50,8 +53,13 @@ def main(cfg: DictConfig) -> float:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from kt_ext.run import RunError, run_search  # heavy: imports TensorFlow
 
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
-        result = run_search(settings, run_dir)
+        # In a sweep, trials are named after their job, and the sweep writes one
+        # HParams experiment for all jobs when it ends (kt_ext.sweep).
+        result = run_search(
+            settings, run_dir, job=run_dir.name if multirun else "", experiment=not multirun
+        )
     except ConfigError as e:
         discard_run_dir(run_dir)
         fail(e, 2)

@@ -183,6 +183,17 @@ class SpaceEncoder:
         return [d.name for d in self.dims]
 
     @property
+    def feature_names(self) -> list[str]:
+        """Name of each GP feature column: the hyperparameter, ``name=value`` for one-hot columns."""
+        out: list[str] = []
+        for d in self.dims:
+            if d.width == 1:
+                out.append(d.name)
+            else:
+                out.extend(f"{d.name}={c}" for c in d.categories or ())
+        return out
+
+    @property
     def numeric(self) -> np.ndarray:
         """Boolean mask ``(p,)`` of raw coordinates that are numeric (one feature column each)."""
         return np.array([d.categories is None for d in self.dims], dtype=bool)

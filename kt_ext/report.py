@@ -1,0 +1,394 @@
+"""Plots and tables of a finished run or sweep, as files (``scripts/report.py``).
+
+For a run directory::
+
+    convergence.png         best-so-far objective against trial number (and every trial's score)
+    partial_dependence.png  objective landscape: one panel per hyperparameter (diagonal) and
+                            pairwise contours for the most influential ones, from a GP fitted
+                            to the trials (like scikit-optimize's ``plot_objective``)
+    curves.png              per-epoch validation curves of the top-N configurations
+    best_table.txt/.csv     the best-N table
+
+For a sweep directory (Hydra multirun): every job's report, plus ``convergence.png``
+with one line per job.
+
+Inputs are files only: KerasTuner's ``kt/trial_*/trial.json`` and ``oracle.json``,
+``summary.json`` and the TensorBoard curves (read with TensorBoard's own reader, which
+loads TensorFlow when it is installed). The surrogate is :mod:`kt_ext.gp`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - after selecting the headless backend
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+from kt_ext import results  # noqa: E402
+from kt_ext.board import CURVE_PREFIX, TRAIN_RUN, VALIDATION_RUN, read_scalars  # noqa: E402
+from kt_ext.gp import GaussianProcess, SpaceEncoder, fit_params, standardise  # noqa: E402
+from kt_ext.sweep import job_order  # noqa: E402
+
+PROJECT = "kt"
+_PD_SAMPLES = 128  # points the partial dependence averages over
+_PD_GRID = 40  # grid points per 1-D panel (20 per axis in pairs)
+_PAIR_DIMS = 4  # hyperparameters shown in pairwise contours
+
+
+@dataclass
+class RunRecord:
+    """What the report reads from one run directory."""
+
+    path: Path
+    objective: str
+    direction: str
+    rows: list[results.TrialRow]
+    space: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The job's name in a sweep (its directory name)."""
+        return self.path.name
+
+
+def load_run(run_dir: Path) -> RunRecord:
+    """Read a run's trials, objective and search space.
+
+    Raises:
+        FileNotFoundError: ``run_dir`` holds no KerasTuner project.
+    """
+    run_dir = Path(run_dir)
+    project = run_dir / PROJECT
+    oracle_file = project / "oracle.json"
+    if not oracle_file.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a kt-ext run: {oracle_file} is missing")
+    rows = []
+    for path in project.glob("trial_*/trial.json"):
+        t = json.loads(path.read_text())
+        score = t.get("score")
+        rows.append(
+            results.TrialRow(
+                trial_id=t["trial_id"],
+                status=str(t.get("status")),
+                values=dict(t["hyperparameters"]["values"]),
+                score=None if score is None else float(score),
+                epochs=None,
+                seconds=None,
+            )
+        )
+    rows.sort(key=lambda r: _trial_number(r.trial_id))
+    summary_file = run_dir / "summary.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+    oracle = json.loads(oracle_file.read_text())
+    search = _hydra_search(run_dir)
+    objective = summary.get("objective") or search.get("objective") or "val_loss"
+    direction = summary.get("direction") or search.get("direction")
+    direction = direction or ("min" if objective.endswith("loss") else "max")
+    space = [e for e in oracle["hyperparameters"]["space"] if not _injected(e["config"]["name"])]
+    return RunRecord(run_dir, objective, direction, rows, space)
+
+
+def _hydra_search(run_dir: Path) -> dict[str, Any]:
+    """The ``search`` node of the run's saved Hydra config (for a run without summary.json)."""
+    config = run_dir / ".hydra" / "config.yaml"
+    if not config.is_file():
+        return {}
+    return dict((yaml.safe_load(config.read_text()) or {}).get("search") or {})
+
+
+def _injected(name: str) -> bool:
+    return name.startswith("tuner/")
+
+
+def _trial_number(trial_id: str) -> int:
+    return int(trial_id) if trial_id.isdigit() else 0
+
+
+def scored(record: RunRecord) -> list[results.TrialRow]:
+    """Completed trials with a finite score, in trial order."""
+    return [
+        r
+        for r in record.rows
+        if r.status == "COMPLETED" and r.score is not None and math.isfinite(r.score)
+    ]
+
+
+def best_so_far(record: RunRecord) -> tuple[np.ndarray, np.ndarray]:
+    """Trial numbers and the best score among trials up to each of them (NaN before the first)."""
+    numbers = np.array([_trial_number(r.trial_id) for r in record.rows], dtype=int)
+    best, out = math.nan, []
+    better = max if record.direction == "max" else min
+    for r in record.rows:
+        if r.status == "COMPLETED" and r.score is not None and math.isfinite(r.score):
+            best = r.score if math.isnan(best) else better(best, r.score)
+        out.append(best)
+    return numbers, np.array(out, dtype=float)
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def plot_convergence(records: Sequence[RunRecord], path: Path, points: bool = True) -> None:
+    """Best-so-far against trial number, one line per run (with each trial's score if one run)."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for record in records:
+        numbers, best = best_so_far(record)
+        label = record.label if len(records) > 1 else "best so far"
+        ax.step(numbers, best, where="post", label=label, linewidth=2)
+        if points and len(records) == 1:
+            done = scored(record)
+            ax.scatter(
+                [_trial_number(r.trial_id) for r in done],
+                [r.score for r in done],
+                s=14,
+                alpha=0.5,
+                color="gray",
+                label="trial",
+            )
+    objective = records[0].objective if records else "objective"
+    ax.set(xlabel="trial", ylabel=objective, title=f"Convergence ({objective})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def plot_curves(record: RunRecord, path: Path, top_n: int) -> list[str]:
+    """Per-epoch curves of the objective for the top-N configurations.
+
+    Returns:
+        The trial ids plotted.
+    """
+    name = record.objective
+    run, tag = (VALIDATION_RUN, name[4:]) if name.startswith("val_") else (TRAIN_RUN, name)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plotted = []
+    for rank, row in enumerate(results.best_rows(record.rows, record.direction, top_n), start=1):
+        curve_dir = record.path / "tensorboard" / row.trial_id / run
+        points = read_scalars(curve_dir).get(CURVE_PREFIX + tag, []) if curve_dir.is_dir() else []
+        if not points:
+            continue
+        steps, values = zip(*points)
+        ax.plot(
+            np.array(steps) + 1,
+            values,
+            marker="o",
+            ms=3,
+            label=f"Best-{rank}: trial {row.trial_id} ({row.score:.4g})",
+        )
+        plotted.append(row.trial_id)
+    ax.set(xlabel="epoch", ylabel=name, title=f"{name} per epoch, best {top_n} configurations")
+    ax.grid(alpha=0.3)
+    if plotted:
+        ax.legend(fontsize=8)
+    _save(fig, path)
+    return plotted
+
+
+@dataclass
+class Surrogate:
+    """A GP fitted to a run's trials, in the objective's own units."""
+
+    encoder: SpaceEncoder
+    gp: GaussianProcess
+    mean: float
+    scale: float
+    u_obs: np.ndarray
+    y_obs: np.ndarray
+
+    def predict(self, u: np.ndarray) -> np.ndarray:
+        """Posterior mean of the objective at raw points ``(m, p)``."""
+        x = self.encoder.features(self.encoder.snap(u))
+        return self.gp.predict(x)[0] * self.scale + self.mean
+
+    def importance(self) -> np.ndarray:
+        """Per hyperparameter, the inverse of its shortest length scale (higher: more influential)."""
+        ls = self.gp.params.lengthscales
+        return np.array([1.0 / ls[d.col : d.col + d.width].min() for d in self.encoder.dims])
+
+
+def fit_surrogate(record: RunRecord, seed: int = 0) -> Surrogate | None:
+    """A GP over the completed trials, or ``None`` with fewer than 3 or no tunable entry."""
+    encoder = SpaceEncoder(record.space)
+    done = scored(record)
+    if len(done) < 3 or encoder.n_raw == 0:
+        return None
+    u = np.array([encoder.encode(r.values) for r in done])
+    y = np.array([r.score for r in done], dtype=float)
+    g, mean, scale = standardise(y)
+    x = encoder.features(encoder.snap(u))
+    params = fit_params(x, g, np.random.default_rng(seed))
+    return Surrogate(encoder, GaussianProcess(x, g, params), mean, scale, u, y)
+
+
+def _axis(surrogate: Surrogate, i: int, n: int) -> tuple[np.ndarray, list[Any]]:
+    """Raw grid along hyperparameter ``i`` and the values it decodes to."""
+    d = surrogate.encoder.dims[i]
+    units = d.canonical_units() if d.categories is not None or d.ordered is not None else []
+    grid = np.array(units) if units else np.linspace(0.0, 1.0, n)
+    return grid, [d.decode(float(u)) for u in grid]
+
+
+def partial_dependence(
+    surrogate: Surrogate, dims: Sequence[int], grids: Sequence[np.ndarray], samples: np.ndarray
+) -> np.ndarray:
+    """Mean prediction over ``samples`` with hyperparameters ``dims`` set to grid values.
+
+    Returns:
+        An array of shape ``[len(g) for g in grids]``.
+    """
+    mesh = np.meshgrid(*grids, indexing="ij")
+    out = np.empty(mesh[0].shape)
+    for idx in np.ndindex(out.shape):
+        u = samples.copy()
+        for d, m in zip(dims, mesh):
+            u[:, d] = m[idx]
+        out[idx] = surrogate.predict(u).mean()
+    return out
+
+
+def plot_partial_dependence(record: RunRecord, path: Path, seed: int = 0) -> bool:
+    """The objective landscape (see the module docstring); ``False`` if too few trials."""
+    surrogate = fit_surrogate(record, seed)
+    if surrogate is None:
+        return False
+    enc = surrogate.encoder
+    rng = np.random.default_rng(seed)
+    samples = enc.snap(rng.random((_PD_SAMPLES, enc.n_raw)))
+    order = np.argsort(-surrogate.importance())
+    pairs = [int(i) for i in order[: min(_PAIR_DIMS, enc.n_raw)]]
+    rest = [int(i) for i in order[len(pairs) :]]
+    n = len(pairs)
+    cols = max(n, 4)
+    extra_rows = math.ceil(len(rest) / cols)
+    fig, axes = plt.subplots(
+        n + extra_rows, cols, figsize=(3.0 * cols, 2.6 * (n + extra_rows)), squeeze=False
+    )
+    for ax in axes.ravel():
+        ax.set_visible(False)
+    for r, i in enumerate(pairs):
+        _panel_1d(axes[r][r], surrogate, i, samples, record)
+        for c, j in enumerate(pairs[:r]):
+            _panel_2d(axes[r][c], surrogate, i, j, samples)
+    for k, i in enumerate(rest):
+        _panel_1d(axes[n + k // cols][k % cols], surrogate, i, samples, record)
+    fig.suptitle(
+        f"Partial dependence of {record.objective} (GP over {len(surrogate.y_obs)} trials; "
+        "most influential first)",
+        fontsize=10,
+    )
+    _save(fig, path)
+    return True
+
+
+def _panel_1d(ax: Any, s: Surrogate, i: int, samples: np.ndarray, record: RunRecord) -> None:
+    d = s.encoder.dims[i]
+    grid, values = _axis(s, i, _PD_GRID)
+    pd = partial_dependence(s, [i], [grid], samples)
+    ax.set_visible(True)
+    observed_u = s.u_obs[:, i]
+    if d.categories is not None:
+        ax.plot(range(len(values)), pd, marker="o")
+        ax.set_xticks(range(len(values)), [str(v) for v in values], fontsize=7)
+        idx = d.category_index(observed_u)
+        ax.scatter(idx, s.y_obs, s=10, color="gray", alpha=0.6)
+    else:
+        xs = np.array([float(v) for v in values])
+        ax.plot(xs, pd)
+        obs = np.array([float(d.decode(float(u))) for u in observed_u])
+        ax.scatter(obs, s.y_obs, s=10, color="gray", alpha=0.6)
+        if d.sampling == "log":
+            ax.set_xscale("log")
+    ax.set_title(d.name, fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.set_ylabel(record.objective, fontsize=7)
+
+
+def _panel_2d(ax: Any, s: Surrogate, i: int, j: int, samples: np.ndarray) -> None:
+    di, dj = s.encoder.dims[i], s.encoder.dims[j]
+    gi, _ = _axis(s, i, _PD_GRID // 2)
+    gj, _ = _axis(s, j, _PD_GRID // 2)
+    pd = partial_dependence(s, [j, i], [gj, gi], samples)  # rows: j (x axis), cols: i (y axis)
+    ax.set_visible(True)
+    ax.pcolormesh(gj, gi, pd.T, shading="nearest", cmap="viridis")
+    ax.scatter(s.u_obs[:, j], s.u_obs[:, i], s=6, color="white", edgecolors="black", alpha=0.8)
+    for axis, grid, d in ((ax.xaxis, gj, dj), (ax.yaxis, gi, di)):
+        ticks = grid[np.linspace(0, len(grid) - 1, min(len(grid), 4)).round().astype(int)]
+        axis.set_ticks(ticks, [results.format_value(d.decode(float(u))) for u in ticks])
+    ax.set_xlabel(dj.name, fontsize=7)
+    ax.set_ylabel(di.name, fontsize=7)
+    ax.tick_params(labelsize=6)
+
+
+def _save(fig: Any, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def best_table_csv(record: RunRecord, top_n: int) -> str:
+    """The best-N table as CSV: rank, trial id, objective, then every hyperparameter."""
+    best = results.best_rows(record.rows, record.direction, top_n)
+    names = [e["config"]["name"] for e in record.space]
+    rows = [
+        {"rank": k, "trial_id": r.trial_id, record.objective: r.score}
+        | {n: r.config.get(n, "") for n in names}
+        for k, r in enumerate(best, start=1)
+    ]
+    return results.dicts_csv(rows)
+
+
+def report_run(run_dir: Path, top_n: int = 5) -> list[Path]:
+    """Write a run's plots and best-N table; returns the files written."""
+    record = load_run(run_dir)
+    run_dir = Path(run_dir)
+    written = [run_dir / "convergence.png", run_dir / "curves.png"]
+    plot_convergence([record], written[0])
+    plot_curves(record, written[1], top_n)
+    if plot_partial_dependence(record, run_dir / "partial_dependence.png"):
+        written.append(run_dir / "partial_dependence.png")
+    table = results.best_table(record.rows, record.objective, record.direction, top_n)
+    results.write_text(run_dir / "best_table.txt", table + "\n")
+    results.write_text(run_dir / "best_table.csv", best_table_csv(record, top_n))
+    written += [run_dir / "best_table.txt", run_dir / "best_table.csv"]
+    return written
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    """Job directories of a Hydra sweep that hold a kt-ext run, in job order."""
+    jobs = [p for p in Path(sweep_dir).iterdir() if (p / PROJECT / "oracle.json").is_file()]
+    return sorted(jobs, key=job_order)
+
+
+def report(path: Path, top_n: int = 5) -> list[Path]:
+    """Report on a run or a sweep directory; returns the files written.
+
+    Raises:
+        FileNotFoundError: ``path`` is neither a run nor a sweep with runs.
+    """
+    path = Path(path)
+    if (path / PROJECT / "oracle.json").is_file():
+        return report_run(path, top_n)
+    jobs = job_dirs(path) if path.is_dir() else []
+    if not jobs:
+        raise FileNotFoundError(f"{path} holds no kt-ext run (no {PROJECT}/oracle.json)")
+    written = []
+    for job in jobs:
+        written += report_run(job, top_n)
+    plot_convergence([load_run(job) for job in jobs], path / "convergence.png")
+    return [*written, path / "convergence.png"]

@@ -431,7 +431,7 @@ class TrialBoard:
         if proposal:
             for key in ("mean", "std", "acquisition", "beta"):
                 points[f"gp/{key}"] = proposal.get(key)
-            for name, ls in zip(features, proposal.get("lengthscales", ())):
+            for name, ls in zip(features, proposal.get("lengthscales", ()), strict=False):
                 points[f"gp/lengthscale/{name}"] = ls
         for tag, value in points.items():
             if is_finite(value):

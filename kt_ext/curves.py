@@ -47,6 +47,7 @@ class CurveLogger(keras.callbacks.Callback):
         return self._logs[run]
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Write the replayed points of earlier epochs."""
         if self.log_dir is None:
             return
         for run, series in self.replay.items():
@@ -55,6 +56,7 @@ class CurveLogger(keras.callbacks.Callback):
                     self._log(run).scalar(tag, value, step)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Write this epoch's logs and learning rate."""
         if self.log_dir is None:
             return
         for key, value in (logs or {}).items():
@@ -74,6 +76,7 @@ class CurveLogger(keras.callbacks.Callback):
             return None
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        """Close the event files."""
         self.close()
 
     def close(self) -> None:

@@ -176,7 +176,7 @@ def plot_curves(record: RunRecord, path: Path, top_n: int) -> list[str]:
         points = read_scalars(curve_dir).get(CURVE_PREFIX + tag, []) if curve_dir.is_dir() else []
         if not points:
             continue
-        steps, values = zip(*points)
+        steps, values = zip(*points, strict=True)
         ax.plot(
             np.array(steps) + 1,
             values,
@@ -210,7 +210,7 @@ class Surrogate:
         return self.gp.predict(x)[0] * self.scale + self.mean
 
     def importance(self) -> np.ndarray:
-        """Per hyperparameter, the inverse of its shortest length scale (higher: more influential)."""
+        """Per hyperparameter, 1 / its shortest length scale (higher: more influential)."""
         ls = self.gp.params.lengthscales
         return np.array([1.0 / ls[d.col : d.col + d.width].min() for d in self.encoder.dims])
 
@@ -249,7 +249,7 @@ def partial_dependence(
     out = np.empty(mesh[0].shape)
     for idx in np.ndindex(out.shape):
         u = samples.copy()
-        for d, m in zip(dims, mesh):
+        for d, m in zip(dims, mesh, strict=True):
             u[:, d] = m[idx]
         out[idx] = surrogate.predict(u).mean()
     return out

@@ -82,8 +82,9 @@ def sweep_table(rows: list[dict[str, Any]]) -> str:
         score = f"{r['best_score']:.4f}" if isinstance(r["best_score"], float) else "-"
         test = f"{r['test_accuracy']:.4f}" if isinstance(r["test_accuracy"], float) else "-"
         objective = r["objective"] or "-"
+        number = r["job"].split("_", 1)[0]
         lines.append(
-            f"job {r['job'].split('_', 1)[0]:>3} | {objective} {score} | test_accuracy {test} | {r['overrides']}"
+            f"job {number:>3} | {objective} {score} | test_accuracy {test} | {r['overrides']}"
         )
     return "\n".join(lines)
 
@@ -149,8 +150,12 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
 
 
 class SweepSummary(Callback):
-    """At the end of a sweep: ``sweep_summary.csv`` and its table, one HParams experiment
-    for all jobs, and the sweep report (:mod:`kt_ext.report`)."""
+    """Writes a sweep's summary, its HParams experiment and its convergence plot.
+
+    At the end of a sweep: ``sweep_summary.csv`` (and the printed table), one
+    HParams experiment config for all jobs, and ``convergence.png`` with one
+    line per job (:mod:`kt_ext.report`).
+    """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Collect every job's result once the sweep has finished."""

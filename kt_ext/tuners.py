@@ -75,10 +75,12 @@ class TrialRecorder:
                 self._curve_loggers.append(cb)
 
     def on_trial_begin(self, trial: keras_tuner.engine.trial.Trial) -> None:
+        """Note the trial's start time."""
         self._trial_started = time.time()
         super().on_trial_begin(trial)
 
     def on_trial_end(self, trial: keras_tuner.engine.trial.Trial) -> None:
+        """End the trial, close its curves, log its session and search scalars."""
         super().on_trial_end(trial)
         for cb in self._curve_loggers:
             cb.close()
@@ -113,11 +115,13 @@ class TrialRecorder:
         )
 
     def on_search_end(self) -> None:
+        """Close the search-level TensorBoard writer."""
         super().on_search_end()
         if self.board is not None:
             self.board.close()
 
     def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
+        """Run the trial and add ``EPOCHS_RUN`` and ``SECONDS`` to its histories."""
         self._current_trial_id = trial.trial_id
         start = time.perf_counter()
         results = super().run_trial(trial, *args, **kwargs)

@@ -184,7 +184,7 @@ class SpaceEncoder:
 
     @property
     def feature_names(self) -> list[str]:
-        """Name of each GP feature column: the hyperparameter, ``name=value`` for one-hot columns."""
+        """Name of each GP feature column: the hyperparameter (``name=value`` if one-hot)."""
         out: list[str] = []
         for d in self.dims:
             if d.width == 1:

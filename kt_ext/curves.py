@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 
 from kt_ext.board import CURVE_PREFIX, TRAIN_RUN, VALIDATION_RUN, EventLog
 
@@ -71,7 +70,7 @@ class CurveLogger(keras.callbacks.Callback):
     def _learning_rate(self) -> float | None:
         optimizer = getattr(self.model, "optimizer", None)
         try:
-            return float(np.asarray(keras.ops.convert_to_numpy(optimizer.learning_rate)))
+            return float(optimizer.learning_rate)  # a Variable, or a schedule's current value
         except (AttributeError, TypeError, ValueError):
             return None
 

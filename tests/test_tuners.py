@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from kt_ext.board import TrialBoard, read_scalars
+from kt_ext.curves import CurveLogger
 from kt_ext.space import parse_space
 from kt_ext.tuners import GridSearch, RandomSearch, discretise_floats, trial_seed
 
@@ -125,9 +127,10 @@ def test_halving_tuner_continues_promoted_trials_from_their_checkpoint(hypermode
     tuner = make_tuner(
         Halving, hypermodel, tmp_path, min_epochs=1, max_epochs=3, mode="sync", seed=3
     )
+    tuner.board = TrialBoard(tmp_path / "tb", SPACE, ["accuracy"], max_epochs=3)
     stopper = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=0, min_delta=1.0)
     with pytest.warns(UserWarning, match="epochs=1"):  # epochs come from the schedule
-        tuner.search(epochs=1, callbacks=[stopper], verbose=0)
+        tuner.search(epochs=1, callbacks=[stopper, CurveLogger()], verbose=0)
     trials = tuner.oracle.trials
     assert len(trials) == 4 and all(t.status == "COMPLETED" for t in trials.values())
     promoted = [t for t in trials.values() if t.hyperparameters.values.get("tuner/trial_id")]
@@ -146,6 +149,16 @@ def test_halving_tuner_continues_promoted_trials_from_their_checkpoint(hypermode
     assert iterations(parent_id) == steps  # saved where the parent stopped
     assert iterations(child.trial_id) == 3 * steps  # optimizer state carried on, not reset
     assert tuner.get_best_models(1)[0] is not None
+
+    # TensorBoard: the child's curve is the configuration's whole history, epochs 0-2.
+    parent_curve = read_scalars(tmp_path / "tb" / parent_id / "validation")["epoch_accuracy"]
+    child_curve = read_scalars(tmp_path / "tb" / child.trial_id / "validation")["epoch_accuracy"]
+    assert [s for s, _ in parent_curve] == [0] and [s for s, _ in child_curve] == [0, 1, 2]
+    assert child_curve[0] == parent_curve[0]
+    history = {o.step: o.value[0] for o in child.metrics.get_history("val_accuracy")}
+    assert [v for _, v in child_curve[1:]] == pytest.approx([history[1], history[2]])
+    rungs = read_scalars(tmp_path / "tb" / "search")["halving/rung"]
+    assert sorted(rungs) == sorted((int(t), 1.0 if t == child.trial_id else 0.0) for t in trials)
 
 
 def test_halving_tuner_data_budget_trains_on_fractions(hypermodel, tmp_path):
@@ -241,3 +254,50 @@ def test_halving_workers_over_grpc_continue_checkpoints(tmp_path, monkeypatch):
     parent = child.hyperparameters.values["tuner/trial_id"]
     assert (tmp_path / PROJECT / f"trial_{parent}" / "continue.keras").is_file()
     assert [o.step for o in child.metrics.get_history("val_accuracy")] == [1, 2]
+
+
+def test_failed_trials_get_sessions_and_search_scalars(hypermodel, tmp_path):
+    """A trial whose fit raises is FAILED in TensorBoard too, with its hyperparameters."""
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.plugins.hparams import metadata
+
+    class Flaky(type(hypermodel)):
+        def fit(self, hp, model, *args, **kwargs):
+            if hp.values["units"] == 16:
+                raise RuntimeError("units=16 is not supported here")
+            return super().fit(hp, model, *args, **kwargs)
+
+    flaky = Flaky(
+        SPACE,
+        hypermodel.builder,
+        hypermodel.data,
+        metrics=["accuracy"],
+        max_epochs=1,
+        shuffle_buffer=64,
+        verbose=0,
+    )
+    tuner = make_tuner(
+        RandomSearch, flaky, tmp_path, max_trials=6, seed=5, max_consecutive_failed_trials=6
+    )
+    tuner.board = TrialBoard(tmp_path / "tb", SPACE, ["accuracy"], max_epochs=1)
+    tuner.search(epochs=1, callbacks=[CurveLogger()], verbose=0)
+    trials = tuner.oracle.trials.values()
+    failed = {t.trial_id for t in trials if t.status == "FAILED"}
+    assert failed and len(failed) < len(trials)
+    for t in trials:
+        acc = event_accumulator.EventAccumulator(str(tmp_path / "tb" / t.trial_id))
+        acc.Reload()
+        start = metadata.parse_session_start_info_plugin_data(
+            acc.SummaryMetadata(metadata.SESSION_START_INFO_TAG).plugin_data.content
+        )
+        end = metadata.parse_session_end_info_plugin_data(
+            acc.SummaryMetadata(metadata.SESSION_END_INFO_TAG).plugin_data.content
+        )
+        status = start.hparams["trial_status"].string_value
+        assert status == ("failed" if t.trial_id in failed else "completed")
+        assert end.status == (2 if t.trial_id in failed else 1)
+        assert start.hparams["units"].number_value == t.hyperparameters.values["units"]
+        finals = read_scalars(tmp_path / "tb" / t.trial_id)
+        assert ("val_accuracy" in finals) == (t.trial_id not in failed)
+    search = read_scalars(tmp_path / "tb" / "search")
+    assert {s for s, v in search["search/failed"] if v == 1.0} == {int(i) for i in failed}

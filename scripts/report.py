@@ -1,0 +1,40 @@
+"""Plots and tables of a finished run or sweep (also written at the end of every run).
+
+    python scripts/report.py outputs/2026-11-23/10-00-00          # one run
+    python scripts/report.py multirun/2026-11-23/10-00-00 --top 10  # a sweep: every job + overlay
+
+Writes ``convergence.png``, ``partial_dependence.png``, ``curves.png``,
+``best_table.txt`` and ``best_table.csv`` into each run directory (and a
+``convergence.png`` with one line per job into a sweep directory); see
+:mod:`kt_ext.report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Report on the directory given on the command line; 2 if it holds no run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path, help="a run directory or a Hydra sweep directory")
+    parser.add_argument("--top", type=int, default=5, help="rows of the best-N table and curves")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from kt_ext.report import report
+
+    try:
+        files = report(args.path, args.top)
+    except FileNotFoundError as e:
+        print(f"kt-ext: error: {e}", file=sys.stderr)
+        return 2
+    for f in files:
+        print(f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,6 +18,7 @@ scalar summaries) and its event-file writer; TensorFlow is never imported.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -450,6 +451,8 @@ class TrialBoard:
 
 def read_scalars(run_dir: Path | str) -> dict[str, list[tuple[int, float]]]:
     """Every scalar series of one run directory, ``tag -> [(step, value), ...]`` by step."""
+    # The reader logs each file it finishes at INFO level, which floods a run's log.
+    logging.getLogger("tensorboard").setLevel(logging.WARNING)
     acc = event_accumulator.EventAccumulator(
         str(run_dir),
         size_guidance={event_accumulator.TENSORS: 0, event_accumulator.SCALARS: 0},

@@ -112,8 +112,9 @@ def test_end_to_end_writes_every_output(run_tune, tmp_path):
         r["status"] == "COMPLETED" and r["epochs"] == "1" and float(r["seconds"]) > 0 for r in rows
     )
     assert {"lr", "batch_size", "units", "optimizer", "momentum", "val_accuracy"} <= set(rows[0])
-    assert sorted(p.name for p in (run / "tensorboard").iterdir()) == ["0", "1"]
-    assert any((run / "tensorboard" / "0").rglob("events.out.tfevents.*"))
+    runs = sorted(p.name for p in (run / "tensorboard").iterdir() if p.is_dir())
+    assert runs == ["0", "1", "search"]
+    assert any((run / "tensorboard" / "0" / "validation").glob("events.out.tfevents.*"))
     best = yaml.safe_load((run / "best_hyperparameters.yaml").read_text())
     summary = json.loads((run / "summary.json").read_text())
     scores = {r["trial_id"]: float(r["val_accuracy"]) for r in rows}
@@ -147,14 +148,33 @@ def test_multirun_sweep_summary(run_tune, tmp_path):
         f"hydra.sweep.dir={sweep}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for job in map(str, range(len(strategies))):
+    jobs = [
+        f"{i}_search.epochs=2,search.max_trials=2,strategy={s}" for i, s in enumerate(strategies)
+    ]
+    for job in jobs:  # the overrides name each job's directory, hence its TensorBoard runs
         assert (sweep / job / "summary.json").is_file() and (sweep / job / "trials.csv").is_file()
+        assert any((sweep / job / "tensorboard").glob("*/validation/events.out.tfevents.*"))
     rows = _read_csv(sweep / "sweep_summary.csv")
+    assert [r["job"] for r in rows] == jobs
     assert [r["overrides"] for r in rows] == [
         f"strategy={s} search.max_trials=2 search.epochs=2" for s in strategies
     ]
     assert all(r["status"] == "ok" and 0 < float(r["best_score"]) <= 1 for r in rows)
     assert "sweep summary" in proc.stdout
+    # One HParams experiment for the whole sweep, with a column naming the job.
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.plugins.hparams import metadata
+
+    acc = event_accumulator.EventAccumulator(str(sweep))
+    acc.Reload()
+    experiment = metadata.parse_experiment_plugin_data(
+        acc.SummaryMetadata(metadata.EXPERIMENT_TAG).plugin_data.content
+    )
+    (job_info,) = [i for i in experiment.hparam_infos if i.name == "job"]
+    assert sorted(v.string_value for v in job_info.domain_discrete.values) == sorted(jobs)
+    assert "stopped_rung_0" in str(experiment)  # halving is in the sweep
+    assert not list((sweep / jobs[0] / "tensorboard").glob("events.out.tfevents.*"))
+    assert (sweep / "convergence.png").is_file()
 
 
 @pytest.mark.slow
@@ -191,6 +211,25 @@ def test_halving_prints_its_schedule_and_reports_rungs(run_tune, tmp_path):
     assert not any(k.startswith("tuner/") for k in summary["best_values"])
     trials = _read_csv(run / "trials.csv")
     assert len(trials) == len(rungs) and all(r["status"] == "COMPLETED" for r in trials)
+    # TensorBoard: stopped trials say so, and the survivor's curve runs from epoch 0 to 2.
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.plugins.hparams import metadata
+
+    from kt_ext.board import read_scalars
+
+    statuses = {}
+    for r in rungs:
+        acc = event_accumulator.EventAccumulator(str(run / "tensorboard" / r["trial_id"]))
+        acc.Reload()
+        start = metadata.parse_session_start_info_plugin_data(
+            acc.SummaryMetadata(metadata.SESSION_START_INFO_TAG).plugin_data.content
+        )
+        statuses[r["trial_id"]] = start.hparams["trial_status"].string_value
+        assert start.hparams["config"].string_value == r["config"]
+    assert sorted(statuses.values()) == ["completed", *["stopped_rung_0"] * (len(rungs) - 1)]
+    (survivor,) = [t for t, s in statuses.items() if s == "completed"]
+    curve = read_scalars(run / "tensorboard" / survivor / "validation")["epoch_accuracy"]
+    assert [s for s, _ in curve] == [0, 1, 2]
 
 
 @pytest.mark.slow

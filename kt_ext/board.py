@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -324,6 +325,18 @@ class TrialBoard:
         """Directory holding the ``train``/``validation`` curves of one execution of a trial."""
         base = self.logdir / trial_id
         return base if execution == 0 else base / f"execution{execution}"
+
+    def clear_curves(self, trial_id: str) -> None:
+        """Remove the curves of an earlier attempt at ``trial_id`` (killed, or retried).
+
+        A trial that runs again writes its epochs again; without this its runs
+        would hold two points per step. Its session is written only when it
+        ends, so a trial that gets here has none to keep.
+        """
+        base = self.logdir / trial_id
+        for run in (base / TRAIN_RUN, base / VALIDATION_RUN, *base.glob("execution*")):
+            if run.is_dir():
+                shutil.rmtree(run)
 
     def replay(self, trial_id: str, before: int) -> dict[str, dict[str, list[tuple[int, float]]]]:
         """Curve points of ``trial_id`` at steps below ``before``, ``run -> tag -> points``."""

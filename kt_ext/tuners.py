@@ -68,6 +68,8 @@ class TrialRecorder:
         values = trial.hyperparameters.values
         parent = values.get(halving.PARENT)
         start = int(values.get(halving.INITIAL_EPOCH, 0) or 0)
+        if execution == 0:
+            self.board.clear_curves(trial.trial_id)
         for cb in callbacks:
             if isinstance(cb, CurveLogger):
                 replay = self.board.replay(parent, before=start) if parent and start > 0 else {}

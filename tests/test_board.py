@@ -225,3 +225,15 @@ def test_trial_status_labels():
     assert board.trial_status(done, 9, rung=1) == "stopped_rung_1"
     assert board.trial_status(done, None) == "completed"
     assert board.trial_status(row("1", "INVALID", None, None), 5) == "invalid"
+
+
+def test_a_trial_run_again_starts_its_curves_afresh(tmp_path):
+    tb = board.TrialBoard(tmp_path, SPACE, ["accuracy"], max_epochs=5)
+    for run in ("validation", "train", "execution1/validation"):
+        with board.EventLog(tb.curve_dir("3") / run) as log:
+            log.scalar("epoch_loss", 1.0, 0)
+    with board.EventLog(tmp_path / "2" / "validation") as log:
+        log.scalar("epoch_loss", 1.0, 0)
+    tb.clear_curves("3")
+    assert not any((tmp_path / "3").rglob("events.out.tfevents.*"))
+    assert board.read_scalars(tmp_path / "2" / "validation")["epoch_loss"] == [(0, 1.0)]

@@ -272,3 +272,11 @@ def test_halving_killed_mid_bracket_resumes_and_completes_the_schedule(tmp_path)
     rows = _read_csv(run / "trials.csv")
     assert before <= {f"trial_{r['trial_id']}" for r in rows}  # finished trials kept
     assert all(r["status"] == "COMPLETED" for r in rows)
+    # TensorBoard after the kill: one session per trial, one point per epoch in every curve.
+    from kt_ext.board import read_scalars
+
+    for r in rows:
+        trial_dir = run / "tensorboard" / r["trial_id"]
+        assert "seconds" in read_scalars(trial_dir), r["trial_id"]  # its session's metrics
+        steps = [s for s, _ in read_scalars(trial_dir / "validation")["epoch_loss"]]
+        assert steps == list(range(len(steps))), (r["trial_id"], steps)

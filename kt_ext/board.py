@@ -240,6 +240,14 @@ def experiment_summary(
     return hp.hparams_config_pb(columns, declared)
 
 
+def constant_hparams(constants: Mapping[str, Any]) -> list[hp.HParam]:
+    """Columns for values every trial of a run shares (numbers as floats, like the space's)."""
+    return [
+        hp.HParam(name, hp.Discrete([float(v) if isinstance(v, int) else v]))
+        for name, v in constants.items()
+    ]
+
+
 def halving_hparams() -> list[hp.HParam]:
     """Extra columns of successive-halving runs."""
     return [hp.HParam(CONFIG_HPARAM, description="trial that started the configuration")]
@@ -300,6 +308,8 @@ class TrialBoard:
         max_epochs: Epochs a trial trains unless its strategy says otherwise.
         job: Multirun job name; prefixes session names so that trials of
             different jobs stay apart in one TensorBoard (empty for a single run).
+        constants: Columns every trial of the run shares (the distribution
+            strategy and its replica count).
     """
 
     def __init__(
@@ -309,8 +319,10 @@ class TrialBoard:
         metrics: Sequence[str],
         max_epochs: int,
         job: str = "",
+        constants: Mapping[str, bool | int | float | str] | None = None,
     ) -> None:
         self.logdir = Path(logdir)
+        self.constants = dict(constants or {})
         self.space = space
         self.metrics = tuple(metrics)
         self.max_epochs = max_epochs
@@ -361,6 +373,7 @@ class TrialBoard:
         if any(self.logdir.glob("events.out.tfevents.*")):
             return False
         columns = [*space_hparams(self.space), *(halving_hparams() if rungs else [])]
+        columns += constant_hparams(self.constants)
         with EventLog(self.logdir) as log:
             log.summary(
                 experiment_summary(
@@ -398,6 +411,7 @@ class TrialBoard:
         rung = None if halving is None else int(halving["rung"])
         status = trial_status(row, planned, rung)
         values: dict[str, Any] = dict(row.config)
+        values.update(self.constants)
         values[STATUS_HPARAM] = status
         if halving is not None:
             values[CONFIG_HPARAM] = str(halving["config"])

@@ -12,7 +12,7 @@ import math
 import re
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ class RunSettings:
     shuffle_buffer: int
     verbose: int
     top_n: int
+    distribute: dict[str, Any] = field(default_factory=dict)  # the tf.distribute node
     schedule: HalvingSchedule | None = None  # successive halving's rungs, if the strategy has them
 
 
@@ -119,6 +120,7 @@ def validate(cfg: DictConfig) -> RunSettings:
         shuffle_buffer=_int(train, "train.shuffle_buffer", minimum=1),
         verbose=_int(train, "train.verbose", minimum=0, maximum=2),
         top_n=_int(_mapping(raw, "report"), "report.top_n", minimum=1),
+        distribute=_distribute(_mapping(raw, "distribute")),
         schedule=_halving_schedule(strategy) if "reduction_factor" in strategy else None,
     )
 
@@ -247,6 +249,25 @@ def _strategy(strategy: Mapping[str, Any]) -> dict[str, Any]:
     for name, choices in _STRATEGY_CHOICES.items():
         if name in strategy and strategy[name] not in choices:
             raise ConfigError(f"strategy.{name}", strategy[name], f"must be one of {choices}")
+    return target
+
+
+def _distribute(node: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the ``distribute`` group's values (the devices themselves are checked at run time)."""
+    target = _target(node, "distribute")
+    devices = node.get("devices")
+    if devices is not None and (
+        not isinstance(devices, list)
+        or not devices
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in devices)
+    ):
+        raise ConfigError(
+            "distribute.devices", devices, "must be null or a list of device indices >= 0"
+        )
+    _int(node, "distribute.virtual_cpus", minimum=0)
+    for name in ("scale_lr", "mixed_precision", "memory_growth"):
+        if not isinstance(node.get(name), bool):
+            raise ConfigError(f"distribute.{name}", node.get(name), "must be true or false")
     return target
 
 

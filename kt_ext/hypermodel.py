@@ -25,6 +25,11 @@ class SpaceHyperModel(keras_tuner.HyperModel):
     ``initial_epoch`` and ``callbacks`` keyword arguments pass through to
     ``keras.Model.fit``.
 
+    Under a strategy with several replicas, ``batch_size`` is the batch of each
+    replica: the pipelines are batched by the global batch ``batch_size ×
+    replicas`` (the training one without its last partial batch), and with
+    ``scale_lr`` the ``lr`` value is multiplied by ``replicas``.
+
     Args:
         space: The validated search space.
         builder: ``builder(values, *, input_shape, num_classes, metrics, decay_steps)``.
@@ -33,6 +38,8 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         max_epochs: Longest a trial trains; learning-rate schedules span it.
         shuffle_buffer: Shuffle buffer of the training pipeline.
         verbose: ``keras.Model.fit`` verbosity.
+        replicas: Replicas of the distribution strategy trials train under.
+        scale_lr: Scale the learning rate linearly with ``replicas``.
     """
 
     def __init__(
@@ -45,6 +52,8 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         max_epochs: int,
         shuffle_buffer: int,
         verbose: int,
+        replicas: int = 1,
+        scale_lr: bool = False,
     ) -> None:
         super().__init__(name="kt_ext", tunable=True)
         self.space = space
@@ -54,10 +63,15 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         self.max_epochs = max_epochs
         self.shuffle_buffer = shuffle_buffer
         self.verbose = verbose
+        self.replicas = replicas
+        self.scale_lr = scale_lr
 
     def build_from_values(self, values: dict[str, Any]) -> keras.Model:
         """Build and compile the model for a dict of active values."""
-        steps = math.ceil(len(self.data.y_train) / int(values[BATCH_SIZE]))
+        n, batch = len(self.data.y_train), self.global_batch(values)
+        steps = math.ceil(n / batch) if self.replicas == 1 else max(1, n // batch)
+        if self.scale_lr and "lr" in values:
+            values = {**values, "lr": float(values["lr"]) * self.replicas}
         return self.builder(
             values,
             input_shape=self.data.input_shape,
@@ -65,6 +79,10 @@ class SpaceHyperModel(keras_tuner.HyperModel):
             metrics=self.metrics,
             decay_steps=max(1, steps * self.max_epochs),
         )
+
+    def global_batch(self, values: dict[str, Any]) -> int:
+        """The batch all replicas process per step."""
+        return int(values[BATCH_SIZE]) * self.replicas
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         """Declare the space on ``hp`` and build the model for its current values."""
@@ -78,7 +96,7 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         A ``train_fraction`` keyword (successive halving's data budget) trains
         on that leading fraction of the (already shuffled) training split.
         """
-        batch_size = int(self.space.declare(hp)[BATCH_SIZE])
+        batch_size = self.global_batch(self.space.declare(hp))
         fraction = float(kwargs.pop("train_fraction", 1.0))
         kwargs.pop("x", None)
         kwargs.pop("y", None)
@@ -86,7 +104,9 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         kwargs["verbose"] = self.verbose
         kwargs["shuffle"] = False  # the tf.data pipeline shuffles (Keras warns otherwise)
         return model.fit(
-            self.data.train_dataset(batch_size, self.shuffle_buffer, fraction=fraction),
+            self.data.train_dataset(
+                batch_size, self.shuffle_buffer, fraction=fraction, drop_remainder=self.replicas > 1
+            ),
             validation_data=self.data.eval_dataset("val", batch_size),
             **kwargs,
         )

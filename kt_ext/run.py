@@ -33,6 +33,7 @@ from kt_ext.board import TrialBoard
 from kt_ext.config import RunSettings
 from kt_ext.curves import CurveLogger
 from kt_ext.data import Splits, split
+from kt_ext.distribute import Distribute
 from kt_ext.errors import ConfigError, argument_error
 from kt_ext.hypermodel import SpaceHyperModel
 from kt_ext.space import BATCH_SIZE
@@ -79,7 +80,40 @@ def load_data(settings: RunSettings) -> Splits:
         raise ConfigError("data", d.loader["_target_"], str(e)) from e
 
 
-def make_hypermodel(settings: RunSettings, data: Splits) -> SpaceHyperModel:
+def make_strategy(settings: RunSettings) -> tuple[Distribute, Any]:
+    """Set up the devices the ``distribute`` config names and create its strategy.
+
+    Call before anything touches a TensorFlow device (virtual CPUs and GPU
+    options can only be set then).
+
+    Raises:
+        ConfigError: A device option or index the machine cannot satisfy.
+        RunError: TensorFlow could not create the strategy.
+    """
+    spec = instantiate(settings.distribute)
+    if not isinstance(spec, Distribute):
+        raise ConfigError(
+            "distribute._target_",
+            settings.distribute["_target_"],
+            "must name a kt_ext.distribute class (Distribute or a subclass)",
+        )
+    spec.setup()
+    try:
+        strategy = spec.create()
+    except (RuntimeError, ValueError) as e:
+        raise RunError(f"could not create the {spec.name} strategy: {e}") from e
+    log.info(
+        "distribute: %s, %d replica(s) in sync%s",
+        spec.name,
+        strategy.num_replicas_in_sync,
+        ", lr scaled by replicas" if spec.scale_lr else "",
+    )
+    return spec, strategy
+
+
+def make_hypermodel(
+    settings: RunSettings, data: Splits, replicas: int = 1, scale_lr: bool = False
+) -> SpaceHyperModel:
     """The hypermodel for this run, checked by building the space's default configuration.
 
     Raises:
@@ -95,6 +129,8 @@ def make_hypermodel(settings: RunSettings, data: Splits) -> SpaceHyperModel:
         max_epochs=settings.search.epochs,
         shuffle_buffer=settings.shuffle_buffer,
         verbose=settings.verbose,
+        replicas=replicas,
+        scale_lr=scale_lr,
     )
     values = settings.space.declare(keras_tuner.HyperParameters())
     target = settings.builder["_target_"]
@@ -112,9 +148,16 @@ def make_hypermodel(settings: RunSettings, data: Splits) -> SpaceHyperModel:
 
 
 def make_tuner(
-    settings: RunSettings, hypermodel: SpaceHyperModel, run_dir: Path
+    settings: RunSettings,
+    hypermodel: SpaceHyperModel,
+    run_dir: Path,
+    distribution_strategy: Any = None,
 ) -> keras_tuner.Tuner:
-    """Instantiate the strategy's tuner with the run-time arguments."""
+    """Instantiate the strategy's tuner with the run-time arguments.
+
+    ``distribution_strategy`` (a ``tf.distribute.Strategy``) is the one trials
+    build, compile and load models under; ``None`` for TensorFlow's default.
+    """
     s = settings.search
     factory = instantiate(settings.strategy)
     if not isinstance(factory, functools.partial):
@@ -136,6 +179,7 @@ def make_tuner(
             executions_per_trial=s.executions_per_trial,
             max_retries_per_trial=s.max_retries_per_trial,
             max_consecutive_failed_trials=s.max_consecutive_failed_trials,
+            distribution_strategy=distribution_strategy,
         )
     except ValueError as e:  # an argument check of the strategy's tuner or oracle
         name = str(e).split("`")[1] if str(e).count("`") >= 2 else ""
@@ -180,6 +224,8 @@ def run_search(
     """
     run_dir = Path(run_dir)
     start = time.perf_counter()
+    spec, strategy = make_strategy(settings)
+    replicas = int(strategy.num_replicas_in_sync)
     data = load_data(settings)
     log.info(
         "data: %d train / %d val / %d test examples, input %s, %d classes",
@@ -189,13 +235,18 @@ def run_search(
         data.input_shape,
         data.num_classes,
     )
-    hypermodel = make_hypermodel(settings, data)
-    tuner = make_tuner(settings, hypermodel, run_dir)
+    hypermodel = make_hypermodel(settings, data, replicas, spec.scale_lr)
+    tuner = make_tuner(settings, hypermodel, run_dir, strategy)
     schedule = getattr(tuner.oracle, "schedule", None)
     if schedule is not None:
         log.info("schedule:\n%s", schedule.describe())
     board = TrialBoard(
-        run_dir / "tensorboard", settings.space, settings.metrics, settings.search.epochs, job=job
+        run_dir / "tensorboard",
+        settings.space,
+        settings.metrics,
+        settings.search.epochs,
+        job=job,
+        constants={"distribute": spec.name, "replicas": replicas},
     )
     if isinstance(tuner, tuners.TrialRecorder):
         tuner.board = board
@@ -217,7 +268,10 @@ def run_search(
     winner = best[0]
     test_metrics = save_best_model(tuner, winner.trial_id, data, run_dir)
     result = RunResult(winner.score, winner.trial_id, winner.config, test_metrics, rows)
-    write_summary(settings, result, run_dir, seconds=time.perf_counter() - start, rungs=rungs)
+    summary_extra = {"distribute": spec.name, "replicas": replicas}
+    if rungs is not None:
+        summary_extra["configs_per_rung"] = rungs
+    write_summary(settings, result, run_dir, time.perf_counter() - start, summary_extra)
     write_report(settings, run_dir)
     return result
 
@@ -314,9 +368,13 @@ def write_summary(
     result: RunResult,
     run_dir: Path,
     seconds: float,
-    rungs: dict[str, int] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """``summary.json``: the run's headline numbers (with configurations per rung for halving)."""
+    """``summary.json``: the run's headline numbers, plus ``extra``.
+
+    ``extra`` holds the distribution strategy and replica count, and for
+    successive halving the configurations per rung.
+    """
     statuses = [r.status for r in result.rows]
     results.write_json(
         run_dir / "summary.json",
@@ -334,6 +392,6 @@ def write_summary(
             "seconds": round(seconds, 2),
             "strategy": settings.strategy["_target_"],
             "seed": settings.seed,
-            **({"configs_per_rung": rungs} if rungs is not None else {}),
+            **(extra or {}),
         },
     )

@@ -135,7 +135,14 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
         jobs.append(job.name)
         n = 0 if settings.schedule is None else len(settings.schedule.budgets)
         rungs = max(rungs, n)
-        columns.append(board.space_hparams(settings.space) + (board.halving_hparams() if n else []))
+        summary_file = job / "summary.json"
+        summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+        constants = {k: summary[k] for k in ("distribute", "replicas") if k in summary}
+        columns.append(
+            board.space_hparams(settings.space)
+            + (board.halving_hparams() if n else [])
+            + board.constant_hparams(constants)
+        )
         metrics.update(settings.metrics)
     if not jobs:
         return 0

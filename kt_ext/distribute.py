@@ -1,0 +1,201 @@
+"""``tf.distribute`` strategies from the ``distribute`` config group.
+
+Each ``conf/distribute/*.yaml`` names one class here through ``_target_``; the
+YAML holds every value (``conf/distribute/default.yaml`` the shared ones). A run
+calls :meth:`Distribute.setup` before TensorFlow touches a device (virtual
+CPUs, GPU memory growth and the mixed-precision policy can only be set then),
+then :meth:`Distribute.create` for the strategy every trial builds, compiles
+and trains under.
+
+==============  ===================================================================
+class           strategy
+==============  ===================================================================
+``Default``     TensorFlow's default strategy (one device, no replication)
+``OneDevice``   ``OneDeviceStrategy`` on ``devices[0]`` (a GPU if any, else a CPU)
+``Mirrored``    ``MirroredStrategy`` over ``devices`` (all GPUs, else all CPU devices)
+``MultiWorker`` ``MultiWorkerMirroredStrategy``, the cluster taken from ``TF_CONFIG``
+``Auto``        Mirrored over all GPUs if more than one, OneDevice on one GPU,
+                else the default strategy
+==============  ===================================================================
+
+``devices`` are indices into this machine's GPUs, or into its CPU devices when it
+has no GPU (``virtual_cpus`` splits the CPU into that many logical devices, to try
+data parallelism on a laptop and in tests). Importing this module does not import
+TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from kt_ext.errors import ConfigError
+
+
+class Distribute:
+    """TensorFlow's default strategy, and the device options every strategy shares.
+
+    Args:
+        devices: Device indices (see the module docstring); ``None`` for all.
+        virtual_cpus: Split the first CPU into this many logical devices
+            (``0`` or ``1``: no split).
+        scale_lr: Multiply the ``lr`` hyperparameter by the number of replicas
+            (the linear scaling rule for the global batch; opt-in).
+        mixed_precision: Use the ``mixed_float16`` Keras policy (GPUs with
+            tensor cores; slow on CPUs).
+        memory_growth: Let TensorFlow allocate GPU memory as needed instead of
+            reserving it all at start-up.
+    """
+
+    def __init__(
+        self,
+        devices: Sequence[int] | None,
+        virtual_cpus: int,
+        scale_lr: bool,
+        mixed_precision: bool,
+        memory_growth: bool,
+    ) -> None:
+        self.devices = None if devices is None else [int(d) for d in devices]
+        self.virtual_cpus = int(virtual_cpus)
+        self.scale_lr = bool(scale_lr)
+        self.mixed_precision = bool(mixed_precision)
+        self.memory_growth = bool(memory_growth)
+
+    @property
+    def name(self) -> str:
+        """The strategy's name as runs record it (``mirrored``, ...)."""
+        return _NAMES[type(self)]
+
+    def setup(self) -> None:
+        """Configure devices and precision; call before TensorFlow initialises its devices.
+
+        Raises:
+            ConfigError: A device option cannot be applied any more (TensorFlow
+                already initialised its devices in this process).
+        """
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        try:
+            if self.memory_growth:
+                for gpu in gpus:
+                    tf.config.experimental.set_memory_growth(gpu, True)
+            if self.virtual_cpus >= 2:
+                cpu = tf.config.list_physical_devices("CPU")[0]
+                current = tf.config.get_logical_device_configuration(cpu) or []
+                if len(current) != self.virtual_cpus:
+                    tf.config.set_logical_device_configuration(
+                        cpu, [tf.config.LogicalDeviceConfiguration()] * self.virtual_cpus
+                    )
+        except RuntimeError as e:  # "... cannot be modified after being initialized"
+            raise ConfigError(
+                "distribute.virtual_cpus", self.virtual_cpus, f"cannot be applied now: {e}"
+            ) from e
+        if self.mixed_precision:
+            import keras
+
+            keras.mixed_precision.set_global_policy("mixed_float16")
+
+    def create(self) -> Any:
+        """The ``tf.distribute.Strategy`` trials run under."""
+        import tensorflow as tf
+
+        return tf.distribute.get_strategy()
+
+    def device_names(self) -> list[str]:
+        """Names of the selected devices: GPUs if the machine has any, else CPU devices.
+
+        Raises:
+            ConfigError: An index is out of range.
+        """
+        import tensorflow as tf
+
+        pool = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        if self.devices is None:
+            return [d.name for d in pool]
+        bad = [i for i in self.devices if not 0 <= i < len(pool)]
+        if bad:
+            kind = pool[0].device_type if pool else "CPU"
+            raise ConfigError(
+                "distribute.devices",
+                self.devices,
+                f"this machine has {len(pool)} {kind} device(s), indices 0..{len(pool) - 1}"
+                + ("; add distribute.virtual_cpus=N to split the CPU" if kind == "CPU" else ""),
+            )
+        return [pool[i].name for i in self.devices]
+
+
+class OneDevice(Distribute):
+    """``OneDeviceStrategy`` on the first selected device."""
+
+    def create(self) -> Any:
+        """The strategy on ``devices[0]`` (default: the first GPU, else the CPU)."""
+        import tensorflow as tf
+
+        return tf.distribute.OneDeviceStrategy(self.device_names()[0])
+
+
+class Mirrored(Distribute):
+    """``MirroredStrategy``: one replica per selected device, gradients all-reduced."""
+
+    def create(self) -> Any:
+        """The strategy over the selected devices."""
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy(self.device_names())
+
+
+class MultiWorker(Distribute):
+    """``MultiWorkerMirroredStrategy``; the cluster and this worker's task come from ``TF_CONFIG``.
+
+    Without ``TF_CONFIG`` it runs as a single worker. Every worker runs the same
+    command; trials train in lockstep across them.
+    """
+
+    def create(self) -> Any:
+        """The strategy of this worker's cluster."""
+        import tensorflow as tf
+
+        return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+class Auto(Distribute):
+    """Mirrored over all GPUs if more than one, OneDevice on a single GPU, else the default."""
+
+    def create(self) -> Any:
+        """The strategy this machine's GPUs call for."""
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        if len(gpus) > 1:
+            return tf.distribute.MirroredStrategy([g.name for g in gpus])
+        if gpus:
+            return tf.distribute.OneDeviceStrategy(gpus[0].name)
+        return tf.distribute.get_strategy()
+
+
+_NAMES = {
+    Distribute: "default",
+    OneDevice: "one_device",
+    Mirrored: "mirrored",
+    MultiWorker: "multi_worker",
+    Auto: "auto",
+}
+
+
+def is_chief() -> bool:
+    """Whether this process is the chief of a ``TF_CONFIG`` cluster (or runs alone).
+
+    The chief is task ``chief``, or worker 0 when the cluster has no chief.
+    """
+    import json
+
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return True
+    config = json.loads(raw)
+    task = config.get("task", {})
+    if "chief" in config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type", "worker") == "worker" and int(task.get("index", 0)) == 0

@@ -1,0 +1,241 @@
+"""Seconds per trial and RAM across trials under tf.distribute strategies (digits CNN).
+
+    python scripts/bench_distribute.py                       # 3 seeds x 30 trials x 3 methods
+    python scripts/bench_distribute.py --seeds 1 --trials 10 # quicker
+
+Methods, each in a fresh process (virtual CPUs must be set before TensorFlow starts):
+
+* ``default``  - kt-ext, TensorFlow's default strategy (``distribute=default``);
+* ``mirrored`` - kt-ext, ``distribute=mirrored distribute.virtual_cpus=2``: 2 replicas,
+  tf.data pipelines batched by the global batch;
+* ``kt_numpy`` - plain KerasTuner ``RandomSearch`` under the same MirroredStrategy,
+  fitting NumPy arrays (``model.fit(x, y, batch_size=...)``), as its docs show.
+
+Every method trains the same configurations (random search, same seed), ``--epochs``
+epochs each, no early stopping. A trial's seconds are its wall time (build, fit,
+validation); RAM is the process's resident set size after each trial. The summary
+gives, per method, the median over seeds of the median seconds per trial, its ratio
+to ``default`` measured in the same run, and RSS after trial 1 and after the last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+METHODS = ("default", "mirrored", "kt_numpy")
+
+
+def rss_mb() -> float:
+    """Resident set size of this process in MiB (Linux ``/proc``)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def overrides(method: str, seed: int, trials: int, epochs: int) -> list[str]:
+    """The kt-ext config of one method."""
+    base = [
+        "model=cnn",
+        "strategy=random",
+        f"seed={seed}",
+        f"search.max_trials={trials}",
+        f"search.epochs={epochs}",
+        "search.early_stopping_patience=0",
+    ]
+    if method == "default":
+        return base
+    return [*base, "distribute=mirrored", "distribute.virtual_cpus=2"]
+
+
+def worker(method: str, seed: int, trials: int, epochs: int, out_dir: Path) -> dict[str, Any]:
+    """Run one method's search in this process; returns per-trial seconds and RSS."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from hydra import compose, initialize_config_dir
+
+    from kt_ext.config import validate
+    from kt_ext.run import load_data, make_hypermodel, make_strategy, make_tuner
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        settings = validate(
+            compose(config_name="config", overrides=overrides(method, seed, trials, epochs))
+        )
+    spec, strategy = make_strategy(settings)
+    data = load_data(settings)
+    replicas = strategy.num_replicas_in_sync
+    hypermodel = make_hypermodel(settings, data, replicas, spec.scale_lr)
+    if method == "kt_numpy":
+        tuner = _keras_tuner_numpy(settings, hypermodel, out_dir, strategy)
+    else:
+        tuner = make_tuner(settings, hypermodel, out_dir, strategy)
+    seconds: list[float] = []
+    rss: list[float] = []
+    end_trial = tuner.on_trial_end
+    clock = [time.perf_counter()]
+
+    def on_trial_end(trial: Any) -> None:
+        end_trial(trial)
+        now = time.perf_counter()
+        seconds.append(now - clock[0])
+        rss.append(rss_mb())
+        clock[0] = now
+
+    tuner.on_trial_end = on_trial_end
+    tuner.on_trial_begin = _wrap_begin(tuner.on_trial_begin, clock)
+    tuner.search(epochs=epochs, verbose=0)
+    scores = [t.score for t in tuner.oracle.trials.values() if t.score is not None]
+    return {
+        "method": method,
+        "seed": seed,
+        "replicas": replicas,
+        "seconds": seconds,
+        "rss_mb": rss,
+        "best": max(scores) if scores else None,
+    }
+
+
+def _wrap_begin(begin: Any, clock: list[float]) -> Any:
+    def on_trial_begin(trial: Any) -> None:
+        clock[0] = time.perf_counter()
+        begin(trial)
+
+    return on_trial_begin
+
+
+def _keras_tuner_numpy(settings: Any, hypermodel: Any, out_dir: Path, strategy: Any) -> Any:
+    """Plain KerasTuner: RandomSearch, NumPy inputs, the same models and strategy."""
+    import keras_tuner
+
+    class NumpyHyperModel(keras_tuner.HyperModel):
+        def build(self, hp: Any) -> Any:
+            return hypermodel.build(hp)
+
+        def fit(self, hp: Any, model: Any, *args: Any, **kwargs: Any) -> Any:
+            d = hypermodel.data
+            kwargs["verbose"] = 0
+            return model.fit(
+                d.x_train,
+                d.y_train,
+                batch_size=hypermodel.global_batch(hp.values),
+                validation_data=(d.x_val, d.y_val),
+                **kwargs,
+            )
+
+    return keras_tuner.RandomSearch(
+        NumpyHyperModel(),
+        objective=keras_tuner.Objective(settings.search.objective, settings.search.direction),
+        max_trials=settings.search.max_trials,
+        hyperparameters=settings.space.to_hyperparameters(),
+        tune_new_entries=False,
+        allow_new_entries=False,
+        seed=settings.seed,
+        directory=str(out_dir),
+        project_name="kt_numpy",
+        distribution_strategy=strategy,
+    )
+
+
+def run_all(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every method and seed in its own process; results cached as JSON lines in ``--out``."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    cache = args.out / "results.jsonl"
+    done = {}
+    if cache.is_file():
+        for line in cache.read_text().splitlines():
+            r = json.loads(line)
+            done[(r["method"], r["seed"], len(r["seconds"]), r["epochs"])] = r
+    results = []
+    for seed in range(args.seeds):
+        for method in METHODS:
+            key = (method, seed, args.trials, args.epochs)
+            if key in done:
+                results.append(done[key])
+                continue
+            run_dir = args.out / f"{method}-{seed}"
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    method,
+                    "--seed",
+                    str(seed),
+                    "--trials",
+                    str(args.trials),
+                    "--epochs",
+                    str(args.epochs),
+                    "--out",
+                    str(run_dir),
+                ],
+                capture_output=True,
+                text=True,
+            )
+            if proc.returncode != 0:
+                sys.exit(f"{method} seed {seed} failed:\n{proc.stderr[-3000:]}")
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            r["epochs"] = args.epochs
+            with cache.open("a") as f:
+                f.write(json.dumps(r) + "\n")
+            results.append(r)
+            print(
+                f"{method} seed {seed}: median {statistics.median(r['seconds']):.2f} s/trial",
+                flush=True,
+            )
+    return results
+
+
+def summarise(results: list[dict[str, Any]]) -> str:
+    """The README table: median seconds per trial, ratio to default, RSS first and last."""
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        by_method.setdefault(r["method"], []).append(r)
+    base = statistics.median(statistics.median(r["seconds"]) for r in by_method["default"])
+    lines = [
+        "| method | replicas | s/trial (median) | vs default | RSS after trial 1 | after last | growth |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for method in METHODS:
+        runs = by_method.get(method, [])
+        if not runs:
+            continue
+        sec = statistics.median(statistics.median(r["seconds"]) for r in runs)
+        first = statistics.median(r["rss_mb"][0] for r in runs)
+        last = statistics.median(r["rss_mb"][-1] for r in runs)
+        lines.append(
+            f"| {method} | {runs[0]['replicas']} | {sec:.2f} | {sec / base:.2f}x | "
+            f"{first:.0f} MiB | {last:.0f} MiB | {last - first:+.0f} MiB |"
+        )
+    n = len(results[0]["seconds"])
+    seeds = len(by_method["default"])
+    lines.append(f"\n{seeds} seed(s), {n} trials each; RSS medians over seeds.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Parse the command line; run one worker or the whole benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=Path("bench/distribute"))
+    parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.seed, args.trials, args.epochs, args.out)))
+        return
+    print(summarise(run_all(args)))
+
+
+if __name__ == "__main__":
+    main()

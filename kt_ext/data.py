@@ -65,6 +65,11 @@ class Splits:
         }
         return {k: tf.data.Dataset.from_tensor_slices(v).cache() for k, v in parts.items()}
 
+    def train_size(self, batch_size: int, fraction: float = 1.0) -> int:
+        """Examples :meth:`train_dataset` keeps for ``fraction`` (at least one batch)."""
+        n = len(self.y_train)
+        return n if fraction >= 1.0 else min(n, max(batch_size, math.ceil(fraction * n)))
+
     def train_dataset(
         self,
         batch_size: int,
@@ -83,8 +88,7 @@ class Splits:
         """
         import tensorflow as tf
 
-        n = len(self.y_train)
-        keep = n if fraction >= 1.0 else min(n, max(batch_size, math.ceil(fraction * n)))
+        keep = self.train_size(batch_size, fraction)
         ds = (
             self._datasets["train"]
             .take(keep)

@@ -146,15 +146,40 @@ class Mirrored(Distribute):
         return tf.distribute.MirroredStrategy(self.device_names())
 
 
+# Why `distribute=multi_worker` stops with Keras 3 (see MultiWorker).
+KERAS3_MULTI_WORKER = (
+    "Keras 3's Model.fit cannot train under MultiWorkerMirroredStrategy "
+    "(keras-team/keras#20585, tensorflow/tensorflow#72388); use distribute=mirrored on one "
+    "machine, or KerasTuner's chief/worker mode to spread trials over machines"
+)
+
+
 class MultiWorker(Distribute):
     """``MultiWorkerMirroredStrategy``; the cluster and this worker's task come from ``TF_CONFIG``.
 
-    Without ``TF_CONFIG`` it runs as a single worker. Every worker runs the same
-    command; trials train in lockstep across them.
+    Every worker runs the same command and trials train in lockstep across
+    them. Keras 3's ``Model.fit`` fails under this strategy (its first step
+    reduces the input batch eagerly, which collective ops cannot do, and its
+    metrics fail after that), so with Keras 3 :meth:`create` raises a
+    :class:`ConfigError` saying so instead of letting every trial fail;
+    :meth:`cluster_strategy` still joins the cluster, for custom training loops.
     """
 
     def create(self) -> Any:
-        """The strategy of this worker's cluster."""
+        """The strategy of this worker's cluster (Keras 2 only, see the class docstring).
+
+        Raises:
+            ConfigError: Keras 3 is installed.
+        """
+        import keras
+
+        if int(keras.__version__.split(".")[0]) >= 3:
+            target = f"{type(self).__module__}.{type(self).__name__}"
+            raise ConfigError("distribute._target_", target, KERAS3_MULTI_WORKER)
+        return self.cluster_strategy()
+
+    def cluster_strategy(self) -> Any:
+        """Join the ``TF_CONFIG`` cluster (a single worker without it)."""
         import tensorflow as tf
 
         return tf.distribute.MultiWorkerMirroredStrategy()

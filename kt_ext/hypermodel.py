@@ -103,10 +103,17 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         kwargs.pop("validation_data", None)
         kwargs["verbose"] = self.verbose
         kwargs["shuffle"] = False  # the tf.data pipeline shuffles (Keras warns otherwise)
-        return model.fit(
-            self.data.train_dataset(
-                batch_size, self.shuffle_buffer, fraction=fraction, drop_remainder=self.replicas > 1
-            ),
-            validation_data=self.data.eval_dataset("val", batch_size),
-            **kwargs,
+        train = self.data.train_dataset(
+            batch_size, self.shuffle_buffer, fraction=fraction, drop_remainder=self.replicas > 1
         )
+        val = self.data.eval_dataset("val", batch_size)
+        if self.replicas > 1:
+            # One distributed iterator for the whole fit: Keras otherwise makes a new
+            # one per epoch and per validation pass, which costs ~0.2 s each under a
+            # multi-replica strategy (measured on 2 virtual CPUs; doubles a trial's time).
+            train, val = train.repeat(), val.repeat()
+            kwargs["steps_per_epoch"] = max(
+                1, self.data.train_size(batch_size, fraction) // batch_size
+            )
+            kwargs["validation_steps"] = math.ceil(len(self.data.y_val) / batch_size)
+        return model.fit(train, validation_data=val, **kwargs)

@@ -100,6 +100,8 @@ def make_strategy(settings: RunSettings) -> tuple[Distribute, Any]:
     spec.setup()
     try:
         strategy = spec.create()
+    except ConfigError:
+        raise
     except (RuntimeError, ValueError) as e:
         raise RunError(f"could not create the {spec.name} strategy: {e}") from e
     log.info(

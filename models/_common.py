@@ -64,14 +64,16 @@ def head_and_compile(
     """Add the output layer that fits the task and compile the model.
 
     Two classes get one sigmoid unit and binary cross-entropy; more get softmax
-    and sparse categorical cross-entropy (labels are integer ids).
+    and sparse categorical cross-entropy (labels are integer ids). The output
+    layer computes in float32 even under mixed precision, for a stable loss.
     """
     if num_classes == 2:
-        outputs = keras.layers.Dense(1, activation="sigmoid", name="output")(features)
-        loss = "binary_crossentropy"
+        units, activation, loss = 1, "sigmoid", "binary_crossentropy"
     else:
-        outputs = keras.layers.Dense(num_classes, activation="softmax", name="output")(features)
-        loss = "sparse_categorical_crossentropy"
+        units, activation, loss = num_classes, "softmax", "sparse_categorical_crossentropy"
+    outputs = keras.layers.Dense(units, activation=activation, name="output", dtype="float32")(
+        features
+    )
     model = keras.Model(inputs, outputs, name=name)
     model.compile(optimizer=optimizer(values, decay_steps), loss=loss, metrics=list(metrics))
     return model

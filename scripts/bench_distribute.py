@@ -201,7 +201,8 @@ def summarise(results: list[dict[str, Any]]) -> str:
         by_method.setdefault(r["method"], []).append(r)
     base = statistics.median(statistics.median(r["seconds"]) for r in by_method["default"])
     lines = [
-        "| method | replicas | s/trial (median) | vs default | RSS after trial 1 | after last | growth |",
+        "| method | replicas | s/trial (median) | vs default | RSS after trial 1 | after last "
+        "| growth |",
         "|---|---|---|---|---|---|---|",
     ]
     for method in METHODS:

@@ -16,6 +16,9 @@ OFFLINE_DATA = ["digits", "breast_cancer"]
 
 def test_groups_have_the_documented_options():
     assert option_names("model") == ["cnn", "mlp"]
+    assert option_names("distribute") == sorted(
+        ["default", "one_device", "mirrored", "multi_worker", "auto"]
+    )
     assert set(option_names("strategy")) >= {"random", "grid", "bayes", "kt_bayes", "hyperband"}
     assert set(option_names("data")) >= {
         "digits",
@@ -138,3 +141,13 @@ def test_discard_run_dir_keeps_results(tmp_path, monkeypatch):
     (with_results / ".hydra").mkdir(parents=True)
     (with_results / "trials.csv").write_text("x")
     assert not discard_run_dir(with_results) and (with_results / "trials.csv").exists()
+
+
+@pytest.mark.parametrize("distribute", option_names("distribute"))
+def test_every_distribute_option_instantiates_its_spec(compose_config, distribute):
+    from kt_ext.distribute import Distribute
+
+    s = validate(compose_config([f"distribute={distribute}", "distribute.virtual_cpus=2"]))
+    spec = instantiate(s.distribute)
+    assert isinstance(spec, Distribute) and spec.name == distribute
+    assert (spec.virtual_cpus, spec.scale_lr, spec.memory_growth) == (2, False, True)

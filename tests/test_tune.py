@@ -47,6 +47,10 @@ MALFORMED = [
     (["strategy=halving", "strategy.brackets=7"], "strategy.brackets"),
     (["strategy=halving", "strategy.min_epochs=99"], "strategy.min_epochs"),
     (["model.builder._target_=models.nope.build"], "model.builder._target_"),
+    (["distribute.devices=[-1]"], "distribute.devices"),
+    (["distribute.virtual_cpus=-2"], "distribute.virtual_cpus"),
+    (["distribute=mirrored", "distribute.scale_lr=maybe"], "distribute.scale_lr"),
+    (["distribute._target_=kt_ext.nope.Mirrored"], "distribute._target_"),
 ]
 
 

@@ -64,7 +64,7 @@ def test_event_files_hold_experiment_sessions_and_scalars(run):
     infos = {i.name: i for i in experiment.hparam_infos}
     space = ["lr", "lr_schedule", "optimizer", "momentum", "batch_size", "weight_decay"]
     space += ["dropout", "num_layers", "units", "initializer", "batch_norm"]
-    assert set(infos) == {*space, "trial_status"}
+    assert set(infos) == {*space, "trial_status", "distribute", "replicas"}
     assert (infos["lr"].domain_interval.min_value, infos["lr"].domain_interval.max_value) == (
         1e-4,
         0.1,

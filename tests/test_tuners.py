@@ -301,3 +301,21 @@ def test_failed_trials_get_sessions_and_search_scalars(hypermodel, tmp_path):
         assert ("val_accuracy" in finals) == (t.trial_id not in failed)
     search = read_scalars(tmp_path / "tb" / "search")
     assert {s for s, v in search["search/failed"] if v == 1.0} == {int(i) for i in failed}
+
+
+def test_no_model_outlives_its_trial(hypermodel, tmp_path):
+    """Models, curve loggers and writers are released between trials (RAM across a search)."""
+    import gc
+
+    import keras
+
+    gc.collect()
+    before = {id(o) for o in gc.get_objects() if isinstance(o, keras.Model)}
+    tuner = make_tuner(RandomSearch, hypermodel, tmp_path, max_trials=3, seed=1)
+    tuner.board = TrialBoard(tmp_path / "tb", SPACE, ["accuracy"], max_epochs=1)
+    tuner.search(epochs=1, callbacks=[CurveLogger()], verbose=0)
+    assert len(tuner.oracle.trials) == 3
+    gc.collect()
+    alive = [o for o in gc.get_objects() if isinstance(o, keras.Model) and id(o) not in before]
+    assert alive == []
+    assert tuner._curve_loggers == []

@@ -175,27 +175,20 @@ def test_tune_with_mirrored_on_virtual_cpus_records_the_strategy(tmp_path):
     assert start.hparams["replicas"].number_value == 2
 
 
-@pytest.mark.slow
-def test_devices_the_machine_lacks_exit_2_with_one_line(tmp_path):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(TUNE),
-            "distribute=mirrored",
-            "distribute.devices=[0,5]",
-            "search.max_trials=1",
-            f"hydra.run.dir={tmp_path / 'run'}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 2
+def error_line(run_tune, tmp_path, *overrides: str) -> str:
+    """Run tune.py expecting a config error: exit 2, no run directory, one error line."""
+    proc = run_tune(*overrides, "search.max_trials=1", f"hydra.run.dir={tmp_path / 'run'}")
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert not (tmp_path / "run").exists()
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("kt-ext: error:")]
+    return line
+
+
+@pytest.mark.slow
+def test_devices_the_machine_lacks_exit_2_with_one_line(run_tune, tmp_path):
+    line = error_line(run_tune, tmp_path, "distribute=mirrored", "distribute.devices=[0,5]")
     assert line.startswith("kt-ext: error: distribute.devices = [0, 5]:")
     assert "distribute.virtual_cpus" in line
-    assert not (tmp_path / "run").exists()
 
 
 CLUSTER_STEP = """
@@ -299,22 +292,8 @@ def test_two_workers_on_loopback_train_in_lockstep_under_multi_worker_mirrored()
 
 
 @pytest.mark.slow
-def test_multi_worker_with_keras3_exits_2_naming_the_upstream_bug(tmp_path):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(TUNE),
-            "distribute=multi_worker",
-            "search.max_trials=1",
-            f"hydra.run.dir={tmp_path / 'run'}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 2
-    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("kt-ext: error:")]
+def test_multi_worker_with_keras3_exits_2_naming_the_upstream_bug(run_tune, tmp_path):
+    line = error_line(run_tune, tmp_path, "distribute=multi_worker")
     expected = "kt-ext: error: distribute._target_ = 'kt_ext.distribute.MultiWorker': Keras 3's"
     assert line.startswith(expected)
     assert "keras-team/keras#20585" in line

@@ -87,7 +87,8 @@ class Distribute:
                 # free to use all of them, replicas contend (21% slower per trial
                 # measured with 2 virtual CPUs on 2 cores).
                 share = max(1, (os.cpu_count() or 1) // self.virtual_cpus)
-                tf.config.threading.set_intra_op_parallelism_threads(share)
+                if tf.config.threading.get_intra_op_parallelism_threads() != share:
+                    tf.config.threading.set_intra_op_parallelism_threads(share)
                 cpu = tf.config.list_physical_devices("CPU")[0]
                 current = tf.config.get_logical_device_configuration(cpu) or []
                 if len(current) != self.virtual_cpus:

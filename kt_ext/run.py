@@ -239,9 +239,8 @@ def run_search(
     )
     hypermodel = make_hypermodel(settings, data, replicas, spec.scale_lr)
     tuner = make_tuner(settings, hypermodel, run_dir, strategy)
-    schedule = getattr(tuner.oracle, "schedule", None)
-    if schedule is not None:
-        log.info("schedule:\n%s", schedule.describe())
+    if settings.schedule is not None:
+        log.info("schedule:\n%s", settings.schedule.describe())
     board = TrialBoard(
         run_dir / "tensorboard",
         settings.space,

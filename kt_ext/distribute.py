@@ -220,20 +220,3 @@ _NAMES = {
     MultiWorker: "multi_worker",
     Auto: "auto",
 }
-
-
-def is_chief() -> bool:
-    """Whether this process is the chief of a ``TF_CONFIG`` cluster (or runs alone).
-
-    The chief is task ``chief``, or worker 0 when the cluster has no chief.
-    """
-    import json
-
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
-        return True
-    config = json.loads(raw)
-    task = config.get("task", {})
-    if "chief" in config.get("cluster", {}):
-        return task.get("type") == "chief"
-    return task.get("type", "worker") == "worker" and int(task.get("index", 0)) == 0

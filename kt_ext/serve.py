@@ -11,14 +11,17 @@ prints a warning.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
+_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
 _URL = re.compile(r"(http://\S+:\d+/)")
 
 
@@ -110,6 +113,36 @@ class TensorBoardProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def session_groups(url: str) -> list[dict]:
+    """The HParams plugin's session groups (one per trial), from TensorBoard's HTTP API."""
+    body = {
+        "experimentName": "",
+        "allowedStatuses": _STATUSES,
+        "colParams": [],
+        "startIndex": 0,
+        "sliceSize": 10_000,
+    }
+    request = urllib.request.Request(
+        url + "data/plugin/hparams/session_groups",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response).get("sessionGroups", [])
+
+
+def wait_for_trials(url: str, count: int, timeout: float = 60.0) -> list[dict]:
+    """Poll until TensorBoard lists ``count`` session groups (it loads event files lazily)."""
+    deadline = time.monotonic() + timeout
+    groups: list[dict] = []
+    while time.monotonic() < deadline:
+        groups = session_groups(url)
+        if len(groups) >= count:
+            return groups
+        time.sleep(0.5)
+    raise RuntimeError(f"TensorBoard listed {len(groups)} of {count} trials after {timeout:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,18 +10,14 @@ lists the run's trials, then has Chromium (Debian's ``chromium`` package, or
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from kt_ext.serve import TensorBoardProcess
+from kt_ext.serve import TensorBoardProcess, wait_for_trials
 
-_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
 # Flags for a headless Chromium on a machine without network access or a GPU.
 CHROMIUM_FLAGS = [
     "--headless",
@@ -34,36 +30,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--hide-scrollbars",
 ]
-
-
-def session_groups(url: str) -> list[dict]:
-    """The HParams plugin's session groups (one per trial), from TensorBoard's HTTP API."""
-    body = {
-        "experimentName": "",
-        "allowedStatuses": _STATUSES,
-        "colParams": [],
-        "startIndex": 0,
-        "sliceSize": 10_000,
-    }
-    request = urllib.request.Request(
-        url + "data/plugin/hparams/session_groups",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response).get("sessionGroups", [])
-
-
-def wait_for_trials(url: str, count: int, timeout: float = 60.0) -> list[dict]:
-    """Poll until TensorBoard lists ``count`` session groups (it loads event files lazily)."""
-    deadline = time.monotonic() + timeout
-    groups: list[dict] = []
-    while time.monotonic() < deadline:
-        groups = session_groups(url)
-        if len(groups) >= count:
-            return groups
-        time.sleep(0.5)
-    raise RuntimeError(f"TensorBoard listed {len(groups)} of {count} trials after {timeout:.0f} s")
 
 
 def screenshot(chromium: str, url: str, out: Path, size: tuple[int, int], wait_ms: int) -> None:

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from kt_ext.distribute import Distribute, Mirrored, is_chief
+from kt_ext.distribute import Distribute, Mirrored
 from tests.conftest import ROOT, TUNE
 
 OPTIONS = dict(
@@ -30,21 +30,6 @@ def run_python(code: str, *args: str, env: dict | None = None, timeout: float = 
         cwd=ROOT,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **(env or {})},
     )
-
-
-def test_chief_is_task_chief_or_worker_zero(monkeypatch):
-    monkeypatch.delenv("TF_CONFIG", raising=False)
-    assert is_chief()
-    cluster = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
-    for index, chief in [(0, True), (1, False)]:
-        config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-        monkeypatch.setenv("TF_CONFIG", json.dumps(config))
-        assert is_chief() is chief
-    with_chief = {"cluster": {**cluster, "chief": ["127.0.0.1:3"]}}
-    monkeypatch.setenv(
-        "TF_CONFIG", json.dumps({**with_chief, "task": {"type": "worker", "index": 0}})
-    )
-    assert not is_chief()
 
 
 def test_hypermodel_batches_by_the_global_batch_and_scales_lr(digits_splits):

@@ -17,7 +17,7 @@ from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import metadata
 
 from kt_ext.board import read_scalars
-from kt_ext.serve import TensorBoardProcess, is_loopback, tensorboard_command
+from kt_ext.serve import TensorBoardProcess, is_loopback, tensorboard_command, wait_for_trials
 from tests.conftest import ROOT, TUNE
 
 pytestmark = pytest.mark.slow
@@ -104,11 +104,6 @@ def test_report_files_are_written_by_the_run(run):
 
 def test_tensorboard_http_api_lists_every_trial(run):
     """A real TensorBoard server on 127.0.0.1 answers the HParams plugin's queries."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        from screenshot_hparams import wait_for_trials
-    finally:
-        sys.path.pop(0)
     rows = trials(run)
     with TensorBoardProcess(run) as tb:
         assert tb.url.startswith("http://127.0.0.1:")

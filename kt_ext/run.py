@@ -28,7 +28,7 @@ import keras
 import keras_tuner
 from hydra.utils import instantiate
 
-from kt_ext import results, tuners
+from kt_ext import results, state, tuners
 from kt_ext.board import TrialBoard
 from kt_ext.config import RunSettings
 from kt_ext.curves import CurveLogger
@@ -159,6 +159,11 @@ def make_tuner(
 
     ``distribution_strategy`` (a ``tf.distribute.Strategy``) is the one trials
     build, compile and load models under; ``None`` for TensorFlow's default.
+    An existing project in ``run_dir`` is reloaded.
+
+    Raises:
+        ConfigError: A strategy argument breaks its rule.
+        RunError: The existing project's state is damaged or incomplete.
     """
     s = settings.search
     factory = instantiate(settings.strategy)
@@ -183,6 +188,16 @@ def make_tuner(
             max_consecutive_failed_trials=s.max_consecutive_failed_trials,
             distribution_strategy=distribution_strategy,
         )
+    except state.StateError as e:
+        raise RunError(str(e)) from e
+    except (KeyError, RuntimeError) as e:  # valid JSON without the keys KerasTuner expects
+        cause = e.__cause__ if isinstance(e.__cause__, KeyError) else e
+        if not isinstance(cause, KeyError):
+            raise
+        raise RunError(
+            f"incomplete state in {run_dir / PROJECT}: no key {cause}; nothing was deleted - "
+            "restore the files, or move the run directory away to start afresh"
+        ) from e
     except ValueError as e:  # an argument check of the strategy's tuner or oracle
         name = str(e).split("`")[1] if str(e).count("`") >= 2 else ""
         mapped = argument_error(e, "search" if hasattr(s, name) else "strategy")
@@ -222,7 +237,7 @@ def run_search(
 
     Raises:
         ConfigError: The data or model cannot be built from the config.
-        RunError: No trial completed.
+        RunError: No trial completed, or the state of an existing run is damaged.
     """
     run_dir = Path(run_dir)
     start = time.perf_counter()
@@ -355,7 +370,7 @@ def save_best_model(
     metrics = {f"test_{k}": float(v) for k, v in metrics.items()}
     # Build the (fresh) optimizer so the saved file reloads without a variable-count warning.
     model.optimizer.build(model.trainable_variables)
-    model.save(run_dir / "best_model.keras")
+    state.save_model(model, run_dir / "best_model.keras")
     log.info(
         "best model (trial %s) on the test split: %s",
         trial_id,

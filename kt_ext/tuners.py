@@ -12,7 +12,23 @@ Each class is KerasTuner's own tuner plus :class:`TrialRecorder`, which
   (``tuner.board``): it points each :class:`kt_ext.curves.CurveLogger`
   callback at the trial's directory (replaying the parent trial's earlier
   epochs for a continued configuration) and, once the oracle has the trial's
-  final record, writes its HParams session and the search-level scalars.
+  final record, writes its HParams session and the search-level scalars;
+* fails a trial, with its reason and without retries, when a loss or the
+  objective turns NaN or infinite (training stops at that batch through
+  ``keras.callbacks.TerminateOnNaN``), when its model cannot be built (a
+  deterministic error), or when it runs out of memory (the message says what
+  to try); the reason is also written to ``trial_<id>/failure.txt``, which is
+  how it reaches the chief in parallel tuning;
+* on resume, never re-runs a trial that had already finished (KerasTuner
+  saves its state before it removes a finished trial from the running ones),
+  and resumes a project whatever tuner id wrote it;
+* keeps ``seed=0`` a seed for KerasTuner's own oracles (they replace a falsy
+  seed by a random one);
+* as a parallel worker (:mod:`kt_ext.parallel`), tells the chief every
+  ``heartbeat_seconds`` that its trial is alive, and backs off briefly when
+  the oracle has nothing to run yet.
+
+State files are written atomically (:mod:`kt_ext.state`).
 
 :class:`GridSearch` also turns continuous floats into ``float_points`` grid
 values, since a grid over a continuum is otherwise undefined.
@@ -22,23 +38,33 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import math
 import os
+import threading
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import keras
 import keras_tuner
+from keras_tuner.src.distribute import utils as dist_utils
+from keras_tuner.src.engine.trial import TrialStatus
 
+from kt_ext import state
 from kt_ext.board import TrialBoard
 from kt_ext.curves import CurveLogger
 from kt_ext.gp import SpaceEncoder
 from kt_ext.oracles import GPUCBOracle, HalvingOracle
 from kt_ext.oracles import _halving as halving
-from kt_ext.results import EPOCHS_RUN, SECONDS, trial_rows
-from kt_ext.space import grid_values
+from kt_ext.results import EPOCHS_RUN, SECONDS, trial_rows, write_text
+from kt_ext.space import BATCH_SIZE, grid_values
+
+state.install()
 
 _IDLE_WAIT = 0.2  # seconds a worker waits after the oracle had nothing to run
+FAILURE_FILE = "failure.txt"  # a failed trial's reason, next to its trial.json
+_FINISHED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
 
 
 def trial_seed(seed: int | None, trial_id: str) -> int:
@@ -47,16 +73,41 @@ def trial_seed(seed: int | None, trial_id: str) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
+def non_finite(logs: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    """Which of ``names`` in ``logs`` is NaN or infinite, as ``"loss = nan"``; ``None`` if none."""
+    for name in names:
+        value = logs.get(name)
+        if value is not None and not math.isfinite(float(value)):
+            return f"{name} = {float(value)}"
+    return None
+
+
 class TrialRecorder:
     """Mixin for ``keras_tuner.Tuner`` subclasses; see the module docstring."""
+
+    #: Whether the oracle keeps ``seed=0`` (kt-ext's do; KerasTuner's replace it).
+    ORACLE_KEEPS_ZERO_SEED = False
 
     def __init__(self, *args: Any, seed: int | None = None, **kwargs: Any) -> None:
         self.run_seed = seed
         self.board: TrialBoard | None = None
+        self.heartbeat_seconds = 5.0
         self._current_trial_id: str | None = None
         self._curve_loggers: list[CurveLogger] = []
         self._trial_started = 0.0
+        self._created_trial = True
+        self._heartbeat: threading.Event | None = None
+        if seed == 0 and not self.ORACLE_KEEPS_ZERO_SEED:
+            seed = trial_seed(0, "oracle") or 1
+        _share_project(kwargs.get("directory"), kwargs.get("project_name"))
         super().__init__(*args, seed=seed, **kwargs)
+        if not self._is_worker():
+            _forget_finished_retries(self.oracle)
+
+    @property
+    def objective_names(self) -> tuple[str, ...]:
+        """The losses and objective whose non-finite values fail a trial."""
+        return ("loss", "val_loss", self.oracle.objective.name)
 
     def _configure_tensorboard_dir(
         self, callbacks: list[Any], trial: keras_tuner.engine.trial.Trial, execution: int = 0
@@ -76,13 +127,41 @@ class TrialRecorder:
                 cb.configure(self.board.curve_dir(trial.trial_id, execution), replay)
                 self._curve_loggers.append(cb)
 
+    def pre_create_trial(self) -> None:
+        """Back off briefly after an IDLE answer (parallel workers waiting on the oracle)."""
+        if not self._created_trial:
+            time.sleep(_IDLE_WAIT)
+        self._created_trial = False
+        super().pre_create_trial()
+
     def on_trial_begin(self, trial: keras_tuner.engine.trial.Trial) -> None:
-        """Note the trial's start time."""
+        """Note the trial's start time; as a parallel worker, start its heartbeat."""
+        self._created_trial = True
         self._trial_started = time.time()
+        Path(self.get_trial_dir(trial.trial_id), FAILURE_FILE).unlink(missing_ok=True)
+        if self._is_worker():
+            self._heartbeat = threading.Event()
+            threading.Thread(
+                target=self._beat, args=(trial.trial_id, self._heartbeat), daemon=True
+            ).start()
         super().on_trial_begin(trial)
+
+    def _beat(self, trial_id: str, done: threading.Event) -> None:
+        """Ask the chief for the trial every ``heartbeat_seconds`` (it counts as a sign of life)."""
+        while not done.wait(self.heartbeat_seconds):
+            try:
+                self.oracle.get_trial(trial_id)
+            except Exception:  # noqa: BLE001 - a missed beat is not fatal; the chief decides
+                pass
 
     def on_trial_end(self, trial: keras_tuner.engine.trial.Trial) -> None:
         """End the trial, close its curves, log its session and search scalars."""
+        if self._heartbeat is not None:
+            self._heartbeat.set()
+            self._heartbeat = None
+        if trial.message and trial.status != TrialStatus.COMPLETED:
+            reason = trial.message.strip().splitlines()[-1]
+            write_text(Path(self.get_trial_dir(trial.trial_id), FAILURE_FILE), reason + "\n")
         super().on_trial_end(trial)
         for cb in self._curve_loggers:
             cb.close()
@@ -123,11 +202,34 @@ class TrialRecorder:
             self.board.close()
 
     def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
-        """Run the trial and add ``EPOCHS_RUN`` and ``SECONDS`` to its histories."""
+        """Run the trial and add ``EPOCHS_RUN`` and ``SECONDS`` to its histories.
+
+        Raises:
+            keras_tuner.errors.FailedTrialError: A loss or the objective became
+                NaN or infinite, or the trial ran out of memory.
+        """
         self._current_trial_id = trial.trial_id
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), keras.callbacks.TerminateOnNaN()]
         start = time.perf_counter()
-        results = super().run_trial(trial, *args, **kwargs)
+        try:
+            results = super().run_trial(trial, *args, **kwargs)
+        except Exception as e:
+            if type(e).__name__ == "ResourceExhaustedError" or isinstance(e, MemoryError):
+                batch = trial.hyperparameters.values.get(BATCH_SIZE)
+                raise keras_tuner.errors.FailedTrialError(
+                    f"out of memory with {BATCH_SIZE}={batch}: try a smaller "
+                    f"model.space.{BATCH_SIZE} or a smaller model ({type(e).__name__})"
+                ) from e
+            raise
         elapsed = time.perf_counter() - start
+        for history in results if isinstance(results, list) else [results]:
+            for epoch, logs in enumerate(_epoch_logs(history)):
+                bad = non_finite(logs, self.objective_names)
+                if bad is not None:
+                    raise keras_tuner.errors.FailedTrialError(
+                        f"non-finite {bad} at epoch {epoch + 1}; training stopped "
+                        "(try a lower learning rate)"
+                    )
         # Extra per-epoch series travel with the histories to the oracle, which
         # keeps each metric at the trial's best epoch (constant series here).
         for history in results if isinstance(results, list) else [results]:
@@ -140,7 +242,56 @@ class TrialRecorder:
     def _build_hypermodel(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         if self._current_trial_id is not None:
             keras.utils.set_random_seed(trial_seed(self.run_seed, self._current_trial_id))
-        return super()._build_hypermodel(hp)
+        try:
+            return super()._build_hypermodel(hp)
+        except (keras_tuner.errors.FatalError, keras_tuner.errors.FailedTrialError):
+            raise
+        except Exception as e:  # the same values fail the same way: no retry
+            raise keras_tuner.errors.FailedTrialError(
+                f"building the model failed: {type(e).__name__}: {e}"
+            ) from e
+
+
+def _epoch_logs(history: Any) -> list[dict[str, float]]:
+    """Per-epoch logs of a Keras ``History`` (or a plain metrics dict, as one epoch)."""
+    if isinstance(history, dict):
+        return [history]
+    series = getattr(history, "history", {})
+    n = len(getattr(history, "epoch", []))
+    return [{k: v[i] for k, v in series.items() if i < len(v)} for i in range(n)]
+
+
+def _share_project(directory: str | None, project: str | None) -> None:
+    """Let this process resume a project another tuner id wrote.
+
+    KerasTuner reloads a project only if ``<tuner_id>.json`` exists, so a
+    run started in one process and resumed in parallel mode (or the other
+    way round) would otherwise start over and overwrite the trials. The file
+    holds no state of its own (``{}``).
+    """
+    if (
+        directory is None
+        or project is None
+        or dist_utils.has_chief_oracle()
+        and not (dist_utils.is_chief_oracle())
+    ):
+        return
+    project_dir = Path(directory, project)
+    tuner_file = project_dir / f"{os.environ.get('KERASTUNER_TUNER_ID', 'tuner0')}.json"
+    if (project_dir / "oracle.json").exists() and not tuner_file.exists():
+        write_text(tuner_file, "{}")
+
+
+def _forget_finished_retries(oracle: keras_tuner.Oracle) -> None:
+    """Drop trials that had finished from a reloaded oracle's retry queue.
+
+    KerasTuner's ``end_trial`` saves the oracle while the finished trial is
+    still among the running ones; a process killed right after resumes with
+    that trial queued to run again.
+    """
+    queue = getattr(oracle, "_retry_queue", None)
+    if queue:
+        oracle._retry_queue = [t for t in queue if oracle.trials[t].status not in _FINISHED]
 
 
 class RandomSearch(TrialRecorder, keras_tuner.RandomSearch):
@@ -172,6 +323,8 @@ class _GPUCBTuner(keras_tuner.Tuner):
 
 class GPUCB(TrialRecorder, _GPUCBTuner):
     """kt-ext's GP-UCB Bayesian optimisation, with per-trial seeds and recording."""
+
+    ORACLE_KEEPS_ZERO_SEED = True
 
 
 class _HalvingTuner(keras_tuner.Tuner):
@@ -208,7 +361,6 @@ class _HalvingTuner(keras_tuner.Tuner):
                 "successive halving (a trial continues one model)."
             )
         self._trial_start = 0.0
-        self._created_trial = True
         self._loading = False
         super().__init__(oracle=HalvingOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
 
@@ -226,16 +378,6 @@ class _HalvingTuner(keras_tuner.Tuner):
                 stacklevel=2,
             )
         super().search(*args, **kwargs)
-
-    def pre_create_trial(self) -> None:
-        """Back off briefly after an IDLE answer (parallel workers waiting on a rung)."""
-        if not self._created_trial:
-            time.sleep(_IDLE_WAIT)
-        self._created_trial = False
-
-    def on_trial_begin(self, trial: keras_tuner.engine.trial.Trial) -> None:
-        self._created_trial = True
-        super().on_trial_begin(trial)
 
     def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
         values = trial.hyperparameters.values
@@ -282,19 +424,26 @@ class _HalvingTuner(keras_tuner.Tuner):
     ) -> None:
         values = trial.hyperparameters.values
         metrics = {k: float(v) for k, v in (logs or {}).items()}
+        if non_finite(metrics, ("loss", "val_loss", self.oracle.objective.name)):
+            model.stop_training = True  # run_trial fails the trial; the oracle never sees it
+            return
         metrics[EPOCHS_RUN] = float(epoch + 1 - int(values[halving.INITIAL_EPOCH]))
         metrics[SECONDS] = time.perf_counter() - self._trial_start
         answer = self.oracle.update_trial(trial.trial_id, metrics, step=epoch)
         stop = answer.status == keras_tuner.engine.trial.TrialStatus.STOPPED
         last = epoch + 1 >= int(values[halving.EPOCHS])
         if (stop or last) and halving.FRACTION not in values:
-            model.save(os.path.join(self.get_trial_dir(trial.trial_id), self.CHECKPOINT))
+            state.save_model(
+                model, os.path.join(self.get_trial_dir(trial.trial_id), self.CHECKPOINT)
+            )
         if stop:
             model.stop_training = True
 
 
 class Halving(TrialRecorder, _HalvingTuner):
     """kt-ext's successive halving / Hyperband / BOHB, with per-trial seeds and recording."""
+
+    ORACLE_KEEPS_ZERO_SEED = True
 
 
 class Hyperband(TrialRecorder, keras_tuner.Hyperband):

@@ -1,0 +1,282 @@
+"""Crash-safe state (kt_ext.state) and resuming killed runs through scripts/tune.py."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras_tuner
+import pytest
+
+from kt_ext import state
+from tests.conftest import TUNE
+
+SOAK = [
+    "search.max_trials=20",
+    "search.epochs=2",
+    "search.early_stopping_patience=0",
+    "data.subset=0.3",
+    "seed=0",
+]
+
+
+# ----------------------------------------------------------------------------- unit
+
+
+def test_save_json_replaces_the_file_whole(tmp_path: Path) -> None:
+    path = tmp_path / "oracle.json"
+    state.save_json(path, {"a": 1})
+    text = state.save_json(path, {"a": [1, 2]})
+    assert json.loads(path.read_text()) == {"a": [1, 2]} and text == path.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["oracle.json"]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("", "the file is empty"),
+        ('{"ongoing_trials": {"tuner0": "0', "not valid JSON (Unterminated string"),
+        ("\x00\x13garbage", "not valid JSON"),
+        ("[1, 2]", "holds a JSON list, not an object"),
+    ],
+    ids=["empty", "truncated", "garbage", "list"],
+)
+def test_load_json_names_a_damaged_file(tmp_path: Path, content: str, reason: str) -> None:
+    path = tmp_path / "trial.json"
+    path.write_text(content)
+    with pytest.raises(state.StateError) as info:
+        state.load_json(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message and reason in message
+    assert path.read_text() == content  # untouched
+
+
+def test_install_routes_keras_tuner_state_through_the_atomic_writer(tmp_path: Path) -> None:
+    from keras_tuner.src import utils
+
+    import kt_ext.tuners  # noqa: F401 - installs on import
+
+    assert utils.save_json is state.save_json and utils.load_json is state.load_json
+    state.install()  # idempotent
+    assert utils.save_json is state.save_json
+    hp = keras_tuner.HyperParameters()
+    hp.Int("units", 1, 4)
+    trial = keras_tuner.engine.trial.Trial(hp, trial_id="0")
+    trial.save(str(tmp_path / "trial.json"))
+    assert keras_tuner.engine.trial.Trial.load(str(tmp_path / "trial.json")).trial_id == "0"
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def tune(run_dir: Path, *extra: str, wait: bool = True) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, str(TUNE), *SOAK, *extra, f"hydra.run.dir={run_dir}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=run_dir.parent,
+    )
+    if wait:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-3000:]
+    return proc
+
+
+def completed(run_dir: Path) -> int:
+    n = 0
+    for path in (run_dir / "kt").glob("trial_*/trial.json"):
+        try:
+            n += json.loads(path.read_text())["status"] == "COMPLETED"
+        except (OSError, ValueError):
+            pass
+    return n
+
+
+def trials_csv(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "trials.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted 20-trial run."""
+    run_dir = tmp_path_factory.mktemp("state") / "reference"
+    tune(run_dir)
+    return run_dir
+
+
+@pytest.mark.slow
+def test_kill_9_five_times_then_resume_matches_the_uninterrupted_run(
+    reference: Path, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "killed"
+    rng = random.Random(5)
+    kills = []
+    for _ in range(5):
+        before = completed(run_dir) if run_dir.exists() else 0
+        proc = tune(run_dir, wait=False)
+        deadline = time.monotonic() + 300
+        while completed(run_dir) <= before and proc.poll() is None:  # progress since the restart
+            assert time.monotonic() < deadline, "no trial completed after a restart"
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 1.5))  # then a random point: mid-trial, mid-write, ...
+        assert proc.poll() is None, "the run finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills.append(completed(run_dir))
+    assert kills[-1] < 20, kills
+    tune(run_dir)  # resume to the end
+
+    rows, expected = trials_csv(run_dir), trials_csv(reference)
+    assert len(rows) == 20 and all(r["status"] == "COMPLETED" for r in rows)
+    oracle = json.loads((run_dir / "kt" / "oracle.json").read_text())
+    assert sorted(oracle["run_times"].values()) == [1] * 20  # no finished trial ran twice
+    assert len(oracle["end_order"]) == len(set(oracle["end_order"])) == 20
+    strip = [{k: v for k, v in r.items() if k not in ("seconds",)} for r in rows]
+    assert strip == [{k: v for k, v in r.items() if k not in ("seconds",)} for r in expected]
+    best = json.loads((run_dir / "summary.json").read_text())
+    ref_best = json.loads((reference / "summary.json").read_text())
+    assert (best["best_trial_id"], best["best_score"], best["best_values"]) == (
+        ref_best["best_trial_id"],
+        ref_best["best_score"],
+        ref_best["best_values"],
+    )
+
+
+@pytest.fixture(scope="module")
+def tuner_for(reference: Path, compose_config):
+    """``tuner_for(run_dir)``: build (and so reload) the reference config's tuner in-process."""
+    from kt_ext.config import validate
+    from kt_ext.run import load_data, make_hypermodel, make_tuner
+
+    settings = validate(compose_config(SOAK))
+    hypermodel = make_hypermodel(settings, load_data(settings))
+    return lambda run_dir: make_tuner(settings, hypermodel, run_dir)
+
+
+def copy_run(reference: Path, tmp_path: Path) -> Path:
+    run_dir = tmp_path / "copy"
+    shutil.copytree(reference, run_dir)
+    return run_dir
+
+
+@pytest.mark.slow
+def test_a_trial_finished_just_before_the_kill_is_not_run_again(
+    reference: Path, tmp_path: Path, tuner_for
+) -> None:
+    run_dir = copy_run(reference, tmp_path)
+    path = run_dir / "kt" / "oracle.json"
+    saved = json.loads(path.read_text())
+    last = saved["end_order"][-1]
+    # What KerasTuner's end_trial saves: the trial ended, yet still among the running ones.
+    saved["ongoing_trials"] = {"tuner0": last}
+    path.write_text(json.dumps(saved))
+    plain = keras_tuner.RandomSearch(
+        hypermodel=lambda hp: None,
+        objective="val_accuracy",
+        max_trials=20,
+        directory=str(run_dir),
+        project_name="kt",
+        hyperparameters=tuner_for(run_dir).oracle.hyperparameters,
+        allow_new_entries=False,
+    )
+    assert plain.oracle._retry_queue == [last]  # KerasTuner would run it again
+    tuner = tuner_for(run_dir)
+    assert tuner.oracle._retry_queue == [] and tuner.oracle.trials[last].status == "COMPLETED"
+    assert tuner.oracle.create_trial("tuner0").status == "STOPPED"  # 20 of 20 done
+
+
+def damage_oracle(kt: Path) -> Path:
+    path = kt / "oracle.json"
+    path.write_text(path.read_text()[:100])
+    return path
+
+
+def damage_trial(kt: Path) -> Path:
+    path = kt / "trial_03" / "trial.json"
+    path.write_text("")
+    return path
+
+
+def garbage(kt: Path) -> Path:
+    path = kt / "oracle.json"
+    path.write_bytes(os.urandom(64).replace(b"{", b"x"))
+    return path
+
+
+def incomplete(kt: Path) -> Path:
+    path = kt / "oracle.json"
+    saved = json.loads(path.read_text())
+    del saved["end_order"]
+    path.write_text(json.dumps(saved))
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (damage_oracle, "not valid JSON"),
+        (damage_trial, "the file is empty"),
+        (garbage, "not"),
+        (incomplete, "no key 'end_order'"),
+    ],
+    ids=["truncated-oracle", "empty-trial", "garbage-oracle", "missing-key"],
+)
+def test_damaged_state_is_one_line_naming_the_file_and_nothing_is_deleted(
+    reference: Path, tmp_path: Path, tuner_for, damage, says: str
+) -> None:
+    from kt_ext.run import RunError
+
+    run_dir = copy_run(reference, tmp_path)
+    path = damage(run_dir / "kt")
+    before = snapshot(run_dir)
+    with pytest.raises(RunError) as info:
+        tuner_for(run_dir)
+    message = str(info.value)
+    assert "\n" not in message and says in message, message
+    if damage is not incomplete:
+        assert str(path) in message
+    assert snapshot(run_dir) == before
+
+
+@pytest.mark.slow
+def test_a_leftover_temporary_file_is_ignored(reference: Path, tmp_path: Path, tuner_for) -> None:
+    run_dir = copy_run(reference, tmp_path)
+    (run_dir / "kt" / ".oracle.json.k2j3.tmp").write_text('{"half": ')
+    (run_dir / "kt" / "trial_05" / ".trial.json.x8f.tmp").write_text("")
+    tuner = tuner_for(run_dir)
+    assert len(tuner.oracle.trials) == 20
+    assert all(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+
+
+@pytest.mark.slow
+def test_tune_exits_1_with_one_line_on_damaged_state(reference: Path, tmp_path: Path) -> None:
+    run_dir = copy_run(reference, tmp_path)
+    path = garbage(run_dir / "kt")
+    before = snapshot(run_dir)
+    proc = subprocess.run(
+        [sys.executable, str(TUNE), *SOAK, f"hydra.run.dir={run_dir}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("kt-ext: error")]
+    assert proc.returncode == 1 and len(lines) == 1 and str(path) in lines[0], proc.stderr[-2000:]
+    def results(files: dict[str, bytes]) -> dict[str, bytes]:  # Hydra rewrites its own files
+        return {k: v for k, v in files.items() if not k.startswith(".hydra") and k != "tune.log"}
+
+    assert results(snapshot(run_dir)) == results(before)  # nothing changed or deleted

@@ -19,6 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from kt_ext import safety
 from kt_ext.errors import ConfigError, argument_error
 from kt_ext.schedule import BUDGETS, HalvingSchedule
 from kt_ext.space import BATCH_SIZE, SearchSpace, parse_space
@@ -70,6 +71,7 @@ class RunSettings:
     top_n: int
     distribute: dict[str, Any] = field(default_factory=dict)  # the tf.distribute node
     schedule: HalvingSchedule | None = None  # successive halving's rungs, if the strategy has them
+    allow_modules: tuple[str, ...] = ()  # extra modules _target_ may name (safety.allow_modules)
 
 
 def validate(cfg: DictConfig) -> RunSettings:
@@ -86,6 +88,8 @@ def validate(cfg: DictConfig) -> RunSettings:
     """
     raw = _resolve(cfg)
     _check_no_missing(raw, "")
+    allow = _modules(_mapping(raw, "safety"), "safety.allow_modules")
+    safety.check_config(raw, allow)  # before anything a target names is imported
     seed = _int(raw, "seed", minimum=0)
     search_raw = _mapping(raw, "search")
     train = _mapping(raw, "train")
@@ -122,6 +126,7 @@ def validate(cfg: DictConfig) -> RunSettings:
         top_n=_int(_mapping(raw, "report"), "report.top_n", minimum=1),
         distribute=_distribute(_mapping(raw, "distribute")),
         schedule=_halving_schedule(strategy) if "reduction_factor" in strategy else None,
+        allow_modules=allow,
     )
 
 
@@ -350,6 +355,18 @@ def _float(
         interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
         raise ConfigError(key, value, f"must lie in {interval}")
     return float(value)
+
+
+_MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def _modules(node: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = _leaf(node, key)
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and _MODULE.fullmatch(v) for v in value
+    ):
+        raise ConfigError(key, value, "must be a list of dotted module names")
+    return tuple(value)
 
 
 def _str_list(node: Mapping[str, Any], key: str) -> tuple[str, ...]:

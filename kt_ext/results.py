@@ -62,11 +62,19 @@ def trial_rows(trials: Iterable[Any]) -> list[TrialRow]:
                 score=None if t.score is None else float(t.score),
                 epochs=None if epochs is None else int(epochs),
                 seconds=seconds,
-                message=(t.message or "").strip().splitlines()[-1] if t.message else "",
+                message=failure_reason(t.message),
                 metrics=metrics,
             )
         )
     return rows
+
+
+def failure_reason(message: str | None) -> str:
+    """The last line of a failed trial's traceback, without KerasTuner's exception prefix."""
+    if not message or not message.strip():
+        return ""
+    last = message.strip().splitlines()[-1]
+    return last.removeprefix("keras_tuner.src.errors.FailedTrialError: ")
 
 
 def best_rows(rows: Sequence[TrialRow], direction: str, n: int) -> list[TrialRow]:

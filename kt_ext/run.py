@@ -26,9 +26,8 @@ from typing import Any
 
 import keras
 import keras_tuner
-from hydra.utils import instantiate
 
-from kt_ext import results, state, tuners
+from kt_ext import results, safety, state, tuners
 from kt_ext.board import TrialBoard
 from kt_ext.config import RunSettings
 from kt_ext.curves import CurveLogger
@@ -61,7 +60,9 @@ def load_data(settings: RunSettings) -> Splits:
     """Load the dataset the config names and split it (once per run)."""
     d = settings.data
     try:
-        raw = instantiate(d.loader)
+        raw = safety.instantiate(d.loader, "data.loader", settings.allow_modules)
+    except ConfigError:
+        raise
     except Exception as e:  # noqa: BLE001 - any loader failure becomes one clear line
         cause = e.__cause__ or e
         if isinstance(cause, (FileNotFoundError, ValueError)) and "path" in d.loader:
@@ -90,7 +91,7 @@ def make_strategy(settings: RunSettings) -> tuple[Distribute, Any]:
         ConfigError: A device option or index the machine cannot satisfy.
         RunError: TensorFlow could not create the strategy.
     """
-    spec = instantiate(settings.distribute)
+    spec = safety.instantiate(settings.distribute, "distribute", settings.allow_modules)
     if not isinstance(spec, Distribute):
         raise ConfigError(
             "distribute._target_",
@@ -122,7 +123,7 @@ def make_hypermodel(
         ConfigError: The builder cannot build the defaults (a value the space
             does not declare, or inputs the model cannot take).
     """
-    builder = instantiate(settings.builder)
+    builder = safety.instantiate(settings.builder, "model.builder", settings.allow_modules)
     hypermodel = SpaceHyperModel(
         settings.space,
         builder,
@@ -166,7 +167,7 @@ def make_tuner(
         RunError: The existing project's state is damaged or incomplete.
     """
     s = settings.search
-    factory = instantiate(settings.strategy)
+    factory = safety.instantiate(settings.strategy, "strategy", settings.allow_modules)
     if not isinstance(factory, functools.partial):
         raise ConfigError(
             "strategy._partial_",

@@ -57,7 +57,7 @@ from kt_ext.curves import CurveLogger
 from kt_ext.gp import SpaceEncoder
 from kt_ext.oracles import GPUCBOracle, HalvingOracle
 from kt_ext.oracles import _halving as halving
-from kt_ext.results import EPOCHS_RUN, SECONDS, trial_rows, write_text
+from kt_ext.results import EPOCHS_RUN, SECONDS, failure_reason, trial_rows, write_text
 from kt_ext.space import BATCH_SIZE, grid_values
 
 state.install()
@@ -160,7 +160,7 @@ class TrialRecorder:
             self._heartbeat.set()
             self._heartbeat = None
         if trial.message and trial.status != TrialStatus.COMPLETED:
-            reason = trial.message.strip().splitlines()[-1]
+            reason = failure_reason(trial.message)
             write_text(Path(self.get_trial_dir(trial.trial_id), FAILURE_FILE), reason + "\n")
         super().on_trial_end(trial)
         for cb in self._curve_loggers:

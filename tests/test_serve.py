@@ -28,6 +28,7 @@ OVERRIDES = [
     "strategy.num_initial_points=3",
     "search.epochs=2",
     "model.builder._target_=tests.builders.flaky_mlp",
+    "safety.allow_modules=[tests]",
 ]
 
 

@@ -276,6 +276,7 @@ def test_tune_exits_1_with_one_line_on_damaged_state(reference: Path, tmp_path: 
     )
     lines = [line for line in proc.stderr.splitlines() if line.startswith("kt-ext: error")]
     assert proc.returncode == 1 and len(lines) == 1 and str(path) in lines[0], proc.stderr[-2000:]
+
     def results(files: dict[str, bytes]) -> dict[str, bytes]:  # Hydra rewrites its own files
         return {k: v for k, v in files.items() if not k.startswith(".hydra") and k != "tune.log"}
 

@@ -319,3 +319,69 @@ def test_no_model_outlives_its_trial(hypermodel, tmp_path):
     alive = [o for o in gc.get_objects() if isinstance(o, keras.Model) and id(o) not in before]
     assert alive == []
     assert tuner._curve_loggers == []
+
+
+FAILURES = ["none", "nan", "pos_inf", "neg_inf", "build", "fit", "oom"]
+REASONS = {
+    "nan": "non-finite loss = nan at epoch 1",
+    "pos_inf": "non-finite loss = inf at epoch 1",
+    "neg_inf": "non-finite loss = -inf at epoch 1",
+    "build": "building the model failed: ValueError: no layer fits 7 units",
+    "fit": "RuntimeError: fit exploded",
+    "oom": "out of memory with batch_size=32: try a smaller model.space.batch_size",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        ["strategy=grid"],
+        ["strategy=bayes", "strategy.num_initial_points=3"],
+        ["strategy=halving", "strategy.reduction_factor=2", "strategy.max_epochs=8"],
+    ],
+    ids=["grid", "bayes", "halving"],
+)
+def test_failure_matrix_every_failure_recorded_with_its_reason(compose_config, tmp_path, strategy):
+    import csv
+
+    from omegaconf import OmegaConf
+
+    from kt_ext.config import validate
+    from kt_ext.run import run_search
+
+    cfg = compose_config(
+        [
+            *strategy,
+            "search.objective=val_loss",  # minimised: -inf would win if it counted
+            "search.epochs=2",
+            f"search.max_trials={len(FAILURES)}",
+            "search.max_consecutive_failed_trials=10",
+            "search.early_stopping_patience=0",
+            "data.subset=0.3",
+            "model.builder._target_=tests.builders.failing_model",
+            "safety.allow_modules=[tests]",
+        ]
+    )
+    OmegaConf.update(
+        cfg,
+        "model.space",
+        {"failure": {"type": "choice", "values": FAILURES}, "batch_size": 32},
+        merge=False,
+    )
+    result = run_search(validate(cfg), tmp_path)
+    with open(tmp_path / "trials.csv") as f:
+        rows = list(csv.DictReader(f))
+    seen = {r["failure"] for r in rows}
+    assert seen == set(FAILURES), seen
+    for row in rows:
+        failure = row["failure"]
+        if failure == "none":
+            assert row["status"] == "COMPLETED"
+            continue
+        assert row["status"] == "FAILED", row
+        assert REASONS[failure] in row["message"], row["message"]
+        reason = (tmp_path / "kt" / f"trial_{row['trial_id']}" / "failure.txt").read_text()
+        assert REASONS[failure] in reason
+    assert result.best_values["failure"] == "none"
+    assert np.isfinite(result.best_score) and result.best_score > 0

@@ -56,6 +56,26 @@ class DataSettings:
 
 
 @dataclass(frozen=True)
+class ParallelSettings:
+    """``parallel.*``: KerasTuner's chief/worker engine (see :mod:`kt_ext.parallel`)."""
+
+    workers: int = 0
+    role: str | None = None
+    address: str = "127.0.0.1"
+    port: int = 0
+    run_dir: str | None = None
+    worker_id: str | None = None
+    grace_seconds: float = 60.0
+    heartbeat_seconds: float = 5.0
+    gpu_per_worker: bool = False
+
+    @property
+    def chief(self) -> bool:
+        """Whether this process serves the oracle."""
+        return self.role == "chief" or (self.role is None and self.workers > 0)
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """Everything a run needs, validated, as plain Python values."""
 
@@ -72,6 +92,7 @@ class RunSettings:
     distribute: dict[str, Any] = field(default_factory=dict)  # the tf.distribute node
     schedule: HalvingSchedule | None = None  # successive halving's rungs, if the strategy has them
     allow_modules: tuple[str, ...] = ()  # extra modules _target_ may name (safety.allow_modules)
+    parallel: ParallelSettings = field(default_factory=ParallelSettings)
 
 
 def validate(cfg: DictConfig) -> RunSettings:
@@ -127,6 +148,7 @@ def validate(cfg: DictConfig) -> RunSettings:
         distribute=_distribute(_mapping(raw, "distribute")),
         schedule=_halving_schedule(strategy) if "reduction_factor" in strategy else None,
         allow_modules=allow,
+        parallel=_parallel(_mapping(raw, "parallel")),
     )
 
 
@@ -274,6 +296,61 @@ def _distribute(node: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(node.get(name), bool):
             raise ConfigError(f"distribute.{name}", node.get(name), "must be true or false")
     return target
+
+
+ROLES = ("chief", "worker")
+
+
+def _parallel(node: Mapping[str, Any]) -> ParallelSettings:
+    """Check ``parallel.*``."""
+    role = node.get("role")
+    if role is not None and role not in ROLES:
+        raise ConfigError("parallel.role", role, "must be null, chief or worker")
+    workers = _int(node, "parallel.workers", minimum=0)
+    port = _int(node, "parallel.port", minimum=0, maximum=65535)
+    if role is not None and port == 0:
+        raise ConfigError("parallel.port", port, f"must be set (1-65535) with parallel.role={role}")
+    address = node.get("address")
+    if not isinstance(address, str) or not address:
+        raise ConfigError("parallel.address", address, "must be a host name or IP address")
+    run_dir = node.get("run_dir")
+    if role == "worker" and not (isinstance(run_dir, str) and run_dir):
+        raise ConfigError(
+            "parallel.run_dir", run_dir, "required with parallel.role=worker: the chief's run dir"
+        )
+    worker_id = node.get("worker_id")
+    if worker_id is not None and (
+        not isinstance(worker_id, str)
+        or not re.fullmatch(r"[\w.-]+", worker_id)
+        or "chief" in worker_id
+    ):
+        raise ConfigError(
+            "parallel.worker_id", worker_id, "must be letters, digits, . _ - (and not 'chief')"
+        )
+    if role == "worker" and workers:
+        raise ConfigError("parallel.workers", workers, "must be 0 with parallel.role=worker")
+    heartbeat = _float(node, "parallel.heartbeat_seconds", low=0.0, high=3600.0, low_open=True)
+    grace = _float(node, "parallel.grace_seconds", low=0.0, high=math.inf, low_open=True)
+    if grace < 2 * heartbeat:
+        raise ConfigError(
+            "parallel.grace_seconds",
+            grace,
+            f"must be >= 2 x parallel.heartbeat_seconds ({heartbeat})",
+        )
+    gpu = node.get("gpu_per_worker")
+    if not isinstance(gpu, bool):
+        raise ConfigError("parallel.gpu_per_worker", gpu, "must be true or false")
+    return ParallelSettings(
+        workers=workers,
+        role=role,
+        address=address,
+        port=port,
+        run_dir=run_dir,
+        worker_id=worker_id,
+        grace_seconds=grace,
+        heartbeat_seconds=heartbeat,
+        gpu_per_worker=gpu,
+    )
 
 
 def _halving_schedule(strategy: Mapping[str, Any]) -> HalvingSchedule:

@@ -22,6 +22,8 @@ import yaml
 # Metrics every kt-ext tuner reports per trial besides the model's own.
 EPOCHS_RUN = "kt_ext/epochs_run"
 SECONDS = "kt_ext/seconds"
+# A failed trial's reason, next to its trial.json (it reaches a parallel chief this way).
+FAILURE_FILE = "failure.txt"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import functools
 import logging
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -221,27 +222,8 @@ def callbacks(settings: RunSettings) -> list[keras.callbacks.Callback]:
     return cbs
 
 
-def run_search(
-    settings: RunSettings, run_dir: Path, job: str = "", experiment: bool = True
-) -> RunResult:
-    """Run (or resume) the search described by ``settings`` and write its outputs into ``run_dir``.
-
-    Args:
-        settings: The validated config.
-        run_dir: Output directory (an existing one resumes).
-        job: Multirun job name, shown with every trial in TensorBoard.
-        experiment: Write the HParams experiment config (a sweep writes one
-            for all its jobs instead).
-
-    Returns:
-        The best completed trial's score, id and values, and the best model's test metrics.
-
-    Raises:
-        ConfigError: The data or model cannot be built from the config.
-        RunError: No trial completed, or the state of an existing run is damaged.
-    """
-    run_dir = Path(run_dir)
-    start = time.perf_counter()
+def prepare(settings: RunSettings) -> tuple[Distribute, Any, Splits, SpaceHyperModel]:
+    """Devices and strategy, data and the checked hypermodel: what every process of a run needs."""
     spec, strategy = make_strategy(settings)
     replicas = int(strategy.num_replicas_in_sync)
     data = load_data(settings)
@@ -253,26 +235,75 @@ def run_search(
         data.input_shape,
         data.num_classes,
     )
-    hypermodel = make_hypermodel(settings, data, replicas, spec.scale_lr)
-    tuner = make_tuner(settings, hypermodel, run_dir, strategy)
-    if settings.schedule is not None:
-        log.info("schedule:\n%s", settings.schedule.describe())
-    board = TrialBoard(
+    return spec, strategy, data, make_hypermodel(settings, data, replicas, spec.scale_lr)
+
+
+def trial_board(
+    settings: RunSettings, run_dir: Path, spec: Distribute, strategy: Any, job: str = ""
+) -> TrialBoard:
+    """The run's TensorBoard writer (sessions, curves and search scalars)."""
+    return TrialBoard(
         run_dir / "tensorboard",
         settings.space,
         settings.metrics,
         settings.search.epochs,
         job=job,
-        constants={"distribute": spec.name, "replicas": replicas},
+        constants={"distribute": spec.name, "replicas": int(strategy.num_replicas_in_sync)},
     )
+
+
+def run_search(
+    settings: RunSettings,
+    run_dir: Path,
+    job: str = "",
+    experiment: bool = True,
+    worker_command: Sequence[str] | None = None,
+) -> RunResult:
+    """Run (or resume) the search described by ``settings`` and write its outputs into ``run_dir``.
+
+    With ``parallel.workers`` > 0 or ``parallel.role=chief`` this process
+    serves the oracle (:mod:`kt_ext.parallel`) while workers train; the
+    outputs are the same.
+
+    Args:
+        settings: The validated config.
+        run_dir: Output directory (an existing one resumes).
+        job: Multirun job name, shown with every trial in TensorBoard.
+        experiment: Write the HParams experiment config (a sweep writes one
+            for all its jobs instead).
+        worker_command: The command that starts one worker (``scripts/tune.py``
+            with this run's overrides), for ``parallel.workers``.
+
+    Returns:
+        The best completed trial's score, id and values, and the best model's test metrics.
+
+    Raises:
+        ConfigError: The data or model cannot be built from the config.
+        RunError: No trial completed, the state of an existing run is damaged,
+            or the parallel search lost all its workers.
+    """
+    run_dir = Path(run_dir)
+    start = time.perf_counter()
+    spec, strategy, data, hypermodel = prepare(settings)
+    replicas = int(strategy.num_replicas_in_sync)
+    tuner = make_tuner(settings, hypermodel, run_dir, strategy)
+    if settings.schedule is not None:
+        log.info("schedule:\n%s", settings.schedule.describe())
+    board = trial_board(settings, run_dir, spec, strategy, job)
     if isinstance(tuner, tuners.TrialRecorder):
         tuner.board = board
     if experiment:
         board.write_experiment(rungs=rung_count(settings))
     failure = None
+    exit_codes: dict[str, int] = {}
     try:
-        tuner.search(epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=1)
+        if settings.parallel.chief:
+            exit_codes = serve_workers(settings, tuner, run_dir, worker_command)
+        else:
+            tuner.search(epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=1)
     except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
+        if isinstance(e, RunError):
+            raise
         failure = e
     rows = results.trial_rows(tuner.oracle.trials.values())
     write_trial_outputs(settings, rows, run_dir)
@@ -288,9 +319,90 @@ def run_search(
     summary_extra = {"distribute": spec.name, "replicas": replicas}
     if rungs is not None:
         summary_extra["configs_per_rung"] = rungs
+    if settings.parallel.chief:
+        from kt_ext.parallel import trials_per_worker
+
+        summary_extra["trials_per_worker"] = trials_per_worker(run_dir)
+        summary_extra["worker_exit_codes"] = exit_codes
     write_summary(settings, result, run_dir, time.perf_counter() - start, summary_extra)
     write_report(settings, run_dir)
     return result
+
+
+def serve_workers(
+    settings: RunSettings,
+    tuner: keras_tuner.Tuner,
+    run_dir: Path,
+    worker_command: Sequence[str] | None,
+) -> dict[str, int]:
+    """Serve the tuner's oracle until the workers have run the whole search.
+
+    Starts ``parallel.workers`` local worker processes (``worker_command``);
+    with ``parallel.role=chief`` and no local workers, waits for workers
+    started elsewhere.
+
+    Returns:
+        The exit status of each local worker.
+
+    Raises:
+        RunError: The server cannot listen, or every local worker exited early.
+    """
+    from kt_ext import parallel
+
+    par = settings.parallel
+    server = parallel.OracleServer(
+        tuner.oracle, Path(tuner.project_dir), par.address, par.port, par.grace_seconds
+    )
+    workers: dict[str, Any] = {}
+    try:
+        port = server.start()
+        tuner.save()
+        if par.workers:
+            if worker_command is None:
+                raise RunError("parallel.workers needs the command that starts a worker")
+            workers = parallel.start_workers(
+                worker_command, par.workers, run_dir, port, par.gpu_per_worker
+            )
+        else:
+            log.info(
+                "waiting for workers: start each with the same overrides plus "
+                "parallel.role=worker parallel.address=<this host> parallel.port=%d "
+                "parallel.run_dir=%s",
+                port,
+                run_dir.resolve(),
+            )
+        server.serve(workers)
+    except parallel.ParallelError as e:
+        raise RunError(str(e)) from e
+    finally:
+        codes = parallel.stop_workers(workers)
+        server.stop()
+    if server.servicer.failure is not None:
+        raise server.servicer.failure
+    return codes
+
+
+def run_worker(settings: RunSettings, job: str = "") -> None:
+    """Train trials for the chief at ``parallel.address:port`` until it has none left.
+
+    The worker builds everything a single run builds, from the same config,
+    and writes trials, checkpoints and TensorBoard logs into ``parallel.run_dir``
+    (shared with the chief); the chief writes the run's outputs.
+    """
+    from kt_ext import parallel
+
+    par = settings.parallel
+    parallel.exit_with_chief()
+    run_dir = Path(par.run_dir)
+    worker_id = par.worker_id or parallel.default_worker_id()
+    spec, strategy, _, hypermodel = prepare(settings)
+    with parallel.worker_environment(par.address, par.port, worker_id):
+        tuner = make_tuner(settings, hypermodel, run_dir, strategy)
+        if isinstance(tuner, tuners.TrialRecorder):
+            tuner.heartbeat_seconds = par.heartbeat_seconds
+            tuner.board = trial_board(settings, run_dir, spec, strategy, job)
+        log.info("worker %s of the chief at %s:%d", worker_id, par.address, par.port)
+        tuner.search(epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=1)
 
 
 def rung_count(settings: RunSettings) -> int:

@@ -57,13 +57,19 @@ from kt_ext.curves import CurveLogger
 from kt_ext.gp import SpaceEncoder
 from kt_ext.oracles import GPUCBOracle, HalvingOracle
 from kt_ext.oracles import _halving as halving
-from kt_ext.results import EPOCHS_RUN, SECONDS, failure_reason, trial_rows, write_text
+from kt_ext.results import (
+    EPOCHS_RUN,
+    FAILURE_FILE,
+    SECONDS,
+    failure_reason,
+    trial_rows,
+    write_text,
+)
 from kt_ext.space import BATCH_SIZE, grid_values
 
 state.install()
 
 _IDLE_WAIT = 0.2  # seconds a worker waits after the oracle had nothing to run
-FAILURE_FILE = "failure.txt"  # a failed trial's reason, next to its trial.json
 _FINISHED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
 
 

@@ -3,6 +3,7 @@
     python scripts/tune.py                                   # defaults: mlp x random x digits
     python scripts/tune.py strategy=bayes model=cnn search.max_trials=20
     python scripts/tune.py -m strategy=random,bayes model=mlp,cnn
+    python scripts/tune.py parallel.workers=3                 # chief + 3 local workers
 
 Compose -> validate -> build -> search -> report; returns the best objective
 value so a Hydra sweeper can consume it. A bad config exits with status 2 and
@@ -41,6 +42,13 @@ def fail(error: Exception, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def worker_overrides() -> list[str]:
+    """This run's command-line overrides, for the worker processes it starts."""
+    overrides = list(HydraConfig.get().overrides.task)
+    # A multirun job's output directory is its own; workers log inside it.
+    return [o for o in overrides if not o.lstrip("+~").startswith("hydra.")]
+
+
 @hydra.main(version_base="1.3", config_path=CONF, config_name="config")
 def main(cfg: DictConfig) -> float:
     """Run one tuning job and return its best objective value."""
@@ -51,14 +59,21 @@ def main(cfg: DictConfig) -> float:
         discard_run_dir(run_dir)
         fail(e, 2)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from kt_ext.run import RunError, run_search  # heavy: imports TensorFlow
+    from kt_ext.run import RunError, run_search, run_worker  # heavy: imports TensorFlow
 
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
+        if settings.parallel.role == "worker":
+            run_worker(settings)
+            return float("nan")
         # In a sweep, trials are named after their job, and the sweep writes one
         # HParams experiment for all jobs when it ends (kt_ext.sweep).
         result = run_search(
-            settings, run_dir, job=run_dir.name if multirun else "", experiment=not multirun
+            settings,
+            run_dir,
+            job=run_dir.name if multirun else "",
+            experiment=not multirun,
+            worker_command=[sys.executable, str(Path(__file__).resolve()), *worker_overrides()],
         )
     except ConfigError as e:
         discard_run_dir(run_dir)

@@ -133,7 +133,8 @@ def test_kill_9_five_times_then_resume_matches_the_uninterrupted_run(
             assert time.monotonic() < deadline, "no trial completed after a restart"
             time.sleep(0.05)
         time.sleep(rng.uniform(0.0, 1.5))  # then a random point: mid-trial, mid-write, ...
-        assert proc.poll() is None, "the run finished before it could be killed"
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before it could be killed: {proc.stderr.read()[-3000:]}")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills.append(completed(run_dir))

@@ -1,0 +1,403 @@
+"""Parallel tuning on KerasTuner's chief/worker engine, with dead-worker recovery.
+
+KerasTuner's own chief (``keras_tuner.src.distribute.oracle_chief``) serves
+the oracle over gRPC on whatever address it is given, never notices a dead
+worker (its trial stays RUNNING and the chief never exits) and hands out
+``STOPPED`` while other trials still run, so a trial that has to be re-run
+finds no worker left. :class:`OracleServer` keeps KerasTuner's protocol and
+oracle, so its workers are plain KerasTuner workers, and adds:
+
+* binding to ``127.0.0.1`` unless told otherwise (a warning names any other
+  address: the protocol has no authentication);
+* liveness: every request about a trial (workers ask for their trial every
+  ``heartbeat_seconds``, :class:`kt_ext.tuners.TrialRecorder`) counts as a
+  sign of life. A running trial silent for ``grace_seconds``, or whose local
+  worker process has exited, goes back to the queue and the next free worker
+  runs it again from the start;
+* workers get ``IDLE`` (and wait) rather than ``STOPPED`` while trials still
+  run elsewhere, so a re-queued trial always finds a worker;
+* the first result of a trial wins: a late report from a worker presumed dead
+  is ignored, and such a worker is told to stop at its next epoch (the
+  halving tuner reports every epoch);
+* the reason a trial failed (``trial_<id>/failure.txt``, written by the
+  worker) is recorded on the chief, which the protocol alone cannot carry.
+
+:func:`start_workers` launches local worker processes (``parallel.workers=N``)
+and :func:`worker_environment` sets the variables KerasTuner reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent import futures
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import grpc
+import keras_tuner
+from keras_tuner.src import protos
+from keras_tuner.src.distribute import oracle_chief
+from keras_tuner.src.engine import trial as trial_module
+
+from kt_ext.results import FAILURE_FILE
+from kt_ext.serve import is_loopback
+
+log = logging.getLogger(__name__)
+
+TrialStatus = trial_module.TrialStatus
+FINISHED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
+POLL_SECONDS = 0.5
+ASSIGNMENTS = "workers/assignments.csv"  # under the run directory: which worker ran which trial
+
+
+def trials_per_worker(run_dir: Path) -> dict[str, int]:
+    """Trials each worker ran last (the run that counts), from ``workers/assignments.csv``."""
+    path = Path(run_dir) / ASSIGNMENTS
+    if not path.exists():
+        return {}
+    last: dict[str, str] = {}
+    for line in path.read_text().splitlines()[1:]:
+        trial_id, worker, _ = line.split(",")
+        last[trial_id] = worker
+    counts: dict[str, int] = {}
+    for worker in last.values():
+        counts[worker] = counts.get(worker, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+class ParallelError(RuntimeError):
+    """The parallel search cannot go on (the server cannot bind, every worker is gone)."""
+
+
+class _Servicer(oracle_chief.OracleServicer):
+    """KerasTuner's servicer plus liveness bookkeeping; see the module docstring."""
+
+    def __init__(self, oracle: keras_tuner.Oracle, project_dir: Path, assignments: Path) -> None:
+        super().__init__(oracle)
+        self.project_dir = project_dir
+        self.assignments = assignments
+        self.last_seen: dict[str, float] = {}  # trial id -> time of the last request about it
+        self.started = time.monotonic()
+        self.failure: RuntimeError | None = None  # KerasTuner's too-many-failures error
+
+    def _seen(self, trial_id: str) -> None:
+        self.last_seen[trial_id] = time.monotonic()
+
+    def _assigned(self, trial_id: str, tuner_id: str) -> None:
+        new = not self.assignments.exists()
+        self.assignments.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.assignments, "a") as f:
+            if new:
+                f.write("trial_id,worker,time\n")
+            f.write(f"{trial_id},{tuner_id},{time.time():.3f}\n")
+
+    def _running_elsewhere(self) -> bool:
+        return bool(self.oracle.ongoing_trials or self.oracle._retry_queue)
+
+    def CreateTrial(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
+        if self.failure is not None:
+            trial = trial_module.Trial(self.oracle.get_space(), status=TrialStatus.STOPPED)
+            return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
+        before = self.oracle.ongoing_trials.get(request.tuner_id)
+        trial = self.oracle.create_trial(request.tuner_id)
+        if trial.status == TrialStatus.RUNNING:
+            if before is None or before.trial_id != trial.trial_id:  # not a repeated request
+                self._assigned(trial.trial_id, request.tuner_id)
+            self._seen(trial.trial_id)
+        elif trial.status == TrialStatus.STOPPED:
+            if self._running_elsewhere():  # a trial may still need another worker: wait
+                trial.status = TrialStatus.IDLE
+            else:
+                self.stop_triggered = True
+        return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
+
+    def UpdateTrial(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self._seen(request.trial_id)
+        if not self._is_running(request.trial_id):  # re-queued or finished elsewhere: stop it
+            trial = self.oracle.get_trial(request.trial_id)
+            stopped = trial_module.Trial(
+                trial.hyperparameters, trial_id=trial.trial_id, status=TrialStatus.STOPPED
+            )
+            return protos.get_service().UpdateTrialResponse(trial=stopped.to_proto())
+        return super().UpdateTrial(request, context)
+
+    def EndTrial(self, request: Any, context: Any) -> Any:  # noqa: N802
+        trial = trial_module.Trial.from_proto(request.trial)
+        current = self.oracle.get_trial(trial.trial_id)
+        if current.status in FINISHED and trial.trial_id in self.oracle.end_order:
+            log.warning("trial %s already ended: a late result is ignored", trial.trial_id)
+            return protos.get_service().EndTrialResponse()
+        if trial.status != TrialStatus.COMPLETED:
+            reason = self.project_dir / f"trial_{trial.trial_id}" / FAILURE_FILE
+            if reason.exists():
+                trial.message = reason.read_text().strip()
+        _dequeue(self.oracle, trial.trial_id)
+        try:
+            self.oracle.end_trial(trial)
+        except RuntimeError as e:  # too many consecutive failures: stop every worker
+            self.failure = e
+            self.stop_triggered = True
+        return protos.get_service().EndTrialResponse()
+
+    def GetTrial(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self._seen(request.trial_id)
+        return super().GetTrial(request, context)
+
+    def _is_running(self, trial_id: str) -> bool:
+        return any(t.trial_id == trial_id for t in self.oracle.ongoing_trials.values())
+
+
+@keras_tuner.synchronized
+def _dequeue(oracle: keras_tuner.Oracle, trial_id: str) -> None:
+    """Take ``trial_id`` off the retry queue (its presumed-dead worker reported after all)."""
+    oracle._retry_queue = [t for t in oracle._retry_queue if t != trial_id]
+
+
+@keras_tuner.synchronized
+def requeue(oracle: keras_tuner.Oracle, tuner_ids: Sequence[str], why: str) -> list[str]:
+    """Hand the running trials of ``tuner_ids`` back to the oracle's queue.
+
+    Returns:
+        The re-queued trial ids.
+    """
+    moved = []
+    for tuner_id in tuner_ids:
+        trial = oracle.ongoing_trials.pop(tuner_id, None)
+        oracle.tuner_ids.discard(tuner_id)
+        if trial is None or trial.status in FINISHED:
+            continue
+        oracle._retry_queue.append(trial.trial_id)
+        moved.append(trial.trial_id)
+        log.warning("trial %s of %s goes to another worker: %s", trial.trial_id, tuner_id, why)
+    if moved:
+        oracle.save()
+    return moved
+
+
+class OracleServer:
+    """Serve ``oracle`` to KerasTuner workers; see the module docstring.
+
+    Args:
+        oracle: The search's oracle (reloaded already, if resuming).
+        project_dir: The KerasTuner project directory (``run_dir/kt``).
+        address: Address to listen on. Anything but loopback logs a warning.
+        port: Port; 0 picks a free one (see :attr:`port` after :meth:`start`).
+        grace_seconds: Silence after which a running trial is re-queued.
+    """
+
+    def __init__(
+        self,
+        oracle: keras_tuner.Oracle,
+        project_dir: Path,
+        address: str = "127.0.0.1",
+        port: int = 0,
+        grace_seconds: float = 60.0,
+    ) -> None:
+        self.oracle = oracle
+        self.address = address
+        self.port = port
+        self.grace_seconds = grace_seconds
+        self.servicer = _Servicer(oracle, Path(project_dir), Path(project_dir).parent / ASSIGNMENTS)
+        self._server: grpc.Server | None = None
+
+    def start(self) -> int:
+        """Bind and start serving; returns the port.
+
+        Raises:
+            ParallelError: The address and port cannot be bound.
+        """
+        if not is_loopback(self.address):
+            log.warning(
+                "the oracle server listens on %s: anyone who can reach it can read and steer "
+                "the search (KerasTuner's protocol has no authentication)",
+                self.address,
+            )
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        protos.get_service_grpc().add_OracleServicer_to_server(self.servicer, server)
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        try:
+            port = server.add_insecure_port(f"{host}:{self.port}")
+        except RuntimeError as e:
+            raise ParallelError(f"cannot listen on {self.address}:{self.port}: {e}") from None
+        if not port:
+            raise ParallelError(f"cannot listen on {self.address}:{self.port}")
+        server.start()
+        self._server, self.port = server, port
+        log.info("oracle server on %s:%d", self.address, port)
+        return port
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.stop(0)
+            self._server = None
+
+    def silent(self, now: float | None = None) -> list[str]:
+        """Tuner ids whose running trial has not been heard of for ``grace_seconds``."""
+        now = time.monotonic() if now is None else now
+        seen = self.servicer.last_seen
+        return [
+            tuner_id
+            for tuner_id, trial in list(self.oracle.ongoing_trials.items())
+            if now - seen.get(trial.trial_id, self.servicer.started) > self.grace_seconds
+        ]
+
+    def done(self) -> bool:
+        """Whether the search is over: no trial to create, run or re-run (or it failed)."""
+        s = self.servicer
+        return s.failure is not None or (s.stop_triggered and not s._running_elsewhere())
+
+    def serve(self, workers: dict[str, subprocess.Popen] | None = None) -> None:
+        """Serve until the search is over, re-queueing the trials of dead or silent workers.
+
+        Args:
+            workers: Local worker processes by tuner id (``parallel.workers``);
+                a process that exits while its trial runs loses that trial at
+                once, without waiting for the grace period.
+
+        Raises:
+            ParallelError: Every local worker exited before the search was over
+                (and no remote worker was ever heard of).
+        """
+        workers = dict(workers or {})
+        exited: set[str] = set()
+        while not self.done():
+            time.sleep(POLL_SECONDS)
+            for tuner_id, proc in workers.items():
+                code = proc.poll()
+                if code is not None and tuner_id not in exited:
+                    exited.add(tuner_id)
+                    if code != 0:
+                        log.warning("worker %s exited with status %s", tuner_id, code)
+                    requeue(self.oracle, [tuner_id], f"its process exited ({code})")
+            requeue(self.oracle, self.silent(), f"no sign of life for {self.grace_seconds:g} s")
+            if workers and exited == set(workers) and not self.done():
+                left = self.oracle.max_trials - sum(
+                    t.status in FINISHED for t in self.oracle.trials.values()
+                )
+                raise ParallelError(
+                    f"all {len(workers)} workers exited with the search unfinished "
+                    f"({left} trial(s) left); run the same command again to resume"
+                )
+
+
+@contextmanager
+def worker_environment(address: str, port: int, tuner_id: str) -> Iterator[None]:
+    """Set the variables that make KerasTuner tuners in this process workers of a chief."""
+    names = ("KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
+    saved = {n: os.environ.get(n) for n in names}
+    os.environ.update(
+        dict(zip(names, (connect_address(address), str(port), tuner_id), strict=True))
+    )
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def connect_address(address: str) -> str:
+    """Where workers connect: ``address``, or loopback if the chief listens on every address."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1"}.get(address, address)
+
+
+def default_worker_id() -> str:
+    """``worker-<host>-<pid>``: unique across the machines of a search."""
+    return f"worker-{socket.gethostname()}-{os.getpid()}"
+
+
+def start_workers(
+    command: Sequence[str],
+    n: int,
+    run_dir: Path,
+    port: int,
+    gpu_per_worker: bool = False,
+) -> dict[str, subprocess.Popen]:
+    """Start ``n`` local worker processes of ``command`` (``scripts/tune.py`` with its overrides).
+
+    Each worker ``worker<i>`` trains into ``run_dir`` and logs into
+    ``run_dir/workers/worker<i>/`` (its Hydra directory and ``stderr.log``).
+
+    Returns:
+        The processes by tuner id.
+    """
+    workers = {}
+    for i in range(n):
+        tuner_id = f"worker{i}"
+        log_dir = run_dir / "workers" / tuner_id
+        log_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, CHIEF_PID: str(os.getpid())}
+        if gpu_per_worker:
+            env["CUDA_VISIBLE_DEVICES"] = str(i)
+        args = [
+            *(a for a in command if _override_key(a) not in _WORKER_KEYS),
+            "parallel.role=worker",
+            "parallel.workers=0",
+            "parallel.address=127.0.0.1",
+            f"parallel.port={port}",
+            f"parallel.run_dir={run_dir}",
+            f"parallel.worker_id={tuner_id}",
+            f"hydra.run.dir={log_dir}",
+        ]
+        with open(log_dir / "stderr.log", "ab") as err:
+            workers[tuner_id] = subprocess.Popen(
+                args, env=env, stdout=subprocess.DEVNULL, stderr=err
+            )
+    log.info("started %d worker processes (logs in %s)", n, run_dir / "workers")
+    return workers
+
+
+CHIEF_PID = "KT_EXT_CHIEF_PID"  # a local worker exits when this process is gone
+_WORKER_KEYS = {
+    f"parallel.{k}" for k in ("role", "workers", "address", "port", "run_dir", "worker_id")
+} | {"hydra.run.dir"}
+
+
+def _override_key(override: str) -> str:
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def exit_with_chief() -> None:
+    """In a local worker, exit as soon as the chief that started it is gone (killed)."""
+    chief = os.environ.get(CHIEF_PID)
+    if not chief:
+        return
+
+    def check() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != int(chief):
+                os._exit(3)
+
+    threading.Thread(target=check, daemon=True).start()
+
+
+def stop_workers(workers: dict[str, subprocess.Popen], timeout: float = 30.0) -> dict[str, int]:
+    """Wait for the workers to exit; terminate (then kill) any still running after ``timeout``.
+
+    Returns:
+        Each worker's exit status (negative: the signal that ended it).
+    """
+    deadline = time.monotonic() + timeout
+    for proc in workers.values():
+        try:
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+    for proc in workers.values():
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return {tuner_id: int(proc.returncode) for tuner_id, proc in workers.items()}

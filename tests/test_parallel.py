@@ -1,0 +1,293 @@
+"""Parallel tuning (kt_ext.parallel): the oracle server in-process, then real chief + workers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import keras_tuner
+import pytest
+from keras_tuner.src.engine.trial import TrialStatus
+
+from kt_ext.parallel import OracleServer, trials_per_worker
+from tests.conftest import ROOT, TUNE
+
+METRIC = "loss"
+
+
+def oracle_for(tmp_path: Path, max_trials: int) -> keras_tuner.Oracle:
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    oracle = keras_tuner.oracles.RandomSearchOracle(
+        objective=keras_tuner.Objective(METRIC, "min"),
+        max_trials=max_trials,
+        hyperparameters=hp,
+        seed=1,
+    )
+    oracle.verbose = 0
+    oracle._set_project_dir(str(tmp_path), "kt")
+    return oracle
+
+
+def client(monkeypatch: pytest.MonkeyPatch, port: int, tuner_id: str, tmp_path: Path):
+    from keras_tuner.src.distribute import oracle_client
+
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(port))
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", tuner_id)
+    return oracle_client.OracleClient(oracle_for(tmp_path / tuner_id, 1))
+
+
+def finish(c, trial, value: float) -> None:
+    c.update_trial(trial.trial_id, {METRIC: value})
+    trial.status = TrialStatus.COMPLETED
+    c.end_trial(trial)
+
+
+def test_a_silent_trial_goes_to_another_worker_and_a_late_result_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    oracle = oracle_for(tmp_path, 3)
+    server = OracleServer(oracle, tmp_path / "kt", grace_seconds=1.0)
+    port = server.start()
+    serving = threading.Thread(target=server.serve)
+    serving.start()
+    try:
+        silent = client(monkeypatch, port, "silent", tmp_path)
+        busy = client(monkeypatch, port, "busy", tmp_path)
+        lost = silent.create_trial("silent")  # then nothing: a dead or cut-off worker
+        ran = []
+        while True:
+            trial = busy.create_trial("busy")
+            if trial.status == TrialStatus.STOPPED:
+                break
+            if trial.status == TrialStatus.IDLE:  # trial 0 still counts as running
+                time.sleep(0.1)
+                continue
+            ran.append(trial.trial_id)
+            finish(busy, trial, 0.5)
+        answer = silent.update_trial(lost.trial_id, {METRIC: 0.0})  # it wakes up
+        assert answer.status == TrialStatus.STOPPED
+        lost.status = TrialStatus.COMPLETED
+        silent.end_trial(lost)
+    finally:
+        serving.join(30)
+        server.stop()
+    assert not serving.is_alive()
+    assert sorted(ran) == ["0", "1", "2"] and ran[-1] == lost.trial_id == "0"
+    assert oracle.trials["0"].score == 0.5  # the first result stands
+    assert oracle.end_order == ["1", "2", "0"]
+    assert trials_per_worker(tmp_path) == {"busy": 3}
+    with open(tmp_path / "workers" / "assignments.csv") as f:
+        assert [(r["trial_id"], r["worker"]) for r in csv.DictReader(f)] == [
+            ("0", "silent"),
+            ("1", "busy"),
+            ("2", "busy"),
+            ("0", "busy"),
+        ]
+
+
+def test_a_failed_trial_keeps_the_reason_its_worker_wrote(tmp_path, monkeypatch):
+    oracle = oracle_for(tmp_path, 1)
+    server = OracleServer(oracle, tmp_path / "kt")
+    port = server.start()
+    try:
+        c = client(monkeypatch, port, "w", tmp_path)
+        trial = c.create_trial("w")
+        (tmp_path / "kt" / f"trial_{trial.trial_id}" / "failure.txt").write_text("boom\n")
+        trial.status = TrialStatus.FAILED
+        c.end_trial(trial)
+    finally:
+        server.stop()
+    assert oracle.trials[trial.trial_id].message == "boom"
+    assert oracle.trials[trial.trial_id].status == TrialStatus.FAILED
+
+
+def test_listening_beyond_loopback_warns(tmp_path, caplog):
+    server = OracleServer(oracle_for(tmp_path, 1), tmp_path / "kt", address="0.0.0.0")
+    with caplog.at_level(logging.WARNING, logger="kt_ext.parallel"):
+        server.start()
+    server.stop()
+    assert "no authentication" in caplog.text and "0.0.0.0" in caplog.text
+
+
+# ----------------------------------------------------------------------------- processes
+
+PARALLEL = [
+    "search.epochs=3",
+    "search.early_stopping_patience=0",
+    "data.subset=0.3",
+    "parallel.workers=3",
+]
+
+
+def _address(hex_addr: str) -> str:
+    host, _ = hex_addr.split(":")
+    raw = bytes.fromhex(host)
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+    return socket.inet_ntop(socket.AF_INET6, words).removeprefix("::ffff:")  # v4-mapped
+
+
+def family(pid: int) -> list[int]:
+    """``pid`` and its descendants."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
+def listening(pids: list[int]) -> set[str]:
+    """Addresses the processes listen on (TCP, IPv4 and IPv6), from /proc."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                link = os.readlink(fd)
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    found = set()
+    for name in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{name}").read_text().splitlines()[1:]:
+            parts = line.split()
+            if parts[3] == "0A" and parts[9] in inodes:  # 0A: LISTEN
+                found.add(_address(parts[1]))
+    return found
+
+
+def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, Path]:
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, str(TUNE), *args, f"hydra.run.dir={run_dir}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return proc, run_dir
+
+
+def watch_sockets(proc: subprocess.Popen, timeout: float = 600) -> set[str]:
+    """Listening addresses of ``proc`` and its children, sampled until it exits."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        assert time.monotonic() < deadline, "the run did not finish"
+        seen |= listening(family(proc.pid))
+        time.sleep(0.2)
+    return seen
+
+
+def rows(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "trials.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def assignments(run_dir: Path) -> list[tuple[str, str]]:
+    path = run_dir / "workers" / "assignments.csv"
+    if not path.exists():
+        return []
+    with open(path) as f:
+        return [(r["trial_id"], r["worker"]) for r in csv.DictReader(f)]
+
+
+needs_proc = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux /proc")
+
+
+@pytest.mark.slow
+@needs_proc
+def test_chief_and_three_workers_share_the_search_on_loopback_only(tmp_path):
+    proc, run_dir = start(tmp_path, *PARALLEL, "search.max_trials=12")
+    sockets = watch_sockets(proc)
+    assert proc.returncode == 0, proc.stderr.read()[-3000:]
+    assert sockets == {"127.0.0.1"}  # the oracle server, and nothing on 0.0.0.0 or ::
+    trials = rows(run_dir)
+    ids = [r["trial_id"] for r in trials]
+    assert len(ids) == len(set(ids)) == 12 and all(r["status"] == "COMPLETED" for r in trials)
+    assigned = assignments(run_dir)
+    assert sorted(t for t, _ in assigned) == sorted(ids)  # each trial handed out once
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["worker_exit_codes"] == {"worker0": 0, "worker1": 0, "worker2": 0}
+    per_worker = summary["trials_per_worker"]
+    assert set(per_worker) == {"worker0", "worker1", "worker2"} and sum(per_worker.values()) == 12
+    assert all(n >= 1 for n in per_worker.values())
+    # every worker's trials reached TensorBoard and the report
+    sessions = list((run_dir / "tensorboard").glob("*/events.out.tfevents.*"))
+    assert len({p.parent.name for p in sessions}) >= 12
+    assert (run_dir / "best_model.keras").exists() and (run_dir / "convergence.png").exists()
+
+
+def worker_pid(chief: int, worker: str) -> int | None:
+    for pid in family(chief):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"parallel.worker_id={worker}".encode() in cmdline:
+            return pid
+    return None
+
+
+def status(run_dir: Path, trial_id: str) -> str | None:
+    try:
+        return json.loads((run_dir / "kt" / f"trial_{trial_id}" / "trial.json").read_text())[
+            "status"
+        ]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@pytest.mark.slow
+@needs_proc
+def test_a_killed_workers_trial_completes_elsewhere_and_the_run_ends(tmp_path):
+    proc, run_dir = start(tmp_path, *PARALLEL, "search.max_trials=9", "search.epochs=8")
+    deadline = time.monotonic() + 300
+    victim = None
+    while victim is None:
+        assert proc.poll() is None and time.monotonic() < deadline, "no trial of worker1 ran"
+        for trial_id, worker in assignments(run_dir):
+            if worker == "worker1" and status(run_dir, trial_id) == "RUNNING":
+                victim = trial_id
+        time.sleep(0.05)
+    pid = worker_pid(proc.pid, "worker1")
+    os.kill(pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    trials = rows(run_dir)
+    assert len(trials) == 9 and all(r["status"] == "COMPLETED" for r in trials)
+    runs = [w for t, w in assignments(run_dir) if t == victim]
+    assert runs[0] == "worker1" and len(runs) == 2 and runs[1] != "worker1", runs
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["worker_exit_codes"] == {"worker0": 0, "worker1": -9, "worker2": 0}
+    assert sum(summary["trials_per_worker"].values()) == 9
+
+
+@pytest.mark.slow
+@needs_proc
+def test_a_default_run_listens_on_no_socket(tmp_path):
+    proc, run_dir = start(tmp_path, "search.max_trials=2", "search.epochs=1")
+    sockets = watch_sockets(proc)
+    assert proc.returncode == 0, proc.stderr.read()[-3000:]
+    assert sockets == set()

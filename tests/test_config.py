@@ -151,3 +151,44 @@ def test_every_distribute_option_instantiates_its_spec(compose_config, distribut
     spec = instantiate(s.distribute)
     assert isinstance(spec, Distribute) and spec.name == distribute
     assert (spec.virtual_cpus, spec.scale_lr, spec.memory_growth) == (2, False, True)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["parallel.role=boss"], "parallel.role"),
+        (["parallel.workers=-1"], "parallel.workers"),
+        (["parallel.role=worker"], "parallel.port"),
+        (["parallel.role=worker", "parallel.port=7000"], "parallel.run_dir"),
+        (["parallel.port=70000"], "parallel.port"),
+        (["parallel.worker_id=chief1"], "parallel.worker_id"),
+        (["parallel.worker_id='a b'"], "parallel.worker_id"),
+        (["parallel.grace_seconds=4"], "parallel.grace_seconds"),
+        (["parallel.heartbeat_seconds=0"], "parallel.heartbeat_seconds"),
+        (["parallel.gpu_per_worker=1"], "parallel.gpu_per_worker"),
+        (
+            [
+                "parallel.role=worker",
+                "parallel.port=7000",
+                "parallel.run_dir=x",
+                "parallel.workers=2",
+            ],
+            "parallel.workers",
+        ),
+    ],
+)
+def test_bad_parallel_settings_name_their_key(compose_config, overrides, key):
+    with pytest.raises(ConfigError) as info:
+        validate(compose_config(overrides))
+    assert info.value.key == key
+
+
+def test_parallel_roles(compose_config):
+    assert not validate(compose_config()).parallel.chief
+    assert validate(compose_config(["parallel.workers=2"])).parallel.chief
+    chief = validate(compose_config(["parallel.role=chief", "parallel.port=7000"])).parallel
+    assert chief.chief and chief.workers == 0
+    worker = validate(
+        compose_config(["parallel.role=worker", "parallel.port=7000", "parallel.run_dir=/r"])
+    ).parallel
+    assert not worker.chief and worker.run_dir == "/r"

@@ -262,7 +262,9 @@ def status(run_dir: Path, trial_id: str) -> str | None:
 @pytest.mark.slow
 @needs_proc
 def test_a_killed_workers_trial_completes_elsewhere_and_the_run_ends(tmp_path):
-    proc, run_dir = start(tmp_path, *PARALLEL, "search.max_trials=9", "search.epochs=8")
+    proc, run_dir = start(
+        tmp_path, *PARALLEL, "strategy=bayes", "search.max_trials=9", "search.epochs=8"
+    )
     deadline = time.monotonic() + 300
     victim = None
     while victim is None:
@@ -291,3 +293,32 @@ def test_a_default_run_listens_on_no_socket(tmp_path):
     sockets = watch_sockets(proc)
     assert proc.returncode == 0, proc.stderr.read()[-3000:]
     assert sockets == set()
+
+
+@pytest.mark.slow
+@needs_proc
+def test_a_killed_chief_takes_its_workers_along_and_the_rerun_finishes(tmp_path):
+    args = (*PARALLEL, "parallel.workers=2", "search.max_trials=10", "search.epochs=6")
+    proc, run_dir = start(tmp_path, *args)
+    deadline = time.monotonic() + 300
+    while sum(status(run_dir, f"{i:02d}") == "COMPLETED" for i in range(10)) < 3:
+        assert proc.poll() is None and time.monotonic() < deadline, "too slow to kill mid-run"
+        time.sleep(0.05)
+    workers = [p for p in family(proc.pid) if p != proc.pid]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(3.0)  # workers notice within a second
+    assert not [
+        p
+        for p in workers
+        if Path(f"/proc/{p}").exists() and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]
+    ]
+    unfinished = [f"{i:02d}" for i in range(10) if status(run_dir, f"{i:02d}") != "COMPLETED"]
+    assert unfinished, "the run ended before the kill"
+    again, _ = start(tmp_path, *args)
+    _, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err[-3000:]
+    trials = rows(run_dir)
+    assert len(trials) == 10 and all(r["status"] == "COMPLETED" for r in trials)
+    oracle = json.loads((run_dir / "kt" / "oracle.json").read_text())
+    assert sorted(oracle["run_times"].values()) == [1] * 10  # nothing finished ran twice

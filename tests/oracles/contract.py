@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections.abc import Callable
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
@@ -99,22 +99,18 @@ def run_workers(
     n: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> list[BaseException]:
-    """Serve ``oracle`` over KerasTuner's gRPC protocol on 127.0.0.1 and run ``n`` workers.
+    """Serve ``oracle`` with :class:`kt_ext.parallel.OracleServer` on 127.0.0.1; run ``n`` workers.
 
     Each worker is a thread calling ``work(client, tuner_id)`` with its own
     ``OracleClient`` (built, as KerasTuner does, around a local oracle from
     ``make_local``). Returns the exceptions the workers raised.
     """
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief, oracle_client
+    from keras_tuner.src.distribute import oracle_client
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    protos.get_service_grpc().add_OracleServicer_to_server(
-        oracle_chief.OracleServicer(oracle), server
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
+    from kt_ext.parallel import OracleServer
+
+    server = OracleServer(oracle, Path(oracle._project_dir))
+    port = server.start()
     monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
     monkeypatch.setenv("KERASTUNER_ORACLE_PORT", str(port))
     clients = []
@@ -136,7 +132,7 @@ def run_workers(
         t.start()
     for t in threads:
         t.join(timeout=120)
-    server.stop(0)
+    server.stop()
     errors.extend(RuntimeError("a worker did not finish") for t in threads if t.is_alive())
     return errors
 
@@ -259,6 +255,9 @@ class OracleContract:
                 trial = client.create_trial(tuner_id)
                 if trial.status == TrialStatus.STOPPED:
                     return
+                if trial.status == TrialStatus.IDLE:  # others still run: wait for the end
+                    time.sleep(0.05)
+                    continue
                 client.update_trial(
                     trial.trial_id, {METRIC: fake_loss(trial.hyperparameters.values)}
                 )

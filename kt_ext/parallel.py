@@ -16,9 +16,10 @@ oracle, so its workers are plain KerasTuner workers, and adds:
   runs it again from the start;
 * workers get ``IDLE`` (and wait) rather than ``STOPPED`` while trials still
   run elsewhere, so a re-queued trial always finds a worker;
-* the first result of a trial wins: a late report from a worker presumed dead
-  is ignored, and such a worker is told to stop at its next epoch (the
-  halving tuner reports every epoch);
+* a worker presumed dead that speaks up before anyone else took its trial
+  keeps it; once the trial has finished elsewhere, its late reports are
+  ignored (the first result wins) and it is told to stop at its next epoch
+  (the halving tuner reports every epoch);
 * the reason a trial failed (``trial_<id>/failure.txt``, written by the
   worker) is recorded on the chief, which the protocol alone cannot carry.
 
@@ -84,6 +85,7 @@ class _Servicer(oracle_chief.OracleServicer):
         self.project_dir = project_dir
         self.assignments = assignments
         self.last_seen: dict[str, float] = {}  # trial id -> time of the last request about it
+        self.owner: dict[str, str] = {}  # trial id -> the worker it was last handed to
         self.started = time.monotonic()
         self.failure: RuntimeError | None = None  # KerasTuner's too-many-failures error
 
@@ -110,6 +112,7 @@ class _Servicer(oracle_chief.OracleServicer):
         if trial.status == TrialStatus.RUNNING:
             if before is None or before.trial_id != trial.trial_id:  # not a repeated request
                 self._assigned(trial.trial_id, request.tuner_id)
+                self.owner[trial.trial_id] = request.tuner_id
             self._seen(trial.trial_id)
         elif trial.status == TrialStatus.STOPPED:
             if self._running_elsewhere():  # a trial may still need another worker: wait
@@ -119,9 +122,9 @@ class _Servicer(oracle_chief.OracleServicer):
         return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
 
     def UpdateTrial(self, request: Any, context: Any) -> Any:  # noqa: N802
-        self._seen(request.trial_id)
-        if not self._is_running(request.trial_id):  # re-queued or finished elsewhere: stop it
-            trial = self.oracle.get_trial(request.trial_id)
+        self._heard_of(request.trial_id)
+        trial = self.oracle.get_trial(request.trial_id)
+        if self._finished(request.trial_id):  # a late worker: its result no longer counts
             stopped = trial_module.Trial(
                 trial.hyperparameters, trial_id=trial.trial_id, status=TrialStatus.STOPPED
             )
@@ -130,8 +133,7 @@ class _Servicer(oracle_chief.OracleServicer):
 
     def EndTrial(self, request: Any, context: Any) -> Any:  # noqa: N802
         trial = trial_module.Trial.from_proto(request.trial)
-        current = self.oracle.get_trial(trial.trial_id)
-        if current.status in FINISHED and trial.trial_id in self.oracle.end_order:
+        if self._finished(trial.trial_id):
             log.warning("trial %s already ended: a late result is ignored", trial.trial_id)
             return protos.get_service().EndTrialResponse()
         if trial.status != TrialStatus.COMPLETED:
@@ -147,17 +149,37 @@ class _Servicer(oracle_chief.OracleServicer):
         return protos.get_service().EndTrialResponse()
 
     def GetTrial(self, request: Any, context: Any) -> Any:  # noqa: N802
-        self._seen(request.trial_id)
+        self._heard_of(request.trial_id)
         return super().GetTrial(request, context)
 
-    def _is_running(self, trial_id: str) -> bool:
-        return any(t.trial_id == trial_id for t in self.oracle.ongoing_trials.values())
+    def _finished(self, trial_id: str) -> bool:
+        return (
+            self.oracle.get_trial(trial_id).status in FINISHED and trial_id in self.oracle.end_order
+        )
+
+    def _heard_of(self, trial_id: str) -> None:
+        """A sign of life for ``trial_id``; a re-queued trial goes back to its worker."""
+        self._seen(trial_id)
+        owner = self.owner.get(trial_id)
+        if owner is not None and trial_id in self.oracle._retry_queue:
+            _reclaim(self.oracle, trial_id, owner)
 
 
 @keras_tuner.synchronized
 def _dequeue(oracle: keras_tuner.Oracle, trial_id: str) -> None:
     """Take ``trial_id`` off the retry queue (its presumed-dead worker reported after all)."""
     oracle._retry_queue = [t for t in oracle._retry_queue if t != trial_id]
+
+
+@keras_tuner.synchronized
+def _reclaim(oracle: keras_tuner.Oracle, trial_id: str, tuner_id: str) -> None:
+    """Give a re-queued trial back to ``tuner_id``, which turned out to be alive."""
+    if trial_id not in oracle._retry_queue or tuner_id in oracle.ongoing_trials:
+        return
+    oracle._retry_queue = [t for t in oracle._retry_queue if t != trial_id]
+    oracle.ongoing_trials[tuner_id] = oracle.trials[trial_id]
+    oracle.tuner_ids.add(tuner_id)
+    log.warning("trial %s: %s is alive after all and keeps it", trial_id, tuner_id)
 
 
 @keras_tuner.synchronized

@@ -76,7 +76,7 @@ def load_json(path: str | Path) -> Any:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
         raise StateError(
-            path, f"not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})"
+            path, f"not valid JSON ({e.msg}: line {e.lineno}, column {e.colno})"
         ) from None
     if not isinstance(obj, dict):
         raise StateError(path, f"holds a JSON {type(obj).__name__}, not an object")

@@ -322,3 +322,28 @@ def test_a_killed_chief_takes_its_workers_along_and_the_rerun_finishes(tmp_path)
     assert len(trials) == 10 and all(r["status"] == "COMPLETED" for r in trials)
     oracle = json.loads((run_dir / "kt" / "oracle.json").read_text())
     assert sorted(oracle["run_times"].values()) == [1] * 10  # nothing finished ran twice
+
+
+def test_a_worker_presumed_dead_keeps_its_trial_if_nobody_took_it(tmp_path, monkeypatch):
+    oracle = oracle_for(tmp_path, 1)
+    server = OracleServer(oracle, tmp_path / "kt", grace_seconds=0.5)
+    port = server.start()
+    serving = threading.Thread(target=server.serve)
+    serving.start()
+    try:
+        slow = client(monkeypatch, port, "slow", tmp_path)
+        trial = slow.create_trial("slow")
+        deadline = time.monotonic() + 10
+        while not oracle._retry_queue:  # silent past the grace period: re-queued
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert slow.update_trial(trial.trial_id, {METRIC: 0.25}).status == TrialStatus.RUNNING
+        assert oracle._retry_queue == [] and oracle.ongoing_trials["slow"].trial_id == "0"
+        trial.status = TrialStatus.COMPLETED
+        slow.end_trial(trial)
+        assert slow.create_trial("slow").status == TrialStatus.STOPPED
+    finally:
+        serving.join(30)
+        server.stop()
+    assert oracle.trials["0"].score == 0.25 and oracle.end_order == ["0"]
+    assert trials_per_worker(tmp_path) == {"slow": 1}

@@ -93,6 +93,8 @@ class RunSettings:
     schedule: HalvingSchedule | None = None  # successive halving's rungs, if the strategy has them
     allow_modules: tuple[str, ...] = ()  # extra modules _target_ may name (safety.allow_modules)
     parallel: ParallelSettings = field(default_factory=ParallelSettings)
+    values: dict[str, Any] = field(default_factory=dict)  # model.values resolved (train.py)
+    trial_id: str | None = None  # the tuned trial a best_config.yaml retrains (its seed)
 
 
 def validate(cfg: DictConfig) -> RunSettings:
@@ -149,6 +151,8 @@ def validate(cfg: DictConfig) -> RunSettings:
         schedule=_halving_schedule(strategy) if "reduction_factor" in strategy else None,
         allow_modules=allow,
         parallel=_parallel(_mapping(raw, "parallel")),
+        values=space.resolve(_values(model), "model.values"),
+        trial_id=_trial_id(raw.get("trial_id")),
     )
 
 
@@ -296,6 +300,21 @@ def _distribute(node: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(node.get(name), bool):
             raise ConfigError(f"distribute.{name}", node.get(name), "must be true or false")
     return target
+
+
+def _values(model: Mapping[str, Any]) -> dict[str, Any]:
+    values = model.get("values")
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise ConfigError("model.values", values, "must be a mapping of hyperparameter values")
+    return dict(values)
+
+
+def _trial_id(value: Any) -> str | None:
+    if value is not None and not (isinstance(value, str) and re.fullmatch(r"[\w.-]+", value)):
+        raise ConfigError("trial_id", value, "must be null or a trial id (letters, digits, . _ -)")
+    return value
 
 
 ROLES = ("chief", "worker")

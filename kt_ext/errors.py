@@ -7,8 +7,10 @@ value and states the rule, so the command line can print it as a single line.
 from __future__ import annotations
 
 import ast
+import os
 import re
-from typing import Any
+import sys
+from typing import Any, NoReturn
 
 
 class ConfigError(ValueError):
@@ -53,3 +55,14 @@ def argument_error(error: ValueError, prefix: str) -> ConfigError | None:
     except (ValueError, SyntaxError):
         value = text
     return ConfigError(f"{prefix}.{name}", value, rule)
+
+
+def fail(error: Exception, code: int) -> NoReturn:
+    """Print ``error`` as one line on stderr and exit with ``code`` (the scripts' convention).
+
+    Under ``HYDRA_FULL_ERROR=1`` the error is raised instead, with its traceback.
+    """
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        raise error
+    print(f"kt-ext: error: {error}", file=sys.stderr, flush=True)
+    sys.exit(code)

@@ -24,6 +24,8 @@ EPOCHS_RUN = "kt_ext/epochs_run"
 SECONDS = "kt_ext/seconds"
 # A failed trial's reason, next to its trial.json (it reaches a parallel chief this way).
 FAILURE_FILE = "failure.txt"
+# The winner's complete config, which scripts/train.py retrains (-cd <run dir> -cn best_config).
+BEST_CONFIG = "best_config.yaml"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,49 @@ def failure_reason(message: str | None) -> str:
         return ""
     last = message.strip().splitlines()[-1]
     return last.removeprefix("keras_tuner.src.errors.FailedTrialError: ")
+
+
+def code_version() -> dict[str, str | None]:
+    """kt-ext's version and, in a git checkout, the commit (``+dirty`` with local changes)."""
+    import subprocess
+
+    from kt_ext import __version__
+
+    root = Path(__file__).resolve().parents[1]
+    commit = None
+    try:
+        commit = (
+            subprocess.run(
+                ["git", "-C", str(root), "describe", "--always", "--dirty", "--abbrev=12"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            ).stdout.strip()
+            or None
+        )
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"kt_ext": __version__, "git": commit}
+
+
+def best_config(
+    config: Mapping[str, Any], names: Sequence[str], values: Mapping[str, Any], trial_id: str
+) -> dict[str, Any]:
+    """A complete config that retrains trial ``trial_id`` (``scripts/train.py -cn best_config``).
+
+    Args:
+        config: The run's composed config, resolved (without Hydra's node).
+        names: Every hyperparameter of the space.
+        values: The trial's active values (inactive entries become ``null``).
+        trial_id: The trial, whose id seeds the retrained model like the trial's.
+    """
+    out = _plain(dict(config))
+    out.pop("hydra", None)
+    out["model"] = {**out["model"], "values": {n: values.get(n) for n in names}}
+    out["trial_id"] = trial_id
+    out["code_version"] = code_version()
+    return out
 
 
 def best_rows(rows: Sequence[TrialRow], direction: str, n: int) -> list[TrialRow]:

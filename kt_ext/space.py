@@ -98,6 +98,32 @@ class Param:
             return tuple(range(int(self.low), int(self.high) + 1))
         return None
 
+    def check(self, value: Any, key: str = "model.values") -> Scalar:
+        """``value`` if it lies in this entry's domain (ints given as floats are accepted).
+
+        Raises:
+            ConfigError: It does not.
+        """
+        where = f"{key}.{self.name}"
+        domain = self.domain()
+        if self.kind in ("choice", "fixed", "bool"):
+            if value not in domain or (self.kind == "bool") != isinstance(value, bool):
+                raise ConfigError(where, value, f"must be one of {list(domain)}")
+            return next(v for v in domain if v == value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(where, value, "must be a number")
+        if not self.low <= value <= self.high:
+            raise ConfigError(where, value, f"must lie in [{self.low}, {self.high}]")
+        if self.kind == "int":
+            if value != int(value):
+                raise ConfigError(where, value, "must be an integer")
+            if domain is not None and int(value) not in domain:
+                raise ConfigError(
+                    where, value, f"must be on the grid {self.low}..{self.high} step {self.step}"
+                )
+            return int(value)
+        return float(value)
+
     def declare(self, hp: Any) -> Scalar | None:
         """Register this entry on ``hp`` (a ``keras_tuner.HyperParameters``).
 
@@ -168,6 +194,52 @@ class SearchSpace:
             v = p.declare(hp)
             if v is not None:
                 values[p.name] = v
+        return values
+
+    def default(self, name: str) -> Scalar:
+        """The default value of entry ``name``, as KerasTuner sets it.
+
+        Its ``default`` if given, else the lower bound (numbers), the first
+        value (choices, fixed) or ``False`` (bools).
+        """
+        p = self[name]
+        if p.default is not None:
+            return p.default
+        if p.kind == "float":
+            return float(p.low)
+        if p.kind == "int":
+            return int(p.low)
+        if p.kind == "bool":
+            return False
+        return p.values[0]
+
+    def resolve(self, given: Mapping[str, Any], key: str = "model.values") -> dict[str, Scalar]:
+        """The active values of one configuration: ``given`` where set, defaults elsewhere.
+
+        Args:
+            given: Values by name; ``None`` means the entry's default.
+            key: Config path of ``given``, for error messages.
+
+        Returns:
+            Active values only (an entry whose ``when`` fails is left out).
+
+        Raises:
+            ConfigError: A name the space does not declare, a value outside its
+                entry's domain, or a value for an entry that is inactive.
+        """
+        unknown = sorted(set(given) - set(self.names))
+        if unknown:
+            raise ConfigError(f"{key}.{unknown[0]}", given[unknown[0]], "not in model.space")
+        values: dict[str, Scalar] = {}
+        for p in self.params:
+            value = given.get(p.name)
+            active = all(values.get(c.parent) in c.values for c in p.when)
+            if not active:
+                if value is not None:
+                    cond = "; ".join(f"{c.parent} in {list(c.values)}" for c in p.when)
+                    raise ConfigError(f"{key}.{p.name}", value, f"inactive unless {cond}")
+                continue
+            values[p.name] = self.default(p.name) if value is None else p.check(value, key)
         return values
 
     def to_hyperparameters(self) -> Any:

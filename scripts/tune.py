@@ -13,33 +13,24 @@ run directory behind (``HYDRA_FULL_ERROR=1`` shows the traceback).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from kt_ext.config import discard_run_dir, validate
-from kt_ext.errors import ConfigError
+from kt_ext.errors import ConfigError, fail
+from kt_ext.results import BEST_CONFIG, best_config, write_yaml
 from kt_ext.sweep import register_resolvers
 
 register_resolvers()  # ${kt_job_dir:...} names multirun job directories
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
-
-
-def fail(error: Exception, code: int) -> NoReturn:
-    """Print ``error`` as one line on stderr and exit with ``code``.
-
-    Under ``HYDRA_FULL_ERROR=1`` the error is raised instead, with its traceback.
-    """
-    if os.environ.get("HYDRA_FULL_ERROR") == "1":
-        raise error
-    print(f"kt-ext: error: {error}", file=sys.stderr, flush=True)
-    sys.exit(code)
+log = logging.getLogger("kt_ext.tune")
 
 
 def worker_overrides() -> list[str]:
@@ -80,6 +71,14 @@ def main(cfg: DictConfig) -> float:
         fail(e, 2)
     except RunError as e:
         fail(e, 1)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    best = best_config(config, settings.space.names, result.best_values, result.best_trial_id)
+    write_yaml(run_dir / BEST_CONFIG, best)
+    log.info(
+        "retrain the winner: python %s -cd %s -cn best_config",
+        Path(__file__).with_name("train.py"),
+        run_dir,
+    )
     return result.best_score
 
 

@@ -179,3 +179,38 @@ def test_invalid_entries_name_key_and_rule(raw, key, rule):
 def test_error_echoes_value():
     with pytest.raises(ConfigError, match=r"model\.space\.u\.step = -2: must be > 0"):
         parse_space({"u": {"type": "int", "low": 1, "high": 9, "step": -2}})
+
+
+def test_resolve_fills_defaults_checks_domains_and_conditions():
+    from kt_ext.errors import ConfigError
+
+    space = parse_space(
+        {
+            "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True, "default": 1e-3},
+            "optimizer": {"type": "choice", "values": ["adam", "sgd"]},
+            "momentum": {"type": "float", "low": 0.5, "high": 0.99, "when": {"optimizer": "sgd"}},
+            "units": {"type": "int", "low": 32, "high": 128, "step": 32},
+            "batch_size": {"type": "choice", "values": [32, 64], "ordered": True},
+            "bn": {"type": "bool"},
+        }
+    )
+    assert space.resolve({}) == {
+        "lr": 1e-3,
+        "optimizer": "adam",
+        "units": 32,
+        "batch_size": 32,
+        "bn": False,
+    }
+    got = space.resolve({"optimizer": "sgd", "units": 64.0, "batch_size": 64, "bn": True})
+    assert got["momentum"] == 0.5 and got["units"] == 64 and isinstance(got["units"], int)
+    for given, key in [
+        ({"lr": 1.0}, "model.values.lr"),
+        ({"units": 48}, "model.values.units"),
+        ({"bn": 1}, "model.values.bn"),
+        ({"momentum": 0.9}, "model.values.momentum"),
+        ({"depth": 2}, "model.values.depth"),
+        ({"optimizer": "rmsprop"}, "model.values.optimizer"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            space.resolve(given)
+        assert info.value.key == key

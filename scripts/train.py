@@ -1,0 +1,52 @@
+"""Train one configuration from the Hydra configs in ``conf/``, or retrain a tuned winner.
+
+    python scripts/train.py model=cnn model.values.lr=0.003 model.values.optimizer=sgd
+    python scripts/train.py -cd outputs/2026-11-23/10-00-00 -cn best_config   # the winner
+
+Values not given take their space entry's default. The run writes TensorBoard
+curves while it trains, ``model.keras`` (best epoch) and ``summary.json`` into
+Hydra's run directory, and ends with the validation and test metrics. A bad
+config exits with status 2 and one line naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from kt_ext.config import discard_run_dir, validate
+from kt_ext.errors import ConfigError, fail
+from kt_ext.sweep import register_resolvers
+
+register_resolvers()
+CONF = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+@hydra.main(version_base="1.3", config_path=CONF, config_name="config")
+def main(cfg: DictConfig) -> float:
+    """Train ``model.values`` and return the best objective value."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        settings = validate(cfg)
+    except ConfigError as e:
+        discard_run_dir(run_dir)
+        fail(e, 2)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from kt_ext.run import RunError
+    from kt_ext.train import train_one
+
+    try:
+        return train_one(settings, run_dir).objective
+    except ConfigError as e:
+        discard_run_dir(run_dir)
+        fail(e, 2)
+    except RunError as e:
+        fail(e, 1)
+
+
+if __name__ == "__main__":
+    main()

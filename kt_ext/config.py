@@ -95,6 +95,7 @@ class RunSettings:
     parallel: ParallelSettings = field(default_factory=ParallelSettings)
     values: dict[str, Any] = field(default_factory=dict)  # model.values resolved (train.py)
     trial_id: str | None = None  # the tuned trial a best_config.yaml retrains (its seed)
+    preview: bool = False  # describe the search and exit (scripts/tune.py preview=true)
 
 
 def validate(cfg: DictConfig) -> RunSettings:
@@ -153,6 +154,7 @@ def validate(cfg: DictConfig) -> RunSettings:
         parallel=_parallel(_mapping(raw, "parallel")),
         values=space.resolve(_values(model), "model.values"),
         trial_id=_trial_id(raw.get("trial_id")),
+        preview=_bool(raw, "preview"),
     )
 
 
@@ -309,6 +311,13 @@ def _values(model: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(values, Mapping):
         raise ConfigError("model.values", values, "must be a mapping of hyperparameter values")
     return dict(values)
+
+
+def _bool(node: Mapping[str, Any], key: str) -> bool:
+    value = _leaf(node, key)
+    if not isinstance(value, bool):
+        raise ConfigError(key, value, "must be true or false")
+    return value
 
 
 def _trial_id(value: Any) -> str | None:

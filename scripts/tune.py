@@ -52,6 +52,16 @@ def main(cfg: DictConfig) -> float:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from kt_ext.run import RunError, run_search, run_worker  # heavy: imports TensorFlow
 
+    if settings.preview:
+        from kt_ext.preview import run_preview
+
+        try:
+            print(run_preview(settings), flush=True)
+        except ConfigError as e:
+            fail(e, 2)
+        finally:
+            discard_run_dir(run_dir)
+        return float("nan")
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         if settings.parallel.role == "worker":

@@ -268,6 +268,7 @@ _STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
     "sampler": ("random", "gp"),
     "budget": BUDGETS,
     "beta_schedule": ("constant", "srinivas"),
+    "acquisition": ("ucb", "ei", "log_ei"),
 }
 
 

@@ -4,7 +4,16 @@ Nothing here imports TensorFlow, Keras or KerasTuner: arrays in, arrays out.
 Oracles in :mod:`kt_ext.oracles` are thin wrappers around these functions.
 """
 
-from kt_ext.gp._acquisition import srinivas_beta, ucb, ucb_gradient
+from kt_ext.gp._acquisition import (
+    ACQUISITIONS,
+    acquisition,
+    acquisition_gradient,
+    expected_improvement,
+    log_expected_improvement,
+    srinivas_beta,
+    ucb,
+    ucb_gradient,
+)
 from kt_ext.gp._encoding import INACTIVE, SpaceEncoder
 from kt_ext.gp._gp import GaussianProcess, GPParams, cholesky, fit_params, neg_log_posterior
 from kt_ext.gp._kernel import matern52, matern52_g, scaled_distance, squared_differences
@@ -13,6 +22,11 @@ from kt_ext.gp._outputs import clip_bad_tail, standardise
 from kt_ext.gp._threads import single_threaded_blas
 
 __all__ = [
+    "ACQUISITIONS",
+    "acquisition",
+    "acquisition_gradient",
+    "expected_improvement",
+    "log_expected_improvement",
     "INACTIVE",
     "SpaceEncoder",
     "polish",

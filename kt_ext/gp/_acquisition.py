@@ -1,4 +1,4 @@
-"""Upper confidence bound acquisition and its exploration schedule.
+"""Acquisition functions (UCB, expected improvement, log EI) and UCB's exploration schedule.
 
 Everything here *maximises*: callers minimising an objective negate it first
 (the oracle does), so that a high acquisition value always means "try here".
@@ -9,6 +9,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import erfcx, log_ndtr, ndtr
+
+ACQUISITIONS = ("ucb", "ei", "log_ei")
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
 
 
 def ucb(mean: np.ndarray, std: np.ndarray, beta: float) -> np.ndarray:
@@ -58,3 +63,97 @@ def srinivas_beta(t: int, dim: int, delta: float = 0.1) -> float:
     if not 0.0 < delta < 1.0:
         raise ValueError(f"The value of `delta` is {delta}, but must be in (0, 1).")
     return math.sqrt(2.0 * math.log(max(dim, 1) * t * t * math.pi**2 / (6.0 * delta)))
+
+
+def _z(mean: np.ndarray, std: np.ndarray, best: float) -> tuple[np.ndarray, np.ndarray]:
+    sigma = np.maximum(std, 1e-12)
+    return (mean - best) / sigma, sigma
+
+
+def _h_over_phi(z: np.ndarray) -> np.ndarray:
+    """``h(z) / φ(z)`` with ``h(z) = φ(z) + z Φ(z)``: ``1 + z · Φ(z)/φ(z)``, computed stably.
+
+    ``Φ(z)/φ(z) = sqrt(π/2) · erfcx(-z/√2)``; for very negative ``z`` the
+    sum cancels and the asymptotic ``1/z² - 3/z⁴`` takes over.
+    """
+    z = np.asarray(z, dtype=float)
+    out = 1.0 + z * _SQRT_HALF_PI * erfcx(-z / math.sqrt(2.0))
+    far = z < -1e3
+    if far.any():
+        zf = z[far]
+        out[far] = (1.0 - 3.0 / zf**2) / zf**2
+    return out
+
+
+def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+    """``EI(x) = E[max(g(x) - best, 0)] = σ (φ(z) + z Φ(z))``, ``z = (μ - best) / σ``.
+
+    Maximised objective ``g``; ``best`` is the best value observed.
+    """
+    z, sigma = _z(mean, std, best)
+    return sigma * np.exp(-0.5 * z**2 - _LOG_SQRT_2PI) * _h_over_phi(z)
+
+
+def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+    """``log EI(x)``, finite even where EI underflows to 0 (Ament et al., NeurIPS 2023).
+
+    ``log EI = log σ + log φ(z) + log(h(z)/φ(z))``, with the last term from
+    :func:`_h_over_phi`, so far below the incumbent the value keeps ranking
+    candidates instead of being a flat 0.
+    """
+    z, sigma = _z(mean, std, best)
+    positive = z > 0  # h/φ > 1: no cancellation, but exp(-z²/2) may underflow the other way
+    out = np.empty_like(z)
+    zp = z[positive]
+    out[positive] = np.log(zp * ndtr(zp) + np.exp(-0.5 * zp**2 - _LOG_SQRT_2PI))
+    zn = z[~positive]
+    out[~positive] = -0.5 * zn**2 - _LOG_SQRT_2PI + np.log(_h_over_phi(zn))
+    return np.log(sigma) + out
+
+
+def acquisition(
+    name: str, mean: np.ndarray, std: np.ndarray, beta: float, best: float
+) -> np.ndarray:
+    """The acquisition ``name`` (one of :data:`ACQUISITIONS`) at posterior moments.
+
+    Args:
+        name: ``"ucb"`` (uses ``beta``), ``"ei"`` or ``"log_ei"`` (use ``best``).
+        mean: Posterior means of the maximised objective, ``(m,)``.
+        std: Posterior standard deviations, ``(m,)``.
+        beta: UCB's exploration weight.
+        best: The best observed value (EI's incumbent).
+    """
+    if name == "ucb":
+        return ucb(mean, std, beta)
+    if name == "ei":
+        return expected_improvement(mean, std, best)
+    if name == "log_ei":
+        return log_expected_improvement(mean, std, best)
+    raise ValueError(f"The value of `acquisition` is {name!r}, but must be one of {ACQUISITIONS}.")
+
+
+def acquisition_gradient(
+    name: str,
+    mean: np.ndarray,
+    std: np.ndarray,
+    d_mean: np.ndarray,
+    d_std: np.ndarray,
+    beta: float,
+    best: float,
+) -> np.ndarray:
+    """Gradient of :func:`acquisition` from the moments' gradients ``(m, D)``.
+
+    ``∂EI/∂μ = Φ(z)`` and ``∂EI/∂σ = φ(z)``; log EI divides both by EI.
+    """
+    if name == "ucb":
+        return ucb_gradient(d_mean, d_std, beta)
+    z, sigma = _z(mean, std, best)
+    if name == "ei":
+        return ndtr(z)[:, None] * d_mean + np.exp(-0.5 * z**2 - _LOG_SQRT_2PI)[:, None] * d_std
+    if name == "log_ei":
+        # Φ/EI and φ/EI with EI = σ φ (h/φ): ratios stay finite where EI underflows.
+        ratio = _h_over_phi(z)
+        phi_over_ei = 1.0 / (sigma * ratio)
+        big_phi_over_ei = np.exp(log_ndtr(z) + 0.5 * z**2 + _LOG_SQRT_2PI) / (sigma * ratio)
+        return big_phi_over_ei[:, None] * d_mean + phi_over_ei[:, None] * d_std
+    raise ValueError(f"The value of `acquisition` is {name!r}, but must be one of {ACQUISITIONS}.")

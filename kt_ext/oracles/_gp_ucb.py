@@ -8,7 +8,7 @@ import keras_tuner
 import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
-from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
+from kt_ext.gp import ACQUISITIONS, SpaceEncoder, sobol, srinivas_beta
 from kt_ext.oracles._checks import check_beta_and_seed, check_choice, check_int, check_number
 from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values
 
@@ -63,6 +63,11 @@ class GPUCBOracle(keras_tuner.Oracle):
             (:func:`kt_ext.gp.srinivas_beta`, which grows like ``sqrt(log t)``).
         delta: ``δ`` of the ``"srinivas"`` schedule, in ``(0, 1)``.
         num_candidates: Sobol candidates per proposal, ``>= 16``.
+        acquisition: ``"ucb"`` (``α = μ + β·σ``, the default), ``"ei"``
+            (expected improvement over the best trial, as scikit-optimize's
+            ``gp_minimize(acq_func="EI")``) or ``"log_ei"`` (its logarithm,
+            computed stably, so candidates far below the best still rank;
+            Ament et al., 2023). ``beta`` only affects ``"ucb"``.
         seed: Seed of all randomness; ``None`` picks one (``0`` is a seed).
         allow_new_entries: As for ``keras_tuner.Oracle``.
         tune_new_entries: As for ``keras_tuner.Oracle``.
@@ -80,6 +85,7 @@ class GPUCBOracle(keras_tuner.Oracle):
         beta_schedule: str = "constant",
         delta: float = 0.1,
         num_candidates: int = 1024,
+        acquisition: str = "ucb",
         seed: int | None = None,
         allow_new_entries: bool = True,
         tune_new_entries: bool = True,
@@ -91,6 +97,7 @@ class GPUCBOracle(keras_tuner.Oracle):
         check_int("num_candidates", num_candidates, 16)
         check_beta_and_seed(beta, seed)
         check_choice("beta_schedule", beta_schedule, BETA_SCHEDULES)
+        check_choice("acquisition", acquisition, ACQUISITIONS)
         check_number("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
         super().__init__(
             objective=objective,
@@ -110,7 +117,8 @@ class GPUCBOracle(keras_tuner.Oracle):
         self.delta = float(delta)
         self.num_candidates = num_candidates
         self._gp_params: list[float] | None = None
-        self._proposer = UCBProposer(num_candidates)
+        self.acquisition = acquisition
+        self._proposer = UCBProposer(num_candidates, acquisition)
         self._proposals: dict[str, dict[str, float]] = {}
         self._encoder_key: str | None = None
         self._encoders = EncoderCache()

@@ -19,14 +19,14 @@ from kt_ext.gp import (
     GaussianProcess,
     GPParams,
     SpaceEncoder,
+    acquisition,
+    acquisition_gradient,
     clip_bad_tail,
     fit_params,
     polish,
     single_threaded_blas,
     sobol,
     standardise,
-    ucb,
-    ucb_gradient,
 )
 
 # Candidate generation and polish; fixed here, not user settings.
@@ -70,7 +70,10 @@ class EncoderCache:
 
 
 class UCBProposer:
-    """Fits a GP to encoded observations and returns the untried UCB maximiser.
+    """Fits a GP to encoded observations and returns the untried acquisition maximiser.
+
+    The acquisition is UCB by default, or expected improvement (``"ei"``) or
+    its logarithm (``"log_ei"``) over the best observation.
 
     The GP is refitted on every call, warm-started from the previous fit
     (:attr:`warm_start`, a plain list an oracle can persist), with a random
@@ -79,10 +82,12 @@ class UCBProposer:
     Args:
         num_candidates: Sobol candidates per proposal (plus local ones
             around the three best observations).
+        acquisition: ``"ucb"``, ``"ei"`` or ``"log_ei"``.
     """
 
-    def __init__(self, num_candidates: int) -> None:
+    def __init__(self, num_candidates: int, acquisition: str = "ucb") -> None:
         self.num_candidates = num_candidates
+        self.acquisition = acquisition
         self.warm_start: list[float] | None = None
 
     def propose(
@@ -95,7 +100,7 @@ class UCBProposer:
         rng: np.random.Generator,
         is_taken: IsTaken,
     ) -> Proposal | None:
-        """The best candidate under ``μ + β·σ`` whose values are not taken.
+        """The best candidate under the acquisition whose values are not taken.
 
         Args:
             encoder: Encoder of the search space.
@@ -129,11 +134,17 @@ class UCBProposer:
                 if is_taken(values):
                     continue
                 mean, std = gp.predict(encoder.features(u_cand[i : i + 1]))
+                # in units of g: UCB is a value of g, EI an amount of g, log EI its log
+                scaled = {
+                    "ucb": g_mean + g_scale * float(acq[i]),
+                    "ei": g_scale * float(acq[i]),
+                    "log_ei": float(np.log(g_scale)) + float(acq[i]),
+                }[self.acquisition]
                 return Proposal(
                     values=values,
                     mean=g_mean + g_scale * float(mean[0]),
                     std=g_scale * float(std[0]),
-                    acquisition=g_mean + g_scale * float(acq[i]),
+                    acquisition=scaled,
                     beta=beta,
                     lengthscales=[float(v) for v in params.lengthscales],
                 )
@@ -158,24 +169,27 @@ class UCBProposer:
         u = encoder.snap(np.vstack(parts))
         active = encoder.active(u)
         mean, std = gp.predict(encoder.features(u, active))
-        acq = ucb(mean, std, beta)
+        best = float(y.max())
+        acq = acquisition(self.acquisition, mean, std, beta, best)
         top = np.argsort(-acq)[:_POLISH_STARTS]
-        polished = _polish(encoder, gp, beta, u[top], active[top])
+        polished = _polish(encoder, gp, self.acquisition, beta, best, u[top], active[top])
         if len(polished):
             mean_p, std_p = gp.predict(encoder.features(polished))
             u = np.vstack([polished, u])
-            acq = np.concatenate([ucb(mean_p, std_p, beta), acq])
+            acq = np.concatenate([acquisition(self.acquisition, mean_p, std_p, beta, best), acq])
         return u, acq
 
 
 def _polish(
     encoder: SpaceEncoder,
     gp: GaussianProcess,
+    name: str,
     beta: float,
+    best: float,
     starts: np.ndarray,
     active: np.ndarray,
 ) -> np.ndarray:
-    """Gradient ascent of UCB on the numeric coordinates of ``starts``, then snapped."""
+    """Gradient ascent of the acquisition on the numeric coordinates of ``starts``, snapped."""
     numeric = encoder.numeric
     if not numeric.any():
         return np.zeros((0, encoder.n_raw))
@@ -188,8 +202,8 @@ def _polish(
         x = base.copy()
         x[:, columns] = np.where(movable, np.clip(z, 0.0, 1.0), INACTIVE)
         mean, std, d_mean, d_std = gp.predict_with_gradient(x)
-        grad = ucb_gradient(d_mean, d_std, beta)[:, columns] * movable
-        return ucb(mean, std, beta), grad
+        grad = acquisition_gradient(name, mean, std, d_mean, d_std, beta, best)
+        return acquisition(name, mean, std, beta, best), grad[:, columns] * movable
 
     z, _ = polish(value_and_grad, starts[:, numeric])
     u = starts.copy()

@@ -1,4 +1,4 @@
-"""UCB and the Srinivas β_t schedule."""
+"""Acquisitions (UCB, EI, log EI), their gradients, and the Srinivas β_t schedule."""
 
 from __future__ import annotations
 
@@ -33,3 +33,49 @@ def test_srinivas_beta_hand_value_and_growth() -> None:
 def test_srinivas_beta_rejects(t: int, delta: float, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         srinivas_beta(t, 2, delta)
+
+
+def test_expected_improvement_matches_its_closed_form_and_log_ei_its_log():
+    from scipy.stats import norm
+
+    from kt_ext.gp import expected_improvement, log_expected_improvement
+
+    mean = np.array([0.0, 1.0, -2.0, -10.0, 3.0])
+    std = np.array([1.0, 0.5, 1.0, 1.0, 2.0])
+    z = (mean - 0.5) / std
+    reference = std * (z * norm.cdf(z) + norm.pdf(z))
+    assert np.allclose(expected_improvement(mean, std, 0.5), reference, rtol=1e-9, atol=0)
+    assert np.allclose(log_expected_improvement(mean, std, 0.5), np.log(reference), rtol=1e-9)
+
+
+def test_log_ei_stays_finite_and_ordered_where_ei_underflows():
+    from kt_ext.gp import expected_improvement, log_expected_improvement
+
+    mean = np.array([-40.0, -60.0, -1e4, -1e6])
+    std = np.ones(4)
+    assert np.all(expected_improvement(mean, std, 0.0)[:2] == 0.0)  # underflow
+    log_ei = log_expected_improvement(mean, std, 0.0)
+    assert np.all(np.isfinite(log_ei)) and np.all(np.diff(log_ei) < 0)
+    # asymptotically log EI ~ -z^2/2 - log(2π)/2 - 2 log|z|
+    z = mean[-1]
+    assert log_ei[-1] == pytest.approx(-(z**2) / 2 - 0.5 * np.log(2 * np.pi) - 2 * np.log(-z))
+
+
+@pytest.mark.parametrize("name", ["ucb", "ei", "log_ei"])
+def test_acquisition_gradients_match_finite_differences(name):
+    from kt_ext.gp import acquisition, acquisition_gradient
+
+    mean = np.array([0.0, 1.0, -2.0, -10.0, -40.0, 3.0])
+    std = np.array([1.0, 0.5, 1.0, 1.0, 1.0, 2.0])
+    eps = 1e-6
+    ones, zeros = np.ones((6, 1)), np.zeros((6, 1))
+    d_mu = acquisition_gradient(name, mean, std, ones, zeros, 1.5, 0.5)[:, 0]
+    d_sigma = acquisition_gradient(name, mean, std, zeros, ones, 1.5, 0.5)[:, 0]
+    num_mu = (
+        acquisition(name, mean + eps, std, 1.5, 0.5) - acquisition(name, mean - eps, std, 1.5, 0.5)
+    ) / (2 * eps)
+    num_sigma = (
+        acquisition(name, mean, std + eps, 1.5, 0.5) - acquisition(name, mean, std - eps, 1.5, 0.5)
+    ) / (2 * eps)
+    assert np.allclose(d_mu, num_mu, rtol=1e-5, atol=1e-8)
+    assert np.allclose(d_sigma, num_sigma, rtol=1e-5, atol=1e-8)

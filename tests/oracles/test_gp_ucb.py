@@ -29,6 +29,28 @@ class TestGPUCBContract(OracleContract):
         )
 
 
+class TestGPEIContract(OracleContract):
+    """The same contract with expected improvement as the acquisition."""
+
+    acquisition = "ei"
+
+    def make_oracle(
+        self, hyperparameters: keras_tuner.HyperParameters, max_trials: int, seed: int
+    ) -> keras_tuner.Oracle:
+        return GPUCBOracle(
+            objective=keras_tuner.Objective(METRIC, "min"),
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            num_initial_points=3,
+            acquisition=self.acquisition,
+            seed=seed,
+        )
+
+
+class TestGPLogEIContract(TestGPEIContract):
+    acquisition = "log_ei"
+
+
 def oracle_for(
     tmp_path: Path, hp: keras_tuner.HyperParameters, direction: str = "min", **kwargs
 ) -> GPUCBOracle:
@@ -149,8 +171,11 @@ def test_maximising_a_score_is_minimising_its_negative(tmp_path: Path) -> None:
     assert runs[0] == runs[1]
 
 
-def test_converges_on_a_smooth_one_dimensional_loss(tmp_path: Path) -> None:
-    oracle = oracle_for(tmp_path, one_float(), max_trials=12, num_initial_points=3, seed=0)
+@pytest.mark.parametrize("acquisition", ["ucb", "ei", "log_ei"])
+def test_converges_on_a_smooth_one_dimensional_loss(tmp_path: Path, acquisition: str) -> None:
+    oracle = oracle_for(
+        tmp_path, one_float(), max_trials=12, num_initial_points=3, seed=0, acquisition=acquisition
+    )
     evaluate(oracle, parabola, 12)
     best = oracle.get_best_trials(1)[0].hyperparameters.values["x"]
     assert abs(best - 0.3) < 0.01
@@ -167,11 +192,12 @@ def bowl(v: dict) -> float:
     return (v["x1"] - 0.3) ** 2 + (v["x2"] - 0.7) ** 2
 
 
-def test_beats_random_search_on_a_smooth_bowl(tmp_path: Path) -> None:
-    """Best loss after 15 evaluations, 3 seeds: GP-UCB homes in, random search cannot."""
+@pytest.mark.parametrize("acquisition", ["ucb", "ei", "log_ei"])
+def test_beats_random_search_on_a_smooth_bowl(tmp_path: Path, acquisition: str) -> None:
+    """Best loss after 15 evaluations, 3 seeds: the GP homes in, random search cannot."""
     ours, random = [], []
     for seed in range(3):
-        gp = oracle_for(tmp_path, bowl_space(), max_trials=15, seed=seed)
+        gp = oracle_for(tmp_path, bowl_space(), max_trials=15, seed=seed, acquisition=acquisition)
         rs = keras_tuner.oracles.RandomSearchOracle(
             objective=keras_tuner.Objective(METRIC, "min"),
             max_trials=15,

@@ -96,6 +96,7 @@ class RunSettings:
     values: dict[str, Any] = field(default_factory=dict)  # model.values resolved (train.py)
     trial_id: str | None = None  # the tuned trial a best_config.yaml retrains (its seed)
     preview: bool = False  # describe the search and exit (scripts/tune.py preview=true)
+    initial_points: tuple[dict[str, Any], ...] = ()  # model.initial, resolved: evaluated first
 
 
 def validate(cfg: DictConfig) -> RunSettings:
@@ -155,6 +156,7 @@ def validate(cfg: DictConfig) -> RunSettings:
         values=space.resolve(_values(model), "model.values"),
         trial_id=_trial_id(raw.get("trial_id")),
         preview=_bool(raw, "preview"),
+        initial_points=_initial(model, space, strategy),
     )
 
 
@@ -265,10 +267,10 @@ _STRATEGY_MINIMA: dict[str, float] = {
 # Strategy arguments that take one of a few words.
 _STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
     "mode": ("async", "sync"),
-    "sampler": ("random", "gp"),
     "budget": BUDGETS,
     "beta_schedule": ("constant", "srinivas"),
     "acquisition": ("ucb", "ei", "log_ei"),
+    "sampler": ("random", "gp", "tpe", "cmaes"),
 }
 
 
@@ -312,6 +314,31 @@ def _values(model: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(values, Mapping):
         raise ConfigError("model.values", values, "must be a mapping of hyperparameter values")
     return dict(values)
+
+
+# Strategies that enumerate their own trials (KerasTuner's grid and Hyperband bookkeeping).
+_NO_INITIAL_POINTS = ("kt_ext.tuners.GridSearch", "kt_ext.tuners.Hyperband")
+
+
+def _initial(
+    model: Mapping[str, Any], space: SearchSpace, strategy: Mapping[str, Any]
+) -> tuple[dict[str, Any], ...]:
+    points = model.get("initial") or []
+    if points and strategy["_target_"] in _NO_INITIAL_POINTS:
+        raise ConfigError(
+            "model.initial",
+            points,
+            f"not used by {strategy['_target_']}, which enumerates its own trials; "
+            "use random, bayes, kt_bayes, halving, bohb, tpe or cmaes",
+        )
+    if not isinstance(points, list):
+        raise ConfigError("model.initial", points, "must be a list of partial configurations")
+    out = []
+    for i, point in enumerate(points):
+        if not isinstance(point, Mapping):
+            raise ConfigError(f"model.initial[{i}]", point, "must be a mapping of values")
+        out.append(space.resolve(dict(point), f"model.initial[{i}]"))
+    return tuple(out)
 
 
 def _bool(node: Mapping[str, Any], key: str) -> bool:

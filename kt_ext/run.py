@@ -189,6 +189,7 @@ def make_tuner(
             max_retries_per_trial=s.max_retries_per_trial,
             max_consecutive_failed_trials=s.max_consecutive_failed_trials,
             distribution_strategy=distribution_strategy,
+            initial_points=[dict(p) for p in settings.initial_points],
         )
     except state.StateError as e:
         raise RunError(str(e)) from e

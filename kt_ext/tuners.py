@@ -22,6 +22,8 @@ Each class is KerasTuner's own tuner plus :class:`TrialRecorder`, which
 * on resume, never re-runs a trial that had already finished (KerasTuner
   saves its state before it removes a finished trial from the running ones),
   and resumes a project whatever tuner id wrote it;
+* evaluates the space's initial points (``model.initial``) first, whatever
+  the oracle (:func:`evaluate_first`);
 * keeps ``seed=0`` a seed for KerasTuner's own oracles (they replace a falsy
   seed by a random one);
 * as a parallel worker (:mod:`kt_ext.parallel`), tells the chief every
@@ -55,8 +57,9 @@ from kt_ext import state
 from kt_ext.board import TrialBoard
 from kt_ext.curves import CurveLogger
 from kt_ext.gp import SpaceEncoder
-from kt_ext.oracles import GPUCBOracle, HalvingOracle
+from kt_ext.oracles import GPUCBOracle, HalvingOracle, OptunaOracle
 from kt_ext.oracles import _halving as halving
+from kt_ext.oracles._checks import first_untried
 from kt_ext.results import (
     EPOCHS_RUN,
     FAILURE_FILE,
@@ -94,7 +97,13 @@ class TrialRecorder:
     #: Whether the oracle keeps ``seed=0`` (kt-ext's do; KerasTuner's replace it).
     ORACLE_KEEPS_ZERO_SEED = False
 
-    def __init__(self, *args: Any, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        seed: int | None = None,
+        initial_points: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.run_seed = seed
         self.board: TrialBoard | None = None
         self.heartbeat_seconds = 5.0
@@ -108,7 +117,9 @@ class TrialRecorder:
         _share_project(kwargs.get("directory"), kwargs.get("project_name"))
         super().__init__(*args, seed=seed, **kwargs)
         if not self._is_worker():
-            _forget_finished_retries(self.oracle)
+            forget_finished_retries(self.oracle)
+            if initial_points:
+                evaluate_first(self.oracle, initial_points)
 
     @property
     def objective_names(self) -> tuple[str, ...]:
@@ -288,7 +299,37 @@ def _share_project(directory: str | None, project: str | None) -> None:
         write_text(tuner_file, "{}")
 
 
-def _forget_finished_retries(oracle: keras_tuner.Oracle) -> None:
+# KerasTuner oracles whose own bookkeeping breaks on trials they did not generate.
+NO_INITIAL_POINTS = (keras_tuner.oracles.GridSearchOracle, keras_tuner.oracles.HyperbandOracle)
+
+
+def evaluate_first(oracle: keras_tuner.Oracle, points: list[dict[str, Any]]) -> None:
+    """Make ``oracle`` propose ``points`` (``model.initial``) before anything else.
+
+    kt-ext's oracles take them as ``initial_points`` (successive halving as its
+    first new configurations); KerasTuner's get a ``populate_space`` that
+    returns the first untried point while there is one.
+    """
+    if hasattr(oracle, "initial_points"):
+        oracle.initial_points = [dict(p) for p in points]
+        return
+    if isinstance(oracle, NO_INITIAL_POINTS):
+        raise ValueError(
+            f"The value of `initial_points` is {points!r}, but {type(oracle).__name__} "
+            "enumerates its own trials, so it cannot evaluate other points first."
+        )
+    inner = oracle.populate_space
+
+    def populate_space(trial_id: str) -> dict[str, Any]:
+        start = first_untried(points, oracle._duplicate)
+        if start is not None:
+            return {"status": TrialStatus.RUNNING, "values": start}
+        return inner(trial_id)
+
+    oracle.populate_space = populate_space
+
+
+def forget_finished_retries(oracle: keras_tuner.Oracle) -> None:
     """Drop trials that had finished from a reloaded oracle's retry queue.
 
     KerasTuner's ``end_trial`` saves the oracle while the finished trial is
@@ -329,6 +370,24 @@ class _GPUCBTuner(keras_tuner.Tuner):
 
 class GPUCB(TrialRecorder, _GPUCBTuner):
     """kt-ext's GP-UCB Bayesian optimisation, with per-trial seeds and recording."""
+
+    ORACLE_KEEPS_ZERO_SEED = True
+
+
+class _OptunaTuner(keras_tuner.Tuner):
+    """A ``keras_tuner.Tuner`` driven by :class:`kt_ext.oracles.OptunaOracle` (TPE, CMA-ES).
+
+    Oracle arguments are split off as in :class:`GPUCB`.
+    """
+
+    def __init__(self, hypermodel: Any = None, **kwargs: Any) -> None:
+        names = set(inspect.signature(OptunaOracle).parameters)
+        oracle_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+        super().__init__(oracle=OptunaOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
+
+
+class Optuna(TrialRecorder, _OptunaTuner):
+    """Optuna's TPE or CMA-ES sampler through ask/tell, with per-trial seeds and recording."""
 
     ORACLE_KEEPS_ZERO_SEED = True
 

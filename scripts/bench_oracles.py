@@ -4,6 +4,10 @@ Every method minimises the same functions through its own ask/tell interface:
 
 * ``gpucb``: kt-ext's :class:`kt_ext.oracles.GPUCBOracle` (default β = 1);
 * ``gpucb_b2``: the same with β = 2, to show the effect of more exploration;
+* ``gp_ei`` / ``gp_logei``: the same GP with expected improvement or log EI
+  (``strategy=bayes strategy.acquisition=ei|log_ei``);
+* ``kt_ext_tpe``: kt-ext's :class:`kt_ext.oracles.OptunaOracle` with TPE
+  (``strategy=tpe``), to compare with Optuna's own loop (``optuna_tpe``);
 * ``kt_bayes`` / ``kt_random``: KerasTuner's BayesianOptimizationOracle and
   RandomSearchOracle;
 * ``optuna_tpe`` / ``optuna_gp``: Optuna's TPESampler and GPSampler (the
@@ -60,7 +64,19 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-METHODS = ("gpucb", "gpucb_b2", "kt_bayes", "kt_random", "optuna_tpe", "optuna_gp", "skopt")
+METHODS = (
+    "gpucb",
+    "gpucb_b2",
+    "gp_ei",
+    "gp_logei",
+    "kt_ext_tpe",
+    "kt_bayes",
+    "kt_random",
+    "optuna_tpe",
+    "optuna_gp",
+    "skopt",
+)
+KT_METHODS = ("gpucb", "gpucb_b2", "gp_ei", "gp_logei", "kt_ext_tpe", "kt_bayes", "kt_random")
 BUDGETS = (25, 50)
 
 
@@ -180,7 +196,7 @@ def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple
     import keras_tuner
     from keras_tuner.engine.trial import TrialStatus
 
-    from kt_ext.oracles import GPUCBOracle
+    from kt_ext.oracles import GPUCBOracle, OptunaOracle
 
     objective = keras_tuner.Objective("f", "min")
     kwargs = {"objective": objective, "max_trials": budget, "hyperparameters": _kt_space(problem)}
@@ -188,6 +204,10 @@ def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple
         oracle = GPUCBOracle(seed=seed, **kwargs)
     elif method == "gpucb_b2":
         oracle = GPUCBOracle(seed=seed, beta=2.0, **kwargs)
+    elif method in ("gp_ei", "gp_logei"):
+        oracle = GPUCBOracle(seed=seed, acquisition=method[3:].replace("logei", "log_ei"), **kwargs)
+    elif method == "kt_ext_tpe":
+        oracle = OptunaOracle(seed=seed, sampler="tpe", **kwargs)
     elif method == "kt_bayes":
         oracle = keras_tuner.oracles.BayesianOptimizationOracle(seed=seed + 1, **kwargs)
     else:
@@ -285,7 +305,7 @@ def run_one(method: str, problem_name: str, seed: int, budget: int) -> dict[str,
     problem = PROBLEMS[problem_name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if method in ("gpucb", "gpucb_b2", "kt_bayes", "kt_random"):
+        if method in KT_METHODS:
             history = _run_kt(method, problem, seed, budget)
         elif method.startswith("optuna"):
             history = _run_optuna(method, problem, seed, budget)
@@ -311,7 +331,12 @@ def run_one(method: str, problem_name: str, seed: int, budget: int) -> dict[str,
 # ------------------------------------------------------------------- report
 def _available(method: str) -> str | None:
     """``None`` if the method can run here, else why not."""
-    modules = {"optuna_tpe": ["optuna"], "optuna_gp": ["optuna", "torch"], "skopt": ["skopt"]}
+    modules = {
+        "optuna_tpe": ["optuna"],
+        "kt_ext_tpe": ["optuna"],
+        "optuna_gp": ["optuna", "torch"],
+        "skopt": ["skopt"],
+    }
     for module in modules.get(method, []):
         try:
             __import__(module)

@@ -192,3 +192,14 @@ def test_parallel_roles(compose_config):
         compose_config(["parallel.role=worker", "parallel.port=7000", "parallel.run_dir=/r"])
     ).parallel
     assert not worker.chief and worker.run_dir == "/r"
+
+
+def test_initial_points_are_resolved_and_checked(compose_config):
+    s = validate(compose_config(["model.initial=[{lr: 0.001, optimizer: sgd}, {units: 64}]"]))
+    assert s.initial_points[0]["lr"] == 0.001 and s.initial_points[0]["momentum"] == 0.5
+    assert s.initial_points[1]["units"] == 64 and "momentum" not in s.initial_points[1]
+    with pytest.raises(ConfigError) as info:
+        validate(compose_config(["model.initial=[{units: 64}, {lr: 3}]"]))
+    assert info.value.key == "model.initial[1].lr"
+    with pytest.raises(ConfigError, match="enumerates its own trials"):
+        validate(compose_config(["strategy=grid", "model.initial=[{units: 64}]"]))

@@ -385,3 +385,38 @@ def test_failure_matrix_every_failure_recorded_with_its_reason(compose_config, t
         assert REASONS[failure] in reason
     assert result.best_values["failure"] == "none"
     assert np.isfinite(result.best_score) and result.best_score > 0
+
+
+@pytest.mark.parametrize(
+    "oracle_cls",
+    ["RandomSearchOracle", "BayesianOptimizationOracle", "GridSearchOracle", "HyperbandOracle"],
+)
+def test_kerastuner_oracles_evaluate_the_initial_points_first(tmp_path, oracle_cls):
+    """Grid search and Hyperband refuse them (their bookkeeping breaks on foreign trials)."""
+    import keras_tuner
+
+    from kt_ext.tuners import evaluate_first
+
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("opt", ["adam", "sgd", "rmsprop"])
+    hp.Int("units", 8, 64, step=8)
+    kwargs = {"max_epochs": 3} if oracle_cls == "HyperbandOracle" else {"max_trials": 6}
+    oracle = getattr(keras_tuner.oracles, oracle_cls)(
+        objective=keras_tuner.Objective("loss", "min"), hyperparameters=hp, seed=3, **kwargs
+    )
+    oracle.verbose = 0
+    oracle._set_project_dir(str(tmp_path), "p")
+    points = [{"opt": "sgd", "units": 40}, {"opt": "rmsprop", "units": 8}]
+    if oracle_cls in ("GridSearchOracle", "HyperbandOracle"):
+        with pytest.raises(ValueError, match="enumerates its own trials"):
+            evaluate_first(oracle, points)
+        return
+    evaluate_first(oracle, points)
+    seen = []
+    for i in range(4):
+        trial = oracle.create_trial("t")
+        seen.append({k: v for k, v in trial.hyperparameters.values.items() if "/" not in k})
+        oracle.update_trial(trial.trial_id, {"loss": float(i)})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    assert seen[:2] == points and points[0] not in seen[2:] and points[1] not in seen[2:]

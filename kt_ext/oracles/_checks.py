@@ -7,7 +7,7 @@ which :func:`kt_ext.errors.argument_error` turns into a one-line config error.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -47,3 +47,17 @@ def check_beta_and_seed(beta: Any, seed: Any) -> None:
         raise ValueError(f"The value of `beta` is {beta!r}, but must be a finite number >= 0.")
     if seed is not None:
         check_int("seed", seed, 0)
+
+
+def first_untried(
+    points: Sequence[dict[str, Any]], is_taken: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any] | None:
+    """The first of the initial points (``model.initial``) not tried yet, or ``None``.
+
+    Stateless: which points ran is read from the trials, so a resumed or
+    parallel search evaluates each exactly once.
+    """
+    for values in points:
+        if not is_taken(values):
+            return dict(values)
+    return None

@@ -9,7 +9,13 @@ import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.gp import ACQUISITIONS, SpaceEncoder, sobol, srinivas_beta
-from kt_ext.oracles._checks import check_beta_and_seed, check_choice, check_int, check_number
+from kt_ext.oracles._checks import (
+    check_beta_and_seed,
+    check_choice,
+    check_int,
+    check_number,
+    first_untried,
+)
 from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values
 
 BETA_SCHEDULES = ("constant", "srinivas")
@@ -118,6 +124,7 @@ class GPUCBOracle(keras_tuner.Oracle):
         self.num_candidates = num_candidates
         self._gp_params: list[float] | None = None
         self.acquisition = acquisition
+        self.initial_points: list[dict[str, Any]] = []  # evaluated first (model.initial)
         self._proposer = UCBProposer(num_candidates, acquisition)
         self._proposals: dict[str, dict[str, float]] = {}
         self._encoder_key: str | None = None
@@ -150,7 +157,10 @@ class GPUCBOracle(keras_tuner.Oracle):
 
     # --------------------------------------------------------------- proposals
     def populate_space(self, trial_id: str) -> dict[str, Any]:
-        """Values for the next trial: an initial Sobol point, else the GP-UCB maximiser."""
+        """Values for the next trial: an initial point, a Sobol point, else the GP's choice."""
+        start = first_untried(self.initial_points, self._duplicate)
+        if start is not None:
+            return {"status": TrialStatus.RUNNING, "values": start}
         encoder = self._space_encoder()
         index = len(self.trials)  # trials created before this one
         rng = np.random.default_rng([self.seed, index])

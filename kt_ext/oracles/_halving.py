@@ -21,7 +21,13 @@ import keras_tuner
 import numpy as np
 from keras_tuner.engine.trial import Trial, TrialStatus
 
-from kt_ext.oracles._checks import check_beta_and_seed, check_choice, check_int, check_number
+from kt_ext.oracles._checks import (
+    check_beta_and_seed,
+    check_choice,
+    check_int,
+    check_number,
+    first_untried,
+)
 from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values, random_values
 from kt_ext.schedule import HalvingSchedule
 
@@ -184,6 +190,7 @@ class HalvingOracle(keras_tuner.Oracle):
         self.max_epochs = max_epochs
         self.mode = mode
         self.sampler = sampler
+        self.initial_points: list[dict[str, Any]] = []  # new configurations first (model.initial)
         self.min_points_in_model = min_points_in_model
         self.beta = float(beta)
         self._encoders = EncoderCache()
@@ -457,6 +464,9 @@ class HalvingOracle(keras_tuner.Oracle):
         def is_taken(values: dict[str, Any]) -> bool:
             return config_key(values) in taken
 
+        start = first_untried(self.initial_points, is_taken)
+        if start is not None:
+            return start
         if self.sampler == "gp":
             values = self._model_sample(encoder, lineages, rng, trial_id, is_taken)
             if values is not None:

@@ -244,6 +244,34 @@ class OracleContract:
         best = oracle.get_best_trials(1)[0]
         assert best.status == TrialStatus.COMPLETED and math.isfinite(best.score)
 
+    def test_initial_points_come_first_once_each_and_survive_a_reload(self, new: Callable) -> None:
+        from kt_ext.tuners import evaluate_first, forget_finished_retries
+
+        points = [
+            {"lr": 0.001, "units": 32, "opt": "adam", "bn": False, "eps": 1e-7},
+            {"lr": 0.01, "units": 16, "opt": "sgd", "momentum": 0.9, "bn": True, "eps": 1e-7},
+        ]
+        oracle = new(max_trials=6, project="init")
+        evaluate_first(oracle, points)
+
+        def config(trial: Trial) -> dict[str, Any]:  # without successive halving's keys
+            return {k: v for k, v in trial.hyperparameters.values.items() if "/" not in k}
+
+        first = run_trial(oracle)
+        assert config(first) == points[0]
+        resumed = new(max_trials=6, project="init")  # killed after the first point
+        resumed.reload()
+        forget_finished_retries(resumed)  # as kt-ext's tuners do on resume
+        evaluate_first(resumed, points)
+        trials = [first, *search(resumed, 5)]
+        assert [config(t) for t in trials[:2]] == points
+        fresh = [  # new configurations (a promotion continues an earlier one)
+            key(config(t))
+            for t in trials
+            if not t.hyperparameters.values.get("tuner/initial_epoch")
+        ]
+        assert len(set(fresh)) == len(fresh)  # each point once
+
     def test_parallel_workers_over_grpc(
         self, new: Callable, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -263,6 +263,8 @@ _STRATEGY_MINIMA: dict[str, float] = {
     "iterations": 1,
     "num_candidates": 16,
     "min_points_in_model": 2,
+    "stages": 1,
+    "top_k": 1,
 }
 # Strategy arguments that take one of a few words.
 _STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
@@ -271,6 +273,7 @@ _STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
     "beta_schedule": ("constant", "srinivas"),
     "acquisition": ("ucb", "ei", "log_ei"),
     "sampler": ("random", "gp", "tpe", "cmaes"),
+    "inner": ("random", "bayes", "tpe"),
 }
 
 
@@ -279,7 +282,7 @@ def _strategy(strategy: Mapping[str, Any]) -> dict[str, Any]:
     for name, minimum in _STRATEGY_MINIMA.items():
         if strategy.get(name) is not None:
             _int(strategy, f"strategy.{name}", minimum=int(minimum))
-    for name in ("alpha", "beta"):
+    for name in ("alpha", "beta", "margin"):
         if strategy.get(name) is not None:
             _float(strategy, f"strategy.{name}", low=0.0, high=math.inf, low_open=name == "alpha")
     for name, choices in _STRATEGY_CHOICES.items():

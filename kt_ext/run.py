@@ -309,6 +309,7 @@ def run_search(
     rows = results.trial_rows(tuner.oracle.trials.values())
     write_trial_outputs(settings, rows, run_dir)
     rungs = write_rung_outputs(tuner.oracle, run_dir)
+    write_stage_outputs(tuner.oracle, run_dir)
     best = results.best_rows(rows, settings.search.direction, 1)
     if not best:
         raise RunError(
@@ -445,6 +446,15 @@ def write_rung_outputs(oracle: keras_tuner.Oracle, run_dir: Path) -> dict[str, i
         run_dir / "rungs.csv",
     )
     return counts
+
+
+def write_stage_outputs(oracle: keras_tuner.Oracle, run_dir: Path) -> None:
+    """``zoom_stages.csv`` (coarse to fine only): every stage's ranges; logs the last stage."""
+    if not hasattr(oracle, "stage_rows"):
+        return
+    rows = oracle.stage_rows()
+    results.write_text(run_dir / "zoom_stages.csv", results.dicts_csv(rows))
+    log.info("zoom: the ranges of %d stages are in %s", oracle.stages, run_dir / "zoom_stages.csv")
 
 
 def write_trial_outputs(settings: RunSettings, rows: list[results.TrialRow], run_dir: Path) -> None:

@@ -57,7 +57,7 @@ from kt_ext import state
 from kt_ext.board import TrialBoard
 from kt_ext.curves import CurveLogger
 from kt_ext.gp import SpaceEncoder
-from kt_ext.oracles import GPUCBOracle, HalvingOracle, OptunaOracle
+from kt_ext.oracles import GPUCBOracle, HalvingOracle, OptunaOracle, ZoomOracle
 from kt_ext.oracles import _halving as halving
 from kt_ext.oracles._checks import first_untried
 from kt_ext.results import (
@@ -388,6 +388,24 @@ class _OptunaTuner(keras_tuner.Tuner):
 
 class Optuna(TrialRecorder, _OptunaTuner):
     """Optuna's TPE or CMA-ES sampler through ask/tell, with per-trial seeds and recording."""
+
+    ORACLE_KEEPS_ZERO_SEED = True
+
+
+class _ZoomTuner(keras_tuner.Tuner):
+    """A ``keras_tuner.Tuner`` driven by :class:`kt_ext.oracles.ZoomOracle` (coarse to fine).
+
+    Oracle arguments are split off as in :class:`GPUCB`.
+    """
+
+    def __init__(self, hypermodel: Any = None, **kwargs: Any) -> None:
+        names = set(inspect.signature(ZoomOracle).parameters)
+        oracle_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+        super().__init__(oracle=ZoomOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
+
+
+class Zoom(TrialRecorder, _ZoomTuner):
+    """Coarse-to-fine stages with a random, GP or TPE inner strategy, with recording."""
 
     ORACLE_KEEPS_ZERO_SEED = True
 

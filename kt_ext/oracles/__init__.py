@@ -3,6 +3,14 @@
 from kt_ext.oracles._gp_ucb import GPUCBOracle
 from kt_ext.oracles._halving import HalvingOracle, config_values
 from kt_ext.oracles._optuna import OptunaOracle
+from kt_ext.oracles._zoom import ZoomOracle
 from kt_ext.schedule import HalvingSchedule
 
-__all__ = ["GPUCBOracle", "HalvingOracle", "HalvingSchedule", "OptunaOracle", "config_values"]
+__all__ = [
+    "GPUCBOracle",
+    "HalvingOracle",
+    "HalvingSchedule",
+    "OptunaOracle",
+    "ZoomOracle",
+    "config_values",
+]

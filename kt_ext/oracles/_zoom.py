@@ -32,12 +32,15 @@ class ZoomOracle(keras_tuner.Oracle):
     searches the whole space. Before stage ``s`` starts, every range shrinks to
     the region of the ``top_k`` best trials so far: a number's new range spans
     their values (in log space for log-scale entries), widened on each side by
-    ``margin`` times that span (at least ``margin`` times the previous range
-    when the best values coincide), kept inside the previous range and snapped
-    to the entry's grid; a choice keeps the values found among the ``top_k``.
+    ``margin`` times that span (``margin`` times half the previous range when
+    the best values coincide), kept inside the space and snapped to the
+    entry's grid; a choice keeps the values found among the ``top_k``. Best
+    trials at the edge of a stage's range thus move the next stage beyond it
+    (the classic advice: never let the best value sit at the edge of a range).
 
-    Within a stage the ``inner`` strategy proposes: ``"random"`` (KerasTuner's
-    random search), ``"bayes"`` (:class:`kt_ext.oracles.GPUCBOracle`) or
+    Within a stage the ``inner`` strategy proposes: ``"random"`` (quasi-random:
+    scrambled Sobol points, which cover a stage more evenly than independent
+    draws), ``"bayes"`` (:class:`kt_ext.oracles.GPUCBOracle`) or
     ``"tpe"`` (:class:`kt_ext.oracles.OptunaOracle`), each fitted to the
     stage's own trials; when a finite region has no untried configuration
     left, the previous stage's region is searched. Ranges are a function of
@@ -66,7 +69,7 @@ class ZoomOracle(keras_tuner.Oracle):
         max_trials: int = 24,
         hyperparameters: keras_tuner.HyperParameters | None = None,
         stages: int = 3,
-        top_k: int = 5,
+        top_k: int = 3,
         margin: float = 0.25,
         inner: str = "random",
         seed: int | None = None,
@@ -137,9 +140,10 @@ class ZoomOracle(keras_tuner.Oracle):
                 config = self.hyperparameters.get_config()
             else:
                 config = narrow(
-                    self._space(stage - 1).get_config(),
+                    self.hyperparameters.get_config(),
                     [t.hyperparameters.values for t in self._best(self.top_k)],
                     self.margin,
+                    previous=self._space(stage - 1).get_config(),
                 )
             self._spaces[stage] = json.loads(json.dumps(config))  # plain JSON, for the state
             log.info("zoom stage %d of %d:\n%s", stage + 1, self.stages, describe(config))
@@ -198,34 +202,43 @@ class ZoomOracle(keras_tuner.Oracle):
 
         seed = (self.seed or 0) * 1000 + stage + 1
         kwargs = {"objective": self.objective, "max_trials": 10**6, "hyperparameters": space}
+        initial = max(2, self.per_stage // 3)
         if self.inner == "bayes":
-            oracle = GPUCBOracle(
-                seed=seed, num_initial_points=max(2, self.per_stage // 3), **kwargs
-            )
+            oracle = GPUCBOracle(seed=seed, num_initial_points=initial, **kwargs)
         elif self.inner == "tpe":
-            oracle = OptunaOracle(
-                seed=seed, num_initial_points=max(2, self.per_stage // 3), **kwargs
-            )
-        else:
-            oracle = keras_tuner.oracles.RandomSearchOracle(seed=seed, **kwargs)
+            oracle = OptunaOracle(seed=seed, num_initial_points=initial, **kwargs)
+        else:  # quasi-random: scrambled Sobol points cover a stage evenly
+            oracle = GPUCBOracle(seed=seed, num_initial_points=10**6, **kwargs)
         oracle.verbose = 0
         return oracle
 
 
-def narrow(config: dict[str, Any], best: list[dict[str, Any]], margin: float) -> dict[str, Any]:
+def narrow(
+    config: dict[str, Any],
+    best: list[dict[str, Any]],
+    margin: float,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A ``HyperParameters`` config shrunk to the region of ``best`` (values of the best trials).
 
-    See :class:`ZoomOracle` for the rule. Entries none of ``best`` sets (an
-    inactive condition) keep their range.
+    See :class:`ZoomOracle` for the rule. ``config`` is the whole space: the
+    region may reach beyond the ``previous`` stage's range (best trials at its
+    edge) but never beyond the space. Entries none of ``best`` sets (an
+    inactive condition) keep their ``previous`` range.
     """
+    before = {e["config"]["name"]: e for e in (previous or config)["space"]}
     out = {"space": [], "values": dict(config.get("values", {}))}
     for entry in config["space"]:
         entry = {"class_name": entry["class_name"], "config": dict(entry["config"])}
         c = entry["config"]
         seen = [b[c["name"]] for b in best if c["name"] in b]
-        if seen and entry["class_name"] in ("Float", "Int"):
-            c["min_value"], c["max_value"] = _shrink(entry["class_name"], c, seen, margin)
-        elif seen and entry["class_name"] == "Choice":
+        if not seen and c["name"] in before:
+            entry = {"class_name": entry["class_name"], "config": dict(before[c["name"]]["config"])}
+            c = entry["config"]
+        elif entry["class_name"] in ("Float", "Int"):
+            old = before.get(c["name"], entry)["config"]
+            c["min_value"], c["max_value"] = _shrink(entry["class_name"], c, old, seen, margin)
+        elif entry["class_name"] == "Choice":
             kept = [v for v in c["values"] if v in seen]
             c["values"] = kept
             if c.get("default") not in kept:
@@ -236,8 +249,14 @@ def narrow(config: dict[str, Any], best: list[dict[str, Any]], margin: float) ->
     return out
 
 
-def _shrink(kind: str, c: dict[str, Any], seen: list[float], margin: float) -> tuple[Any, Any]:
-    """The new ``(min_value, max_value)`` of a ``Float`` or ``Int`` entry."""
+def _shrink(
+    kind: str, c: dict[str, Any], old: dict[str, Any], seen: list[float], margin: float
+) -> tuple[Any, Any]:
+    """The new ``(min_value, max_value)`` of a ``Float`` or ``Int`` entry ``c`` of the space.
+
+    ``old`` is the entry in the previous stage: coinciding best values widen
+    by ``margin`` times half its span on each side.
+    """
     lo0, hi0 = float(c["min_value"]), float(c["max_value"])
     log_scale = c.get("sampling") == "log" and lo0 > 0
 
@@ -248,7 +267,8 @@ def _shrink(kind: str, c: dict[str, Any], seen: list[float], margin: float) -> t
         return math.exp(v) if log_scale else v
 
     a, b = to(min(seen)), to(max(seen))
-    pad = margin * (b - a) if b > a else margin * (to(hi0) - to(lo0)) / 2
+    old_span = to(float(old["max_value"])) - to(float(old["min_value"]))
+    pad = margin * (b - a) if b > a else margin * old_span / 2
     lo, hi = back(max(to(lo0), a - pad)), back(min(to(hi0), b + pad))
     step = c.get("step")
     if step and not log_scale:  # stay on the entry's grid

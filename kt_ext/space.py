@@ -227,7 +227,8 @@ class SearchSpace:
             ConfigError: A name the space does not declare, a value outside its
                 entry's domain, or a value for an entry that is inactive.
         """
-        unknown = sorted(set(given) - set(self.names))
+        # Entries set to null only exist so that `model.values.x=...` needs no `+`.
+        unknown = sorted(k for k in set(given) - set(self.names) if given[k] is not None)
         if unknown:
             raise ConfigError(f"{key}.{unknown[0]}", given[unknown[0]], "not in model.space")
         values: dict[str, Scalar] = {}

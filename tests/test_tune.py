@@ -284,3 +284,26 @@ def test_halving_killed_mid_bracket_resumes_and_completes_the_schedule(tmp_path)
         assert "seconds" in read_scalars(trial_dir), r["trial_id"]  # its session's metrics
         steps = [s for s, _ in read_scalars(trial_dir / "validation")["epoch_loss"]]
         assert steps == list(range(len(steps))), (r["trial_id"], steps)
+
+
+@pytest.mark.slow
+def test_zoom_runs_its_stages_and_saves_their_ranges(run_tune, tmp_path):
+    run = tmp_path / "zoom"
+    proc = run_tune(
+        "model=mlp_lr_wd",
+        "strategy=zoom",
+        "search.max_trials=6",
+        "search.epochs=2",
+        "strategy.top_k=2",
+        f"hydra.run.dir={run}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(run / "trials.csv") as f:
+        assert len(list(csv.DictReader(f))) == 6
+    with open(run / "zoom_stages.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["name"] == "lr"]
+    assert [r["stage"] for r in rows] == ["0", "1", "2"]
+    widths = [float(r["high"]) / float(r["low"]) for r in rows]
+    assert widths[0] == pytest.approx(1e4) and widths[2] < widths[0]
+    log = (run / "tune.log").read_text()
+    assert "zoom stage 3 of 3" in log and "zoom_stages.csv" in log

@@ -39,7 +39,6 @@ values, since a grid over a continuum is otherwise undefined.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import math
 import os
 import threading
@@ -57,7 +56,14 @@ from kt_ext import state
 from kt_ext.board import TrialBoard
 from kt_ext.curves import CurveLogger
 from kt_ext.gp import SpaceEncoder
-from kt_ext.oracles import GPUCBOracle, HalvingOracle, OptunaOracle, ZoomOracle
+from kt_ext.oracles import (
+    GPUCBOracle,
+    HalvingOracle,
+    OptunaOracle,
+    SeededOracle,
+    ZoomOracle,
+    oracle_parameters,
+)
 from kt_ext.oracles import _halving as halving
 from kt_ext.oracles._checks import first_untried
 from kt_ext.results import (
@@ -94,9 +100,6 @@ def non_finite(logs: dict[str, Any], names: tuple[str, ...]) -> str | None:
 class TrialRecorder:
     """Mixin for ``keras_tuner.Tuner`` subclasses; see the module docstring."""
 
-    #: Whether the oracle keeps ``seed=0`` (kt-ext's do; KerasTuner's replace it).
-    ORACLE_KEEPS_ZERO_SEED = False
-
     def __init__(
         self,
         *args: Any,
@@ -112,8 +115,9 @@ class TrialRecorder:
         self._trial_started = 0.0
         self._created_trial = True
         self._heartbeat: threading.Event | None = None
-        if seed == 0 and not self.ORACLE_KEEPS_ZERO_SEED:
-            seed = trial_seed(0, "oracle") or 1
+        oracle_cls = getattr(self, "ORACLE", None)
+        if seed == 0 and not (oracle_cls and issubclass(oracle_cls, SeededOracle)):
+            seed = trial_seed(0, "oracle") or 1  # KerasTuner's oracles turn 0 into a random seed
         _share_project(kwargs.get("directory"), kwargs.get("project_name"))
         super().__init__(*args, seed=seed, **kwargs)
         if not self._is_worker():
@@ -349,8 +353,8 @@ class BayesianOptimization(TrialRecorder, keras_tuner.BayesianOptimization):
     """KerasTuner's GP Bayesian optimisation, with per-trial seeds and recording."""
 
 
-class _GPUCBTuner(keras_tuner.Tuner):
-    """A ``keras_tuner.Tuner`` driven by :class:`kt_ext.oracles.GPUCBOracle`.
+class _OracleTuner(keras_tuner.Tuner):
+    """A ``keras_tuner.Tuner`` driven by a new instance of the oracle class ``ORACLE``.
 
     Keyword arguments named like the oracle's parameters (``objective``,
     ``max_trials``, ``beta``, ``seed``, ``hyperparameters``, ...) go to the
@@ -362,55 +366,33 @@ class _GPUCBTuner(keras_tuner.Tuner):
         **kwargs: Oracle and tuner arguments, see above.
     """
 
+    ORACLE: type[SeededOracle]
+
     def __init__(self, hypermodel: Any = None, **kwargs: Any) -> None:
-        names = set(inspect.signature(GPUCBOracle).parameters)
+        names = oracle_parameters(self.ORACLE)
         oracle_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
-        super().__init__(oracle=GPUCBOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
+        super().__init__(oracle=self.ORACLE(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
 
 
-class GPUCB(TrialRecorder, _GPUCBTuner):
+class GPUCB(TrialRecorder, _OracleTuner):
     """kt-ext's GP-UCB Bayesian optimisation, with per-trial seeds and recording."""
 
-    ORACLE_KEEPS_ZERO_SEED = True
+    ORACLE = GPUCBOracle
 
 
-class _OptunaTuner(keras_tuner.Tuner):
-    """A ``keras_tuner.Tuner`` driven by :class:`kt_ext.oracles.OptunaOracle` (TPE, CMA-ES).
-
-    Oracle arguments are split off as in :class:`GPUCB`.
-    """
-
-    def __init__(self, hypermodel: Any = None, **kwargs: Any) -> None:
-        names = set(inspect.signature(OptunaOracle).parameters)
-        oracle_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
-        super().__init__(oracle=OptunaOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
-
-
-class Optuna(TrialRecorder, _OptunaTuner):
+class Optuna(TrialRecorder, _OracleTuner):
     """Optuna's TPE or CMA-ES sampler through ask/tell, with per-trial seeds and recording."""
 
-    ORACLE_KEEPS_ZERO_SEED = True
+    ORACLE = OptunaOracle
 
 
-class _ZoomTuner(keras_tuner.Tuner):
-    """A ``keras_tuner.Tuner`` driven by :class:`kt_ext.oracles.ZoomOracle` (coarse to fine).
-
-    Oracle arguments are split off as in :class:`GPUCB`.
-    """
-
-    def __init__(self, hypermodel: Any = None, **kwargs: Any) -> None:
-        names = set(inspect.signature(ZoomOracle).parameters)
-        oracle_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
-        super().__init__(oracle=ZoomOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
-
-
-class Zoom(TrialRecorder, _ZoomTuner):
+class Zoom(TrialRecorder, _OracleTuner):
     """Coarse-to-fine stages with a random, GP or TPE inner strategy, with recording."""
 
-    ORACLE_KEEPS_ZERO_SEED = True
+    ORACLE = ZoomOracle
 
 
-class _HalvingTuner(keras_tuner.Tuner):
+class _HalvingTuner(_OracleTuner):
     """A ``keras_tuner.Tuner`` driven by :class:`kt_ext.oracles.HalvingOracle`.
 
     Each trial trains its configuration from ``tuner/initial_epoch`` to
@@ -433,10 +415,9 @@ class _HalvingTuner(keras_tuner.Tuner):
     """
 
     CHECKPOINT = "continue.keras"
+    ORACLE = HalvingOracle
 
     def __init__(self, hypermodel: Any = None, **kwargs: Any) -> None:
-        names = set(inspect.signature(HalvingOracle).parameters)
-        oracle_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
         executions = kwargs.get("executions_per_trial", 1)
         if executions != 1:
             raise ValueError(
@@ -445,7 +426,7 @@ class _HalvingTuner(keras_tuner.Tuner):
             )
         self._trial_start = 0.0
         self._loading = False
-        super().__init__(oracle=HalvingOracle(**oracle_kwargs), hypermodel=hypermodel, **kwargs)
+        super().__init__(hypermodel=hypermodel, **kwargs)
 
     def search(self, *args: Any, **kwargs: Any) -> None:
         """As ``keras_tuner.Tuner.search``; epochs come from the schedule, not ``epochs=``."""
@@ -525,8 +506,6 @@ class _HalvingTuner(keras_tuner.Tuner):
 
 class Halving(TrialRecorder, _HalvingTuner):
     """kt-ext's successive halving / Hyperband / BOHB, with per-trial seeds and recording."""
-
-    ORACLE_KEEPS_ZERO_SEED = True
 
 
 class Hyperband(TrialRecorder, keras_tuner.Hyperband):

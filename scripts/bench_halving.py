@@ -83,13 +83,21 @@ def _oracle(method: str, seed: int) -> Any:
     objective = keras_tuner.Objective("loss", "min")
     halving = {"min_epochs": 1, "max_epochs": R_SYN, "reduction_factor": 3, "seed": seed}
     if method == "halving":
-        return HalvingOracle(objective, _space(), iterations=10, **halving)
+        return HalvingOracle(
+            objective=objective, hyperparameters=_space(), iterations=10, **halving
+        )
     if method == "halving_sync":
-        return HalvingOracle(objective, _space(), iterations=10, mode="sync", **halving)
+        return HalvingOracle(
+            objective=objective, hyperparameters=_space(), iterations=10, mode="sync", **halving
+        )
     if method == "hyperband":
-        return HalvingOracle(objective, _space(), brackets=None, iterations=3, **halving)
+        return HalvingOracle(
+            objective=objective, hyperparameters=_space(), brackets=None, iterations=3, **halving
+        )
     if method == "bohb":
-        return HalvingOracle(objective, _space(), iterations=10, sampler="gp", **halving)
+        return HalvingOracle(
+            objective=objective, hyperparameters=_space(), iterations=10, sampler="gp", **halving
+        )
     if method == "kt_hyperband":
         return keras_tuner.oracles.HyperbandOracle(
             objective, max_epochs=R_SYN, factor=3, hyperband_iterations=10,
@@ -100,7 +108,7 @@ def _oracle(method: str, seed: int) -> Any:
             objective, max_trials=100, hyperparameters=_space(), seed=seed + 1
         )
     if method == "gpucb":
-        return GPUCBOracle(objective, max_trials=100, hyperparameters=_space(), seed=seed)
+        return GPUCBOracle(objective=objective, max_trials=100, hyperparameters=_space(), seed=seed)
     raise ValueError(method)
 
 

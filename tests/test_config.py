@@ -15,11 +15,22 @@ OFFLINE_DATA = ["digits", "breast_cancer"]
 
 
 def test_groups_have_the_documented_options():
-    assert option_names("model") == ["cnn", "mlp"]
+    assert option_names("model") == ["cnn", "mlp", "mlp_lr_wd"]
     assert option_names("distribute") == sorted(
         ["default", "one_device", "mirrored", "multi_worker", "auto"]
     )
-    assert set(option_names("strategy")) >= {"random", "grid", "bayes", "kt_bayes", "hyperband"}
+    assert set(option_names("strategy")) >= {
+        "random",
+        "grid",
+        "bayes",
+        "kt_bayes",
+        "hyperband",
+        "halving",
+        "bohb",
+        "tpe",
+        "cmaes",
+        "zoom",
+    }
     assert set(option_names("data")) >= {
         "digits",
         "breast_cancer",

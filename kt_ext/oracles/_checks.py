@@ -41,12 +41,10 @@ def check_choice(name: str, value: Any, allowed: Sequence[str]) -> None:
         )
 
 
-def check_beta_and_seed(beta: Any, seed: Any) -> None:
-    """``beta`` is a finite number ``>= 0``; ``seed`` is ``None`` or an integer ``>= 0``."""
+def check_beta(beta: Any) -> None:
+    """``beta`` is a finite number ``>= 0``."""
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta < math.inf:
         raise ValueError(f"The value of `beta` is {beta!r}, but must be a finite number >= 0.")
-    if seed is not None:
-        check_int("seed", seed, 0)
 
 
 def first_untried(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras_tuner
 import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.gp import ACQUISITIONS, SpaceEncoder, sobol, srinivas_beta
+from kt_ext.oracles._base import SeededOracle
 from kt_ext.oracles._checks import (
-    check_beta_and_seed,
+    check_beta,
     check_choice,
     check_int,
     check_number,
@@ -22,7 +22,7 @@ BETA_SCHEDULES = ("constant", "srinivas")
 _INITIAL_WINDOW = 256
 
 
-class GPUCBOracle(keras_tuner.Oracle):
+class GPUCBOracle(SeededOracle):
     """Bayesian optimisation with a Gaussian process and the upper confidence bound.
 
     Let ``g`` be the objective as maximised: ``g = score`` if the objective's
@@ -59,9 +59,6 @@ class GPUCBOracle(keras_tuner.Oracle):
     reloaded oracle proposes exactly what the uninterrupted one would.
 
     Args:
-        objective: As for ``keras_tuner.Oracle``.
-        max_trials: Total number of trials, ``>= 1``.
-        hyperparameters: The search space.
         num_initial_points: Quasi-random trials before the GP is used;
             ``None`` means ``max(3, p + 1)`` for ``p`` tunable hyperparameters.
         beta: ``β`` of the ``"constant"`` schedule, ``>= 0``.
@@ -74,49 +71,29 @@ class GPUCBOracle(keras_tuner.Oracle):
             ``gp_minimize(acq_func="EI")``) or ``"log_ei"`` (its logarithm,
             computed stably, so candidates far below the best still rank;
             Ament et al., 2023). ``beta`` only affects ``"ucb"``.
-        seed: Seed of all randomness; ``None`` picks one (``0`` is a seed).
-        allow_new_entries: As for ``keras_tuner.Oracle``.
-        tune_new_entries: As for ``keras_tuner.Oracle``.
-        max_retries_per_trial: As for ``keras_tuner.Oracle``.
-        max_consecutive_failed_trials: As for ``keras_tuner.Oracle``.
+        **oracle_args: ``objective``, ``max_trials``, ``hyperparameters``,
+            ``seed`` (``0`` is a seed) and KerasTuner's other oracle
+            arguments, as for :class:`kt_ext.oracles.SeededOracle`.
     """
 
     def __init__(
         self,
-        objective: Any = None,
-        max_trials: int = 10,
-        hyperparameters: keras_tuner.HyperParameters | None = None,
         num_initial_points: int | None = None,
         beta: float = 1.0,
         beta_schedule: str = "constant",
         delta: float = 0.1,
         num_candidates: int = 1024,
         acquisition: str = "ucb",
-        seed: int | None = None,
-        allow_new_entries: bool = True,
-        tune_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
+        **oracle_args: Any,
     ) -> None:
-        check_int("max_trials", max_trials, 1)
+        check_int("max_trials", oracle_args.get("max_trials", 10), 1)
         check_int("num_initial_points", num_initial_points, 1, optional=True)
         check_int("num_candidates", num_candidates, 16)
-        check_beta_and_seed(beta, seed)
+        check_beta(beta)
         check_choice("beta_schedule", beta_schedule, BETA_SCHEDULES)
         check_choice("acquisition", acquisition, ACQUISITIONS)
         check_number("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
-        super().__init__(
-            objective=objective,
-            max_trials=max_trials,
-            hyperparameters=hyperparameters,
-            allow_new_entries=allow_new_entries,
-            tune_new_entries=tune_new_entries,
-            seed=seed,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
-        )
-        if seed is not None:  # KerasTuner replaces a falsy seed (0) by a random one
-            self.seed = self._seed_state = seed
+        super().__init__(**oracle_args)
         self.num_initial_points = num_initial_points
         self.beta = float(beta)
         self.beta_schedule = beta_schedule
@@ -124,7 +101,6 @@ class GPUCBOracle(keras_tuner.Oracle):
         self.num_candidates = num_candidates
         self._gp_params: list[float] | None = None
         self.acquisition = acquisition
-        self.initial_points: list[dict[str, Any]] = []  # evaluated first (model.initial)
         self._proposer = UCBProposer(num_candidates, acquisition)
         self._proposals: dict[str, dict[str, float]] = {}
         self._encoder_key: str | None = None

@@ -21,8 +21,9 @@ import keras_tuner
 import numpy as np
 from keras_tuner.engine.trial import Trial, TrialStatus
 
+from kt_ext.oracles._base import SeededOracle
 from kt_ext.oracles._checks import (
-    check_beta_and_seed,
+    check_beta,
     check_choice,
     check_int,
     check_number,
@@ -70,7 +71,7 @@ class Lineage:
         return self.segments[-1]
 
 
-class HalvingOracle(keras_tuner.Oracle):
+class HalvingOracle(SeededOracle):
     """Successive halving with early stopping at rungs, Hyperband brackets, BOHB sampling.
 
     Rungs are epoch budgets ``min_epochs·η^k`` (the top one ``max_epochs``)
@@ -104,8 +105,6 @@ class HalvingOracle(keras_tuner.Oracle):
     epoch with ``update_trial(..., step=epoch)``.
 
     Args:
-        objective: As for ``keras_tuner.Oracle``.
-        hyperparameters: The search space.
         min_epochs: Epoch budget of the lowest rung (epoch budget).
         max_epochs: Epoch budget of the top rung; under the data budget,
             the epochs every trial trains.
@@ -121,17 +120,13 @@ class HalvingOracle(keras_tuner.Oracle):
             fits it; ``None`` means ``p + 1`` for ``p`` encoded parameters (at least 3).
         beta: ``β`` of the GP sampler's UCB, ``>= 0``.
         num_candidates: Sobol candidates per GP proposal, ``>= 16``.
-        seed: Seed of all randomness; ``None`` picks one (``0`` is a seed).
-        allow_new_entries: As for ``keras_tuner.Oracle``.
-        tune_new_entries: As for ``keras_tuner.Oracle``.
-        max_retries_per_trial: As for ``keras_tuner.Oracle``.
-        max_consecutive_failed_trials: As for ``keras_tuner.Oracle``.
+        **oracle_args: ``objective``, ``hyperparameters``, ``seed`` (``0`` is a
+            seed) and KerasTuner's other oracle arguments, as for
+            :class:`kt_ext.oracles.SeededOracle` (``max_trials`` follows from the schedule).
     """
 
     def __init__(
         self,
-        objective: Any = None,
-        hyperparameters: keras_tuner.HyperParameters | None = None,
         min_epochs: int = 1,
         max_epochs: int = 27,
         reduction_factor: int = 3,
@@ -144,11 +139,7 @@ class HalvingOracle(keras_tuner.Oracle):
         min_points_in_model: int | None = None,
         beta: float = 1.0,
         num_candidates: int = 1024,
-        seed: int | None = None,
-        allow_new_entries: bool = True,
-        tune_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
+        **oracle_args: Any,
     ) -> None:
         check_int("min_epochs", min_epochs, 1)
         check_int("max_epochs", max_epochs, 1)
@@ -164,7 +155,7 @@ class HalvingOracle(keras_tuner.Oracle):
             check_number("min_fraction", min_fraction, 0.0, 1.0, low_open=True, high_open=False)
         check_choice("mode", mode, MODES)
         check_choice("sampler", sampler, SAMPLERS)
-        check_beta_and_seed(beta, seed)
+        check_beta(beta)
         schedule = HalvingSchedule(
             min_budget=min_epochs if budget == "epochs" else float(min_fraction),
             max_budget=max_epochs if budget == "epochs" else 1.0,
@@ -174,23 +165,12 @@ class HalvingOracle(keras_tuner.Oracle):
             budget=budget,
             epochs_per_rung=max_epochs,
         )
-        super().__init__(
-            objective=objective,
-            max_trials=schedule.trials,
-            hyperparameters=hyperparameters,
-            allow_new_entries=allow_new_entries,
-            tune_new_entries=tune_new_entries,
-            seed=seed,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
-        )
-        if seed is not None:  # KerasTuner replaces a falsy seed (0) by a random one
-            self.seed = self._seed_state = seed
+        oracle_args.pop("max_trials", None)  # the schedule decides
+        super().__init__(max_trials=schedule.trials, **oracle_args)
         self.schedule = schedule
         self.max_epochs = max_epochs
         self.mode = mode
         self.sampler = sampler
-        self.initial_points: list[dict[str, Any]] = []  # new configurations first (model.initial)
         self.min_points_in_model = min_points_in_model
         self.beta = float(beta)
         self._encoders = EncoderCache()

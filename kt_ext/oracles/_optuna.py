@@ -13,6 +13,7 @@ import keras_tuner
 import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
+from kt_ext.oracles._base import SeededOracle
 from kt_ext.oracles._checks import check_choice, check_int, first_untried
 from kt_ext.oracles._ucb import EncoderCache, leftover_values
 
@@ -31,7 +32,7 @@ def _optuna() -> Any:
     return optuna
 
 
-class OptunaOracle(keras_tuner.Oracle):
+class OptunaOracle(SeededOracle):
     """Trials proposed by an Optuna sampler: TPE (``"tpe"``) or CMA-ES (``"cmaes"``).
 
     Each proposal rebuilds an in-memory Optuna study from the oracle's trials
@@ -51,54 +52,28 @@ class OptunaOracle(keras_tuner.Oracle):
     search.
 
     Args:
-        objective: As for ``keras_tuner.Oracle``.
-        max_trials: Total number of trials, ``>= 1``.
-        hyperparameters: The search space.
         sampler: ``"tpe"`` or ``"cmaes"``.
         num_initial_points: Random trials before the sampler's model is used
             (TPE's ``n_startup_trials``; CMA-ES starts at once, with
             categorical entries sampled by TPE).
-        seed: Seed of all randomness; ``None`` picks one (``0`` is a seed).
-        allow_new_entries: As for ``keras_tuner.Oracle``.
-        tune_new_entries: As for ``keras_tuner.Oracle``.
-        max_retries_per_trial: As for ``keras_tuner.Oracle``.
-        max_consecutive_failed_trials: As for ``keras_tuner.Oracle``.
+        **oracle_args: ``objective``, ``max_trials``, ``hyperparameters``,
+            ``seed`` (``0`` is a seed) and KerasTuner's other oracle
+            arguments, as for :class:`kt_ext.oracles.SeededOracle`.
     """
 
     def __init__(
         self,
-        objective: Any = None,
-        max_trials: int = 10,
-        hyperparameters: keras_tuner.HyperParameters | None = None,
         sampler: str = "tpe",
         num_initial_points: int = 10,
-        seed: int | None = None,
-        allow_new_entries: bool = True,
-        tune_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
+        **oracle_args: Any,
     ) -> None:
-        check_int("max_trials", max_trials, 1)
+        check_int("max_trials", oracle_args.get("max_trials", 10), 1)
         check_choice("sampler", sampler, SAMPLERS)
         check_int("num_initial_points", num_initial_points, 1)
-        if seed is not None:
-            check_int("seed", seed, 0)
         _optuna()
-        super().__init__(
-            objective=objective,
-            max_trials=max_trials,
-            hyperparameters=hyperparameters,
-            allow_new_entries=allow_new_entries,
-            tune_new_entries=tune_new_entries,
-            seed=seed,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
-        )
-        if seed is not None:  # KerasTuner replaces a falsy seed (0) by a random one
-            self.seed = self._seed_state = seed
+        super().__init__(**oracle_args)
         self.sampler = sampler
         self.num_initial_points = num_initial_points
-        self.initial_points: list[dict[str, Any]] = []  # evaluated first (model.initial)
         self._asked: dict[str, dict[str, Any]] = {}  # trial id -> Optuna params and attributes
         self._encoders = EncoderCache()
 

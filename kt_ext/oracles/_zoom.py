@@ -11,6 +11,7 @@ from typing import Any
 import keras_tuner
 from keras_tuner.engine.trial import TrialStatus
 
+from kt_ext.oracles._base import SeededOracle
 from kt_ext.oracles._checks import check_choice, check_int, check_number, first_untried
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def _finite_score(trial: Any) -> bool:
     )
 
 
-class ZoomOracle(keras_tuner.Oracle):
+class ZoomOracle(SeededOracle):
     """Coarse to fine: ``stages`` rounds of search, each in the region of the best trials.
 
     The ``max_trials`` trials are split into ``stages`` equal stages. Stage 0
@@ -49,59 +50,33 @@ class ZoomOracle(keras_tuner.Oracle):
     proposed twice. :meth:`stage_rows` gives each stage's ranges.
 
     Args:
-        objective: As for ``keras_tuner.Oracle``.
-        max_trials: Total number of trials, ``>= stages``.
-        hyperparameters: The search space.
         stages: Number of stages, ``>= 1``.
         top_k: Best trials whose region the next stage searches, ``>= 1``.
         margin: Widening of the region on each side, as a fraction of its span, ``>= 0``.
         inner: ``"random"``, ``"bayes"`` or ``"tpe"``.
-        seed: Seed of all randomness; ``None`` picks one (``0`` is a seed).
-        allow_new_entries: As for ``keras_tuner.Oracle``.
-        tune_new_entries: As for ``keras_tuner.Oracle``.
-        max_retries_per_trial: As for ``keras_tuner.Oracle``.
-        max_consecutive_failed_trials: As for ``keras_tuner.Oracle``.
+        **oracle_args: ``objective``, ``max_trials``, ``hyperparameters``,
+            ``seed`` (``0`` is a seed) and KerasTuner's other oracle
+            arguments, as for :class:`kt_ext.oracles.SeededOracle`.
     """
 
     def __init__(
         self,
-        objective: Any = None,
-        max_trials: int = 24,
-        hyperparameters: keras_tuner.HyperParameters | None = None,
         stages: int = 3,
         top_k: int = 3,
         margin: float = 0.25,
         inner: str = "random",
-        seed: int | None = None,
-        allow_new_entries: bool = True,
-        tune_new_entries: bool = True,
-        max_retries_per_trial: int = 0,
-        max_consecutive_failed_trials: int = 3,
+        **oracle_args: Any,
     ) -> None:
         check_int("stages", stages, 1)
-        check_int("max_trials", max_trials, stages)
+        check_int("max_trials", oracle_args.get("max_trials", 10), stages)
         check_int("top_k", top_k, 1)
         check_number("margin", margin, 0.0, math.inf, low_open=False, high_open=True)
         check_choice("inner", inner, INNER)
-        if seed is not None:
-            check_int("seed", seed, 0)
-        super().__init__(
-            objective=objective,
-            max_trials=max_trials,
-            hyperparameters=hyperparameters,
-            allow_new_entries=allow_new_entries,
-            tune_new_entries=tune_new_entries,
-            seed=seed,
-            max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials,
-        )
-        if seed is not None:  # KerasTuner replaces a falsy seed (0) by a random one
-            self.seed = self._seed_state = seed
+        super().__init__(**oracle_args)
         self.stages = stages
         self.top_k = top_k
         self.margin = float(margin)
         self.inner = inner
-        self.initial_points: list[dict[str, Any]] = []  # evaluated first (model.initial)
         self._stage_of: dict[str, int] = {}  # trial id -> the stage whose region it lies in
         self._spaces: dict[int, dict[str, Any]] = {}  # stage -> narrowed space config
 

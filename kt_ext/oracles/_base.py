@@ -1,0 +1,72 @@
+"""What kt-ext's oracles share: KerasTuner's arguments, seed 0 kept, initial points."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import keras_tuner
+
+from kt_ext.oracles._checks import check_int
+
+
+class SeededOracle(keras_tuner.Oracle):
+    """A ``keras_tuner.Oracle`` for which ``seed=0`` is a seed, with ``initial_points``.
+
+    KerasTuner replaces a falsy seed by a random one; here only ``None`` does.
+    ``initial_points`` (``model.initial``, set by
+    :func:`kt_ext.tuners.evaluate_first`) are configurations a subclass
+    proposes before its own.
+
+    Args:
+        objective: As for ``keras_tuner.Oracle``.
+        max_trials: Total number of trials.
+        hyperparameters: The search space.
+        seed: Seed of all randomness, an integer ``>= 0``; ``None`` picks one.
+        allow_new_entries: As for ``keras_tuner.Oracle``.
+        tune_new_entries: As for ``keras_tuner.Oracle``.
+        max_retries_per_trial: As for ``keras_tuner.Oracle``.
+        max_consecutive_failed_trials: As for ``keras_tuner.Oracle``.
+    """
+
+    def __init__(
+        self,
+        objective: Any = None,
+        max_trials: int = 10,
+        hyperparameters: keras_tuner.HyperParameters | None = None,
+        seed: int | None = None,
+        allow_new_entries: bool = True,
+        tune_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+    ) -> None:
+        if seed is not None:
+            check_int("seed", seed, 0)
+        super().__init__(
+            objective=objective,
+            max_trials=max_trials,
+            hyperparameters=hyperparameters,
+            allow_new_entries=allow_new_entries,
+            tune_new_entries=tune_new_entries,
+            seed=seed,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+        )
+        if seed is not None:
+            self.seed = self._seed_state = seed
+        self.initial_points: list[dict[str, Any]] = []
+
+
+def oracle_parameters(cls: type) -> set[str]:
+    """Names of the keyword arguments ``cls`` (a :class:`SeededOracle`) accepts."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass is keras_tuner.Oracle:
+            break
+        if "__init__" in vars(klass):
+            names |= {
+                p.name
+                for p in inspect.signature(klass.__init__).parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            }
+    return names

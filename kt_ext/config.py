@@ -272,7 +272,6 @@ _STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
     "budget": BUDGETS,
     "beta_schedule": ("constant", "srinivas"),
     "acquisition": ("ucb", "ei", "log_ei"),
-    "sampler": ("random", "gp", "tpe", "cmaes"),
     "inner": ("random", "bayes", "tpe"),
 }
 
@@ -285,7 +284,11 @@ def _strategy(strategy: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("alpha", "beta", "margin"):
         if strategy.get(name) is not None:
             _float(strategy, f"strategy.{name}", low=0.0, high=math.inf, low_open=name == "alpha")
-    for name, choices in _STRATEGY_CHOICES.items():
+    choices_of = dict(_STRATEGY_CHOICES)
+    # Optuna's samplers, or how successive halving samples new configurations.
+    optuna = strategy["_target_"] == "kt_ext.tuners.Optuna"
+    choices_of["sampler"] = ("tpe", "cmaes") if optuna else ("random", "gp")
+    for name, choices in choices_of.items():
         if name in strategy and strategy[name] not in choices:
             raise ConfigError(f"strategy.{name}", strategy[name], f"must be one of {choices}")
     return target

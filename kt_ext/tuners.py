@@ -19,9 +19,9 @@ Each class is KerasTuner's own tuner plus :class:`TrialRecorder`, which
   deterministic error), or when it runs out of memory (the message says what
   to try); the reason is also written to ``trial_<id>/failure.txt``, which is
   how it reaches the chief in parallel tuning;
-* on resume, never re-runs a trial that had already finished (KerasTuner
-  saves its state before it removes a finished trial from the running ones),
-  and resumes a project whatever tuner id wrote it;
+* on resume, never re-runs a trial that had already finished and never
+  loses one that had just started (:func:`repair_reloaded`), and resumes a
+  project whatever tuner id wrote it;
 * evaluates the space's initial points (``model.initial``) first, whatever
   the oracle (:func:`evaluate_first`);
 * keeps ``seed=0`` a seed for KerasTuner's own oracles (they replace a falsy
@@ -121,7 +121,7 @@ class TrialRecorder:
         _share_project(kwargs.get("directory"), kwargs.get("project_name"))
         super().__init__(*args, seed=seed, **kwargs)
         if not self._is_worker():
-            forget_finished_retries(self.oracle)
+            repair_reloaded(self.oracle)
             if initial_points:
                 evaluate_first(self.oracle, initial_points)
 
@@ -333,16 +333,29 @@ def evaluate_first(oracle: keras_tuner.Oracle, points: list[dict[str, Any]]) -> 
     oracle.populate_space = populate_space
 
 
-def forget_finished_retries(oracle: keras_tuner.Oracle) -> None:
-    """Drop trials that had finished from a reloaded oracle's retry queue.
+def repair_reloaded(oracle: keras_tuner.Oracle) -> None:
+    """Fix the retry queue of a reloaded oracle so that no trial runs twice or never.
 
-    KerasTuner's ``end_trial`` saves the oracle while the finished trial is
-    still among the running ones; a process killed right after resumes with
-    that trial queued to run again.
+    * A trial that had finished is dropped from it: KerasTuner's ``end_trial``
+      saves the oracle while the finished trial is still among the running
+      ones, so a process killed right after would run it again.
+    * A trial left RUNNING that the saved state does not know as running is
+      added: ``create_trial`` writes the trial's file before the oracle's, so
+      a process killed in between would count the trial and never run it.
     """
-    queue = getattr(oracle, "_retry_queue", None)
-    if queue:
-        oracle._retry_queue = [t for t in queue if oracle.trials[t].status not in _FINISHED]
+    queue = [
+        t for t in getattr(oracle, "_retry_queue", []) if oracle.trials[t].status not in _FINISHED
+    ]
+    running = {t.trial_id for t in oracle.ongoing_trials.values()}
+    for trial_id in sorted(oracle.trials):
+        trial = oracle.trials[trial_id]
+        if (
+            trial.status == TrialStatus.RUNNING
+            and trial_id not in queue
+            and trial_id not in running
+        ):
+            queue.insert(0, trial_id)  # the queue is popped from its end: earlier trials first
+    oracle._retry_queue = queue
 
 
 class RandomSearch(TrialRecorder, keras_tuner.RandomSearch):

@@ -21,9 +21,9 @@ from tests.conftest import TUNE
 
 SOAK = [
     "search.max_trials=20",
-    "search.epochs=2",
+    "search.epochs=1",
     "search.early_stopping_patience=0",
-    "data.subset=0.3",
+    "data.subset=0.2",
     "seed=0",
 ]
 
@@ -198,6 +198,39 @@ def test_a_trial_finished_just_before_the_kill_is_not_run_again(
     tuner = tuner_for(run_dir)
     assert tuner.oracle._retry_queue == [] and tuner.oracle.trials[last].status == "COMPLETED"
     assert tuner.oracle.create_trial("tuner0").status == "STOPPED"  # 20 of 20 done
+
+
+@pytest.mark.slow
+def test_a_trial_started_just_before_the_kill_is_not_lost(reference, tmp_path, tuner_for):
+    run_dir = copy_run(reference, tmp_path)
+    kt = run_dir / "kt"
+    # What create_trial leaves when killed between writing the trial and the oracle:
+    # trial 19's file says RUNNING, the oracle's state has never heard of it.
+    trial_file = kt / "trial_19" / "trial.json"
+    trial = json.loads(trial_file.read_text())
+    trial.update(status="RUNNING", score=None, best_step=0)
+    trial["metrics"]["metrics"] = {}
+    trial_file.write_text(json.dumps(trial))
+    saved = json.loads((kt / "oracle.json").read_text())
+    for key in ("start_order", "end_order"):
+        saved[key] = [t for t in saved[key] if t != "19"]
+    saved["run_times"].pop("19")
+    (kt / "oracle.json").write_text(json.dumps(saved))
+    plain = keras_tuner.RandomSearch(
+        hypermodel=lambda hp: None,
+        objective="val_accuracy",
+        max_trials=20,
+        directory=str(run_dir),
+        project_name="kt",
+        hyperparameters=tuner_for(copy_run(reference, tmp_path / "b")).oracle.hyperparameters,
+        allow_new_entries=False,
+    )
+    assert plain.oracle._retry_queue == []  # KerasTuner alone: counted, never run
+    assert plain.oracle.create_trial("tuner0").status == "STOPPED"
+    tuner = tuner_for(run_dir)
+    assert tuner.oracle._retry_queue == ["19"]
+    again = tuner.oracle.create_trial("tuner0")
+    assert (again.trial_id, again.status) == ("19", "RUNNING")
 
 
 def damage_oracle(kt: Path) -> Path:

@@ -50,7 +50,7 @@ class ZoomOracle(SeededOracle):
     proposed twice. :meth:`stage_rows` gives each stage's ranges.
 
     Args:
-        stages: Number of stages, ``>= 1``.
+        stages: Number of stages, ``>= 1`` (at most ``max_trials``).
         top_k: Best trials whose region the next stage searches, ``>= 1``.
         margin: Widening of the region on each side, as a fraction of its span, ``>= 0``.
         inner: ``"random"``, ``"bayes"`` or ``"tpe"``.
@@ -68,12 +68,12 @@ class ZoomOracle(SeededOracle):
         **oracle_args: Any,
     ) -> None:
         check_int("stages", stages, 1)
-        check_int("max_trials", oracle_args.get("max_trials", 10), stages)
+        check_int("max_trials", oracle_args.get("max_trials", 10), 1)
         check_int("top_k", top_k, 1)
         check_number("margin", margin, 0.0, math.inf, low_open=False, high_open=True)
         check_choice("inner", inner, INNER)
         super().__init__(**oracle_args)
-        self.stages = stages
+        self.stages = min(stages, self.max_trials)  # every stage runs at least one trial
         self.top_k = top_k
         self.margin = float(margin)
         self.inner = inner

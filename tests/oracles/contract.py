@@ -245,7 +245,7 @@ class OracleContract:
         assert best.status == TrialStatus.COMPLETED and math.isfinite(best.score)
 
     def test_initial_points_come_first_once_each_and_survive_a_reload(self, new: Callable) -> None:
-        from kt_ext.tuners import evaluate_first, forget_finished_retries
+        from kt_ext.tuners import evaluate_first, repair_reloaded
 
         points = [
             {"lr": 0.001, "units": 32, "opt": "adam", "bn": False, "eps": 1e-7},
@@ -261,7 +261,7 @@ class OracleContract:
         assert config(first) == points[0]
         resumed = new(max_trials=6, project="init")  # killed after the first point
         resumed.reload()
-        forget_finished_retries(resumed)  # as kt-ext's tuners do on resume
+        repair_reloaded(resumed)  # as kt-ext's tuners do on resume
         evaluate_first(resumed, points)
         trials = [first, *search(resumed, 5)]
         assert [config(t) for t in trials[:2]] == points

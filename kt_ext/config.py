@@ -160,6 +160,20 @@ def validate(cfg: DictConfig) -> RunSettings:
     )
 
 
+def validate_or_exit(cfg: DictConfig, run_dir: Path) -> RunSettings:
+    """:func:`validate` for the scripts: a bad config prints one line and exits with status 2.
+
+    The run directory Hydra made is removed first (:func:`discard_run_dir`).
+    """
+    from kt_ext.errors import fail
+
+    try:
+        return validate(cfg)
+    except ConfigError as e:
+        discard_run_dir(run_dir)
+        fail(e, 2)
+
+
 def discard_run_dir(run_dir: Path) -> bool:
     """Remove a run directory holding nothing but Hydra's own files.
 

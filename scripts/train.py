@@ -18,7 +18,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from kt_ext.config import discard_run_dir, validate
+from kt_ext.config import discard_run_dir, validate_or_exit
 from kt_ext.errors import ConfigError, fail
 from kt_ext.sweep import register_resolvers
 
@@ -30,11 +30,7 @@ CONF = str(Path(__file__).resolve().parents[1] / "conf")
 def main(cfg: DictConfig) -> float:
     """Train ``model.values`` and return the best objective value."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    try:
-        settings = validate(cfg)
-    except ConfigError as e:
-        discard_run_dir(run_dir)
-        fail(e, 2)
+    settings = validate_or_exit(cfg, run_dir)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from kt_ext.run import RunError
     from kt_ext.train import train_one

@@ -23,7 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from kt_ext.config import discard_run_dir, validate
+from kt_ext.config import discard_run_dir, validate_or_exit
 from kt_ext.errors import ConfigError, fail
 from kt_ext.results import BEST_CONFIG, best_config, write_yaml
 from kt_ext.sweep import register_resolvers
@@ -44,11 +44,7 @@ def worker_overrides() -> list[str]:
 def main(cfg: DictConfig) -> float:
     """Run one tuning job and return its best objective value."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    try:
-        settings = validate(cfg)
-    except ConfigError as e:
-        discard_run_dir(run_dir)
-        fail(e, 2)
+    settings = validate_or_exit(cfg, run_dir)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from kt_ext.run import RunError, run_search, run_worker  # heavy: imports TensorFlow
 

@@ -137,6 +137,39 @@ def run_workers(
     return errors
 
 
+def best_loss(oracle: Any, loss: Callable[[dict[str, Any]], float], n: int) -> float:
+    """Run ``n`` trials of ``oracle`` reporting ``loss(values)``; the lowest loss."""
+    best = math.inf
+    for _ in range(n):
+        trial = oracle.create_trial("t")
+        value = loss(trial.hyperparameters.values)
+        best = min(best, value)
+        oracle.update_trial(trial.trial_id, {METRIC: value})
+        trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    return best
+
+
+def with_project(oracle: Any, directory: Path, project: str) -> Any:
+    """``oracle``, silent, with its project directory set."""
+    oracle.verbose = 0
+    oracle._set_project_dir(str(directory), project)
+    return oracle
+
+
+def random_search(
+    space: keras_tuner.HyperParameters, max_trials: int, seed: int, directory: Path, project: str
+) -> keras_tuner.Oracle:
+    """KerasTuner's random search minimising ``METRIC`` (the "beats random" baseline)."""
+    oracle = keras_tuner.oracles.RandomSearchOracle(
+        objective=keras_tuner.Objective(METRIC, "min"),
+        max_trials=max_trials,
+        hyperparameters=space,
+        seed=seed,
+    )
+    return with_project(oracle, directory, project)
+
+
 def key(values: dict[str, Any]) -> str:
     return json.dumps(values, sort_keys=True)
 

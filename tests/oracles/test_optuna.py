@@ -7,7 +7,13 @@ from pathlib import Path
 import keras_tuner
 import pytest
 
-from tests.oracles.contract import METRIC, OracleContract
+from tests.oracles.contract import (
+    METRIC,
+    OracleContract,
+    best_loss,
+    random_search,
+    with_project,
+)
 
 pytest.importorskip("optuna")
 
@@ -48,20 +54,6 @@ def bowl(v: dict) -> float:
     return (v["x1"] - 0.3) ** 2 + (v["x2"] - 0.7) ** 2 + 0.05 * (math.log10(v["lr"]) + 3) ** 2
 
 
-def best_of(oracle: keras_tuner.Oracle, n: int) -> float:
-    from keras_tuner.engine.trial import TrialStatus
-
-    best = float("inf")
-    for _ in range(n):
-        trial = oracle.create_trial("t")
-        loss = bowl(trial.hyperparameters.values)
-        best = min(best, loss)
-        oracle.update_trial(trial.trial_id, {METRIC: loss})
-        trial.status = TrialStatus.COMPLETED
-        oracle.end_trial(trial)
-    return best
-
-
 @pytest.mark.parametrize("sampler", ["tpe", "cmaes"])
 def test_the_sampler_beats_random_search_in_median(tmp_path: Path, sampler: str) -> None:
     """Best loss after 40 evaluations over 5 seeds (log-scale lr included)."""
@@ -77,17 +69,10 @@ def test_the_sampler_beats_random_search_in_median(tmp_path: Path, sampler: str)
             num_initial_points=10,
             seed=seed,
         )
-        rs = keras_tuner.oracles.RandomSearchOracle(
-            objective=keras_tuner.Objective(METRIC, "min"),
-            max_trials=40,
-            hyperparameters=bowl_space(),
-            seed=seed + 1,
-        )
-        for i, o in enumerate((oracle, rs)):
-            o.verbose = 0
-            o._set_project_dir(str(tmp_path), f"{sampler}{seed}_{i}")
-        ours.append(best_of(oracle, 40))
-        random.append(best_of(rs, 40))
+        with_project(oracle, tmp_path, f"{sampler}{seed}")
+        ours.append(best_loss(oracle, bowl, 40))
+        rs = random_search(bowl_space(), 40, seed + 1, tmp_path, f"rs{sampler}{seed}")
+        random.append(best_loss(rs, bowl, 40))
     assert statistics.median(ours) < statistics.median(random) / 2, (ours, random)
 
 

@@ -8,11 +8,16 @@ from pathlib import Path
 
 import keras_tuner
 import pytest
-from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.oracles import ZoomOracle
 from kt_ext.oracles._zoom import narrow
-from tests.oracles.contract import METRIC, OracleContract
+from tests.oracles.contract import (
+    METRIC,
+    OracleContract,
+    best_loss,
+    random_search,
+    with_project,
+)
 
 
 class TestZoomContract(OracleContract):
@@ -76,18 +81,6 @@ def bowl(v: dict) -> float:
     return (math.log10(v["lr"]) + 3.3) ** 2 + 0.3 * (math.log10(v["wd"]) + 6.5) ** 2
 
 
-def run(oracle: keras_tuner.Oracle, n: int) -> float:
-    best = math.inf
-    for _ in range(n):
-        trial = oracle.create_trial("t")
-        loss = bowl(trial.hyperparameters.values)
-        best = min(best, loss)
-        oracle.update_trial(trial.trial_id, {METRIC: loss})
-        trial.status = TrialStatus.COMPLETED
-        oracle.end_trial(trial)
-    return best
-
-
 def two_params() -> keras_tuner.HyperParameters:
     hp = keras_tuner.HyperParameters()
     hp.Float("lr", 1e-6, 1e-2, sampling="log")
@@ -106,17 +99,11 @@ def test_ranges_contract_around_the_optimum_and_beat_random_search(tmp_path: Pat
             top_k=4,
             seed=seed,
         )
-        rs = keras_tuner.oracles.RandomSearchOracle(
-            objective=keras_tuner.Objective(METRIC, "min"),
-            max_trials=24,
-            hyperparameters=two_params(),
-            seed=seed + 1,
+        with_project(oracle, tmp_path, f"zoom{seed}")
+        zoom.append(best_loss(oracle, bowl, 24))
+        random.append(
+            best_loss(random_search(two_params(), 24, seed + 1, tmp_path, f"rs{seed}"), bowl, 24)
         )
-        for i, o in enumerate((oracle, rs)):
-            o.verbose = 0
-            o._set_project_dir(str(tmp_path), f"s{seed}_{i}")
-        zoom.append(run(oracle, 24))
-        random.append(run(rs, 24))
         rows = [r for r in oracle.stage_rows() if r["name"] == "lr"]
         widths = [math.log10(r["high"]) - math.log10(r["low"]) for r in rows]
         assert len(widths) == 3 and widths[0] > widths[1] > widths[2], widths

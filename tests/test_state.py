@@ -168,6 +168,19 @@ def tuner_for(reference: Path, compose_config):
     return lambda run_dir: make_tuner(settings, hypermodel, run_dir)
 
 
+def plain_tuner(run_dir: Path, hp: keras_tuner.HyperParameters) -> keras_tuner.Tuner:
+    """KerasTuner's own random search reloading ``run_dir``: what it would do without kt-ext."""
+    return keras_tuner.RandomSearch(
+        hypermodel=lambda hp: None,
+        objective="val_accuracy",
+        max_trials=20,
+        directory=str(run_dir),
+        project_name="kt",
+        hyperparameters=hp,
+        allow_new_entries=False,
+    )
+
+
 def copy_run(reference: Path, tmp_path: Path) -> Path:
     run_dir = tmp_path / "copy"
     shutil.copytree(reference, run_dir)
@@ -185,15 +198,7 @@ def test_a_trial_finished_just_before_the_kill_is_not_run_again(
     # What KerasTuner's end_trial saves: the trial ended, yet still among the running ones.
     saved["ongoing_trials"] = {"tuner0": last}
     path.write_text(json.dumps(saved))
-    plain = keras_tuner.RandomSearch(
-        hypermodel=lambda hp: None,
-        objective="val_accuracy",
-        max_trials=20,
-        directory=str(run_dir),
-        project_name="kt",
-        hyperparameters=tuner_for(run_dir).oracle.hyperparameters,
-        allow_new_entries=False,
-    )
+    plain = plain_tuner(run_dir, tuner_for(run_dir).oracle.hyperparameters)
     assert plain.oracle._retry_queue == [last]  # KerasTuner would run it again
     tuner = tuner_for(run_dir)
     assert tuner.oracle._retry_queue == [] and tuner.oracle.trials[last].status == "COMPLETED"
@@ -216,14 +221,8 @@ def test_a_trial_started_just_before_the_kill_is_not_lost(reference, tmp_path, t
         saved[key] = [t for t in saved[key] if t != "19"]
     saved["run_times"].pop("19")
     (kt / "oracle.json").write_text(json.dumps(saved))
-    plain = keras_tuner.RandomSearch(
-        hypermodel=lambda hp: None,
-        objective="val_accuracy",
-        max_trials=20,
-        directory=str(run_dir),
-        project_name="kt",
-        hyperparameters=tuner_for(copy_run(reference, tmp_path / "b")).oracle.hyperparameters,
-        allow_new_entries=False,
+    plain = plain_tuner(
+        run_dir, tuner_for(copy_run(reference, tmp_path / "b")).oracle.hyperparameters
     )
     assert plain.oracle._retry_queue == []  # KerasTuner alone: counted, never run
     assert plain.oracle.create_trial("tuner0").status == "STOPPED"

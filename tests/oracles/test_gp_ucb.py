@@ -17,22 +17,7 @@ from tests.oracles.contract import METRIC, OracleContract, run_trial, search
 
 
 class TestGPUCBContract(OracleContract):
-    def make_oracle(
-        self, hyperparameters: keras_tuner.HyperParameters, max_trials: int, seed: int
-    ) -> keras_tuner.Oracle:
-        return GPUCBOracle(
-            objective=keras_tuner.Objective(METRIC, "min"),
-            max_trials=max_trials,
-            hyperparameters=hyperparameters,
-            num_initial_points=3,
-            seed=seed,
-        )
-
-
-class TestGPEIContract(OracleContract):
-    """The same contract with expected improvement as the acquisition."""
-
-    acquisition = "ei"
+    acquisition = "ucb"
 
     def make_oracle(
         self, hyperparameters: keras_tuner.HyperParameters, max_trials: int, seed: int
@@ -45,6 +30,12 @@ class TestGPEIContract(OracleContract):
             acquisition=self.acquisition,
             seed=seed,
         )
+
+
+class TestGPEIContract(TestGPUCBContract):
+    """The same contract with expected improvement as the acquisition."""
+
+    acquisition = "ei"
 
 
 class TestGPLogEIContract(TestGPEIContract):

@@ -30,7 +30,7 @@ from kt_ext.config import RunSettings
 from kt_ext.curves import CurveLogger
 from kt_ext.results import TrialRow
 from kt_ext.space import BATCH_SIZE
-from kt_ext.tuners import non_finite, trial_seed
+from kt_ext.tuners import first_non_finite, trial_seed
 
 log = logging.getLogger(__name__)
 MANUAL = "manual"  # trial id of a configuration trained by hand
@@ -124,14 +124,7 @@ def train_one(settings: RunSettings, run_dir: Path) -> TrainResult:
     curves.close()
     epochs_run = len(history.epoch)
     seconds = time.perf_counter() - start
-    bad = next(
-        (
-            f"{b} at epoch {i + 1}"
-            for i in range(epochs_run)
-            if (b := non_finite({k: v[i] for k, v in history.history.items()}, ("loss",)))
-        ),
-        None,
-    )
+    bad = first_non_finite(history, ("loss",))
     status = "COMPLETED" if best.best is not None and bad is None else "FAILED"
     board.trial_ended(
         TrialRow(

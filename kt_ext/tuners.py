@@ -244,16 +244,13 @@ class TrialRecorder:
             raise
         elapsed = time.perf_counter() - start
         for history in results if isinstance(results, list) else [results]:
-            for epoch, logs in enumerate(_epoch_logs(history)):
-                bad = non_finite(logs, self.objective_names)
-                if bad is not None:
-                    raise keras_tuner.errors.FailedTrialError(
-                        f"non-finite {bad} at epoch {epoch + 1}; training stopped "
-                        "(try a lower learning rate)"
-                    )
-        # Extra per-epoch series travel with the histories to the oracle, which
-        # keeps each metric at the trial's best epoch (constant series here).
-        for history in results if isinstance(results, list) else [results]:
+            bad = first_non_finite(history, self.objective_names)
+            if bad is not None:
+                raise keras_tuner.errors.FailedTrialError(
+                    f"non-finite {bad}; training stopped (try a lower learning rate)"
+                )
+            # Extra per-epoch series travel with the histories to the oracle, which
+            # keeps each metric at the trial's best epoch (constant series here).
             n = len(getattr(history, "epoch", []))
             if n:
                 history.history[EPOCHS_RUN] = [float(n)] * n
@@ -273,13 +270,23 @@ class TrialRecorder:
             ) from e
 
 
-def _epoch_logs(history: Any) -> list[dict[str, float]]:
-    """Per-epoch logs of a Keras ``History`` (or a plain metrics dict, as one epoch)."""
+def first_non_finite(history: Any, names: tuple[str, ...]) -> str | None:
+    """The first NaN or infinite value of ``names`` in a Keras ``History``.
+
+    A plain metrics dict counts as one epoch. Returns it as
+    ``"loss = nan at epoch 3"``, or ``None`` if every value is finite.
+    """
     if isinstance(history, dict):
-        return [history]
-    series = getattr(history, "history", {})
-    n = len(getattr(history, "epoch", []))
-    return [{k: v[i] for k, v in series.items() if i < len(v)} for i in range(n)]
+        epochs = [history]
+    else:
+        series = getattr(history, "history", {})
+        n = len(getattr(history, "epoch", []))
+        epochs = [{k: v[i] for k, v in series.items() if i < len(v)} for i in range(n)]
+    for epoch, logs in enumerate(epochs):
+        bad = non_finite(logs, names)
+        if bad is not None:
+            return f"{bad} at epoch {epoch + 1}"
+    return None
 
 
 def _share_project(directory: str | None, project: str | None) -> None:

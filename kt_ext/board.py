@@ -451,6 +451,7 @@ class TrialBoard:
             "search/objective": row.score,
             "search/best_so_far": best,
             "search/seconds": row.seconds,
+            "search/rss_mib": row.rss_mib,
             "search/epochs": None if row.epochs is None else float(row.epochs),
             "search/failed": float(row.status in ("FAILED", "INVALID")),
         }

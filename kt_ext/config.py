@@ -68,6 +68,8 @@ class ParallelSettings:
     grace_seconds: float = 60.0
     heartbeat_seconds: float = 5.0
     gpu_per_worker: bool = False
+    recycle_after_trials: int = 0  # a worker leaves after this many trials (0: never)
+    recycle_above_mib: float = 0.0  # ... or once its resident memory exceeds this (0: never)
 
     @property
     def chief(self) -> bool:
@@ -416,6 +418,10 @@ def _parallel(node: Mapping[str, Any]) -> ParallelSettings:
     gpu = node.get("gpu_per_worker")
     if not isinstance(gpu, bool):
         raise ConfigError("parallel.gpu_per_worker", gpu, "must be true or false")
+    after = _int(node, "parallel.recycle_after_trials", minimum=0)
+    above = _float(node, "parallel.recycle_above_mib", low=0.0, high=math.inf)
+    if (after or above) and role is None and not workers:
+        workers = 1  # recycling needs a process to replace: train in one worker
     return ParallelSettings(
         workers=workers,
         role=role,
@@ -426,6 +432,8 @@ def _parallel(node: Mapping[str, Any]) -> ParallelSettings:
         grace_seconds=grace,
         heartbeat_seconds=heartbeat,
         gpu_per_worker=gpu,
+        recycle_after_trials=after,
+        recycle_above_mib=above,
     )
 
 

@@ -24,7 +24,11 @@ oracle, so its workers are plain KerasTuner workers, and adds:
   worker) is recorded on the chief, which the protocol alone cannot carry.
 
 :func:`start_workers` launches local worker processes (``parallel.workers=N``)
-and :func:`worker_environment` sets the variables KerasTuner reads.
+and :func:`worker_environment` sets the variables KerasTuner reads. A local
+worker that leaves at a recycling limit (``parallel.recycle_after_trials``,
+``parallel.recycle_above_mib``) exits with :data:`RECYCLED` between trials, and
+the chief starts a fresh process under the same name: TensorFlow keeps some
+memory for every model a process has trained, which only a new process frees.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +59,7 @@ log = logging.getLogger(__name__)
 TrialStatus = trial_module.TrialStatus
 FINISHED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
 POLL_SECONDS = 0.5
+RECYCLED = 75  # a worker's exit status after a recycling limit: start a fresh one (EX_TEMPFAIL)
 ASSIGNMENTS = "workers/assignments.csv"  # under the run directory: which worker ran which trial
 
 
@@ -228,6 +233,7 @@ class OracleServer:
         self.grace_seconds = grace_seconds
         self.servicer = _Servicer(oracle, Path(project_dir), Path(project_dir).parent / ASSIGNMENTS)
         self._server: grpc.Server | None = None
+        self.restarts: dict[str, int] = {}  # recycled workers replaced, by tuner id
 
     def start(self) -> int:
         """Bind and start serving; returns the port.
@@ -274,31 +280,53 @@ class OracleServer:
     def done(self) -> bool:
         """Whether the search is over: no trial to create, run or re-run (or it failed)."""
         s = self.servicer
-        return s.failure is not None or (s.stop_triggered and not s._running_elsewhere())
+        return s.failure is not None or (
+            (s.stop_triggered or self._all_created()) and not s._running_elsewhere()
+        )
 
-    def serve(self, workers: dict[str, subprocess.Popen] | None = None) -> None:
+    def _all_created(self) -> bool:
+        """Whether every trial of ``max_trials`` exists (the oracle would answer STOPPED)."""
+        max_trials = self.oracle.max_trials
+        return bool(max_trials) and len(self.oracle.trials) >= max_trials
+
+    def serve(
+        self,
+        workers: dict[str, subprocess.Popen] | None = None,
+        restart: Callable[[str], subprocess.Popen] | None = None,
+    ) -> None:
         """Serve until the search is over, re-queueing the trials of dead or silent workers.
 
         Args:
             workers: Local worker processes by tuner id (``parallel.workers``);
                 a process that exits while its trial runs loses that trial at
-                once, without waiting for the grace period.
+                once, without waiting for the grace period. Replacements are
+                put in this mapping.
+            restart: Starts a fresh process for a tuner id. A worker that exits
+                with :data:`RECYCLED` while the search is unfinished is replaced
+                through it (counted in :attr:`restarts`).
 
         Raises:
             ParallelError: Every local worker exited before the search was over
                 (and no remote worker was ever heard of).
         """
-        workers = dict(workers or {})
+        workers = {} if workers is None else workers
         exited: set[str] = set()
         while not self.done():
             time.sleep(POLL_SECONDS)
-            for tuner_id, proc in workers.items():
+            for tuner_id, proc in list(workers.items()):
                 code = proc.poll()
-                if code is not None and tuner_id not in exited:
-                    exited.add(tuner_id)
-                    if code != 0:
-                        log.warning("worker %s exited with status %s", tuner_id, code)
-                    requeue(self.oracle, [tuner_id], f"its process exited ({code})")
+                if code is None or tuner_id in exited:
+                    continue
+                if code == RECYCLED and restart is not None and not self.done():
+                    requeue(self.oracle, [tuner_id], "its process was recycled")
+                    self.restarts[tuner_id] = self.restarts.get(tuner_id, 0) + 1
+                    log.info("worker %s recycled: starting a fresh process", tuner_id)
+                    workers[tuner_id] = restart(tuner_id)
+                    continue
+                exited.add(tuner_id)
+                if code not in (0, RECYCLED):
+                    log.warning("worker %s exited with status %s", tuner_id, code)
+                requeue(self.oracle, [tuner_id], f"its process exited ({code})")
             requeue(self.oracle, self.silent(), f"no sign of life for {self.grace_seconds:g} s")
             if workers and exited == set(workers) and not self.done():
                 left = self.oracle.max_trials - sum(
@@ -353,30 +381,35 @@ def start_workers(
     Returns:
         The processes by tuner id.
     """
-    workers = {}
-    for i in range(n):
-        tuner_id = f"worker{i}"
-        log_dir = run_dir / "workers" / tuner_id
-        log_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, CHIEF_PID: str(os.getpid())}
-        if gpu_per_worker:
-            env["CUDA_VISIBLE_DEVICES"] = str(i)
-        args = [
-            *(a for a in command if _override_key(a) not in _WORKER_KEYS),
-            "parallel.role=worker",
-            "parallel.workers=0",
-            "parallel.address=127.0.0.1",
-            f"parallel.port={port}",
-            f"parallel.run_dir={run_dir}",
-            f"parallel.worker_id={tuner_id}",
-            f"hydra.run.dir={log_dir}",
-        ]
-        with open(log_dir / "stderr.log", "ab") as err:
-            workers[tuner_id] = subprocess.Popen(
-                args, env=env, stdout=subprocess.DEVNULL, stderr=err
-            )
+    workers = {
+        f"worker{i}": start_worker(command, i, run_dir, port, gpu_per_worker) for i in range(n)
+    }
     log.info("started %d worker processes (logs in %s)", n, run_dir / "workers")
     return workers
+
+
+def start_worker(
+    command: Sequence[str], index: int, run_dir: Path, port: int, gpu_per_worker: bool = False
+) -> subprocess.Popen:
+    """Start local worker ``worker<index>`` (see :func:`start_workers`); appends to its logs."""
+    tuner_id = f"worker{index}"
+    log_dir = run_dir / "workers" / tuner_id
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, CHIEF_PID: str(os.getpid())}
+    if gpu_per_worker:
+        env["CUDA_VISIBLE_DEVICES"] = str(index)
+    args = [
+        *(a for a in command if _override_key(a) not in _WORKER_KEYS),
+        "parallel.role=worker",
+        "parallel.workers=0",
+        "parallel.address=127.0.0.1",
+        f"parallel.port={port}",
+        f"parallel.run_dir={run_dir}",
+        f"parallel.worker_id={tuner_id}",
+        f"hydra.run.dir={log_dir}",
+    ]
+    with open(log_dir / "stderr.log", "ab") as err:
+        return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err)
 
 
 CHIEF_PID = "KT_EXT_CHIEF_PID"  # a local worker exits when this process is gone

@@ -22,6 +22,7 @@ import yaml
 # Metrics every kt-ext tuner reports per trial besides the model's own.
 EPOCHS_RUN = "kt_ext/epochs_run"
 SECONDS = "kt_ext/seconds"
+RSS_MIB = "kt_ext/rss_mib"  # the training process's resident memory when the trial ended
 # A failed trial's reason, next to its trial.json (it reaches a parallel chief this way).
 FAILURE_FILE = "failure.txt"
 # The winner's complete config, which scripts/train.py retrains (-cd <run dir> -cn best_config).
@@ -40,6 +41,7 @@ class TrialRow:
     seconds: float | None
     message: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    rss_mib: float | None = None  # resident memory of the process that trained it, at its end
 
     @property
     def config(self) -> dict[str, Any]:
@@ -58,6 +60,7 @@ def trial_rows(trials: Iterable[Any]) -> list[TrialRow]:
                 metrics[name] = float(value)
         epochs = metrics.pop(EPOCHS_RUN, None)
         seconds = metrics.pop(SECONDS, None)
+        rss = metrics.pop(RSS_MIB, None)
         rows.append(
             TrialRow(
                 trial_id=t.trial_id,
@@ -68,6 +71,7 @@ def trial_rows(trials: Iterable[Any]) -> list[TrialRow]:
                 seconds=seconds,
                 message=failure_reason(t.message),
                 metrics=metrics,
+                rss_mib=rss,
             )
         )
     return rows
@@ -172,7 +176,7 @@ def best_table(rows: Sequence[TrialRow], objective: str, direction: str, n: int)
 
 
 def trials_csv(rows: Sequence[TrialRow], names: Sequence[str], objective: str) -> str:
-    """``trials.csv`` text: id, status, every hyperparameter, objective, epochs, seconds, message.
+    """``trials.csv``: id, status, hyperparameters, objective, epochs, seconds, rss_mib, message.
 
     Args:
         rows: Trial rows.
@@ -182,7 +186,8 @@ def trials_csv(rows: Sequence[TrialRow], names: Sequence[str], objective: str) -
         objective: Name of the objective column.
     """
     extra = sorted({k for r in rows for k in r.values} - set(names))
-    columns = ["trial_id", "status", *names, *extra, objective, "epochs", "seconds", "message"]
+    tail = [objective, "epochs", "seconds", "rss_mib", "message"]
+    columns = ["trial_id", "status", *names, *extra, *tail]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
@@ -195,6 +200,7 @@ def trials_csv(rows: Sequence[TrialRow], names: Sequence[str], objective: str) -
                 "" if r.score is None else r.score,
                 "" if r.epochs is None else r.epochs,
                 "" if r.seconds is None else f"{r.seconds:.2f}",
+                "" if r.rss_mib is None else f"{r.rss_mib:.0f}",
                 r.message,
             ]
         )

@@ -296,10 +296,10 @@ def run_search(
     if experiment:
         board.write_experiment(rungs=rung_count(settings))
     failure = None
-    exit_codes: dict[str, int] = {}
+    workers: dict[str, Any] = {}
     try:
         if settings.parallel.chief:
-            exit_codes = serve_workers(settings, tuner, run_dir, worker_command)
+            workers = serve_workers(settings, tuner, run_dir, worker_command)
         else:
             tuner.search(epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=1)
     except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
@@ -325,7 +325,7 @@ def run_search(
         from kt_ext.parallel import trials_per_worker
 
         summary_extra["trials_per_worker"] = trials_per_worker(run_dir)
-        summary_extra["worker_exit_codes"] = exit_codes
+        summary_extra.update(workers)
     write_summary(settings, result, run_dir, time.perf_counter() - start, summary_extra)
     write_report(settings, run_dir)
     return result
@@ -336,15 +336,18 @@ def serve_workers(
     tuner: keras_tuner.Tuner,
     run_dir: Path,
     worker_command: Sequence[str] | None,
-) -> dict[str, int]:
+) -> dict[str, dict[str, int]]:
     """Serve the tuner's oracle until the workers have run the whole search.
 
-    Starts ``parallel.workers`` local worker processes (``worker_command``);
+    Starts ``parallel.workers`` local worker processes (``worker_command``),
+    replacing those that leave at a recycling limit (``parallel.recycle_*``);
     with ``parallel.role=chief`` and no local workers, waits for workers
     started elsewhere.
 
     Returns:
-        The exit status of each local worker.
+        For ``summary.json``: ``worker_exit_codes``, the exit status of each
+        local worker's last process, and ``worker_restarts``, how many times
+        each was replaced by a fresh process.
 
     Raises:
         RunError: The server cannot listen, or every local worker exited early.
@@ -355,15 +358,17 @@ def serve_workers(
     server = parallel.OracleServer(
         tuner.oracle, Path(tuner.project_dir), par.address, par.port, par.grace_seconds
     )
-    workers: dict[str, Any] = {}
+    workers: dict[str, Any] = {}  # serve() puts replacements of recycled workers here
     try:
         port = server.start()
         tuner.save()
         if par.workers:
             if worker_command is None:
                 raise RunError("parallel.workers needs the command that starts a worker")
-            workers = parallel.start_workers(
-                worker_command, par.workers, run_dir, port, par.gpu_per_worker
+            workers.update(
+                parallel.start_workers(
+                    worker_command, par.workers, run_dir, port, par.gpu_per_worker
+                )
             )
         else:
             log.info(
@@ -373,7 +378,16 @@ def serve_workers(
                 port,
                 run_dir.resolve(),
             )
-        server.serve(workers)
+        server.serve(
+            workers,
+            lambda tuner_id: parallel.start_worker(
+                worker_command or [],
+                int(tuner_id.removeprefix("worker")),
+                run_dir,
+                port,
+                par.gpu_per_worker,
+            ),
+        )
     except parallel.ParallelError as e:
         raise RunError(str(e)) from e
     finally:
@@ -381,15 +395,21 @@ def serve_workers(
         server.stop()
     if server.servicer.failure is not None:
         raise server.servicer.failure
-    return codes
+    return {"worker_exit_codes": codes, "worker_restarts": server.restarts}
 
 
-def run_worker(settings: RunSettings, job: str = "") -> None:
+def run_worker(settings: RunSettings, job: str = "") -> bool:
     """Train trials for the chief at ``parallel.address:port`` until it has none left.
 
     The worker builds everything a single run builds, from the same config,
     and writes trials, checkpoints and TensorBoard logs into ``parallel.run_dir``
     (shared with the chief); the chief writes the run's outputs.
+
+    Returns:
+        Whether the worker stopped early at a recycling limit
+        (``parallel.recycle_*``) rather than because the search is over; its
+        process should then exit with :data:`kt_ext.parallel.RECYCLED` so the
+        chief starts a fresh one.
     """
     from kt_ext import parallel
 
@@ -402,9 +422,17 @@ def run_worker(settings: RunSettings, job: str = "") -> None:
         tuner = make_tuner(settings, hypermodel, run_dir, strategy)
         if isinstance(tuner, tuners.TrialRecorder):
             tuner.heartbeat_seconds = par.heartbeat_seconds
+            tuner.recycle_after_trials = par.recycle_after_trials
+            tuner.recycle_above_mib = par.recycle_above_mib
             tuner.board = trial_board(settings, run_dir, spec, strategy, job)
         log.info("worker %s of the chief at %s:%d", worker_id, par.address, par.port)
-        tuner.search(epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=1)
+        try:
+            tuner.search(epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=1)
+        except tuners.Recycle as e:
+            tuner.on_search_end()  # close its TensorBoard writers
+            log.info("worker %s leaves for a fresh process: it %s", worker_id, e)
+            return True
+    return False
 
 
 def rung_count(settings: RunSettings) -> int:

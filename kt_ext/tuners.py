@@ -28,7 +28,11 @@ Each class is KerasTuner's own tuner plus :class:`TrialRecorder`, which
   seed by a random one);
 * as a parallel worker (:mod:`kt_ext.parallel`), tells the chief every
   ``heartbeat_seconds`` that its trial is alive, and backs off briefly when
-  the oracle has nothing to run yet.
+  the oracle has nothing to run yet;
+* reports the process's resident memory at the end of each trial (``RSS_MIB``)
+  and, as a worker with ``recycle_after_trials`` or ``recycle_above_mib`` set,
+  raises :class:`Recycle` between trials once either limit is reached, so the
+  process can exit and be replaced by a fresh one (bounding its RAM).
 
 State files are written atomically (:mod:`kt_ext.state`).
 
@@ -56,6 +60,7 @@ from kt_ext import state
 from kt_ext.board import TrialBoard
 from kt_ext.curves import CurveLogger
 from kt_ext.gp import SpaceEncoder
+from kt_ext.memory import rss_mib
 from kt_ext.oracles import (
     GPUCBOracle,
     HalvingOracle,
@@ -69,6 +74,7 @@ from kt_ext.oracles._checks import first_untried
 from kt_ext.results import (
     EPOCHS_RUN,
     FAILURE_FILE,
+    RSS_MIB,
     SECONDS,
     failure_reason,
     trial_rows,
@@ -80,6 +86,10 @@ state.install()
 
 _IDLE_WAIT = 0.2  # seconds a worker waits after the oracle had nothing to run
 _FINISHED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
+
+
+class Recycle(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a worker's tuner between trials once its recycling limit is reached."""
 
 
 def trial_seed(seed: int | None, trial_id: str) -> int:
@@ -110,6 +120,9 @@ class TrialRecorder:
         self.run_seed = seed
         self.board: TrialBoard | None = None
         self.heartbeat_seconds = 5.0
+        self.recycle_after_trials = 0  # workers: leave the search after this many trials
+        self.recycle_above_mib = 0.0  # workers: leave once resident memory exceeds this
+        self.trials_run = 0
         self._current_trial_id: str | None = None
         self._curve_loggers: list[CurveLogger] = []
         self._trial_started = 0.0
@@ -149,7 +162,18 @@ class TrialRecorder:
                 self._curve_loggers.append(cb)
 
     def pre_create_trial(self) -> None:
-        """Back off briefly after an IDLE answer (parallel workers waiting on the oracle)."""
+        """Back off briefly after an IDLE answer; as a worker, recycle once over a limit.
+
+        Raises:
+            Recycle: This worker ran ``recycle_after_trials`` trials, or its
+                resident memory exceeds ``recycle_above_mib``.
+        """
+        if self._is_worker() and self.trials_run:
+            if 0 < self.recycle_after_trials <= self.trials_run:
+                raise Recycle(f"ran {self.trials_run} trial(s)")
+            rss = rss_mib()
+            if 0 < self.recycle_above_mib < rss:
+                raise Recycle(f"holds {rss:.0f} MiB after {self.trials_run} trial(s)")
         if not self._created_trial:
             time.sleep(_IDLE_WAIT)
         self._created_trial = False
@@ -159,6 +183,7 @@ class TrialRecorder:
         """Note the trial's start time; as a parallel worker, start its heartbeat."""
         self._created_trial = True
         self._trial_started = time.time()
+        self.trials_run += 1
         Path(self.get_trial_dir(trial.trial_id), FAILURE_FILE).unlink(missing_ok=True)
         if self._is_worker():
             self._heartbeat = threading.Event()
@@ -223,7 +248,7 @@ class TrialRecorder:
             self.board.close()
 
     def run_trial(self, trial: keras_tuner.engine.trial.Trial, *args: Any, **kwargs: Any) -> Any:
-        """Run the trial and add ``EPOCHS_RUN`` and ``SECONDS`` to its histories.
+        """Run the trial and add ``EPOCHS_RUN``, ``SECONDS`` and ``RSS_MIB`` to its histories.
 
         Raises:
             keras_tuner.errors.FailedTrialError: A loss or the objective became
@@ -255,6 +280,7 @@ class TrialRecorder:
             if n:
                 history.history[EPOCHS_RUN] = [float(n)] * n
                 history.history[SECONDS] = [elapsed] * n
+                history.history[RSS_MIB] = [rss_mib()] * n
         return results
 
     def _build_hypermodel(self, hp: keras_tuner.HyperParameters) -> keras.Model:
@@ -513,6 +539,7 @@ class _HalvingTuner(_OracleTuner):
             return
         metrics[EPOCHS_RUN] = float(epoch + 1 - int(values[halving.INITIAL_EPOCH]))
         metrics[SECONDS] = time.perf_counter() - self._trial_start
+        metrics[RSS_MIB] = rss_mib()
         answer = self.oracle.update_trial(trial.trial_id, metrics, step=epoch)
         stop = answer.status == keras_tuner.engine.trial.TrialStatus.STOPPED
         last = epoch + 1 >= int(values[halving.EPOCHS])

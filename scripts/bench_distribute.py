@@ -35,14 +35,6 @@ CONF = ROOT / "conf"
 METHODS = ("default", "mirrored", "kt_numpy")
 
 
-def rss_mb() -> float:
-    """Resident set size of this process in MiB (Linux ``/proc``)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def overrides(method: str, seed: int, trials: int, epochs: int) -> list[str]:
     """The kt-ext config of one method."""
     base = [
@@ -64,6 +56,7 @@ def worker(method: str, seed: int, trials: int, epochs: int, out_dir: Path) -> d
     from hydra import compose, initialize_config_dir
 
     from kt_ext.config import validate
+    from kt_ext.memory import rss_mib
     from kt_ext.run import load_data, make_hypermodel, make_strategy, make_tuner
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
@@ -87,7 +80,7 @@ def worker(method: str, seed: int, trials: int, epochs: int, out_dir: Path) -> d
         end_trial(trial)
         now = time.perf_counter()
         seconds.append(now - clock[0])
-        rss.append(rss_mb())
+        rss.append(rss_mib())
         clock[0] = now
 
     tuner.on_trial_end = on_trial_end

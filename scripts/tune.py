@@ -61,7 +61,10 @@ def main(cfg: DictConfig) -> float:
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         if settings.parallel.role == "worker":
-            run_worker(settings)
+            if run_worker(settings):
+                from kt_ext.parallel import RECYCLED
+
+                sys.exit(RECYCLED)  # the chief starts a fresh worker in its place
             return float("nan")
         # In a sweep, trials are named after their job, and the sweep writes one
         # HParams experiment for all jobs when it ends (kt_ext.sweep).

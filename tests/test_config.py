@@ -177,6 +177,9 @@ def test_every_distribute_option_instantiates_its_spec(compose_config, distribut
         (["parallel.grace_seconds=4"], "parallel.grace_seconds"),
         (["parallel.heartbeat_seconds=0"], "parallel.heartbeat_seconds"),
         (["parallel.gpu_per_worker=1"], "parallel.gpu_per_worker"),
+        (["parallel.recycle_after_trials=-1"], "parallel.recycle_after_trials"),
+        (["parallel.recycle_after_trials=2.5"], "parallel.recycle_after_trials"),
+        (["parallel.recycle_above_mib=-5"], "parallel.recycle_above_mib"),
         (
             [
                 "parallel.role=worker",
@@ -203,6 +206,12 @@ def test_parallel_roles(compose_config):
         compose_config(["parallel.role=worker", "parallel.port=7000", "parallel.run_dir=/r"])
     ).parallel
     assert not worker.chief and worker.run_dir == "/r"
+    # a recycling limit alone trains in one worker process the chief can replace
+    recycled = validate(compose_config(["parallel.recycle_after_trials=10"])).parallel
+    assert recycled.chief and recycled.workers == 1 and recycled.recycle_after_trials == 10
+    assert validate(compose_config(["parallel.recycle_above_mib=2000"])).parallel.workers == 1
+    three = validate(compose_config(["parallel.workers=3", "parallel.recycle_above_mib=2000"]))
+    assert three.parallel.workers == 3
 
 
 def test_initial_points_are_resolved_and_checked(compose_config):

@@ -18,7 +18,7 @@ import keras_tuner
 import pytest
 from keras_tuner.src.engine.trial import TrialStatus
 
-from kt_ext.parallel import OracleServer, trials_per_worker
+from kt_ext.parallel import RECYCLED, OracleServer, trials_per_worker
 from tests.conftest import ROOT, TUNE
 
 METRIC = "loss"
@@ -322,6 +322,45 @@ def test_a_killed_chief_takes_its_workers_along_and_the_rerun_finishes(tmp_path)
     assert len(trials) == 8 and all(r["status"] == "COMPLETED" for r in trials)
     oracle = json.loads((run_dir / "kt" / "oracle.json").read_text())
     assert sorted(oracle["run_times"].values()) == [1] * 8  # nothing finished ran twice
+
+
+def worker_pids(proc: subprocess.Popen, timeout: float = 600) -> set[int]:
+    """Pids of the worker processes of ``proc``, sampled until it exits."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        assert time.monotonic() < deadline, "the run did not finish"
+        seen |= {p for p in family(proc.pid) if p != proc.pid}
+        time.sleep(0.1)
+    return seen
+
+
+@pytest.mark.slow
+@needs_proc
+@pytest.mark.parametrize(
+    ("limit", "trials", "restarts"),
+    [("parallel.recycle_after_trials=2", 5, 2), ("parallel.recycle_above_mib=1", 2, 1)],
+)
+def test_recycled_workers_are_replaced_and_no_trial_is_lost_or_repeated(
+    tmp_path, limit, trials, restarts
+):
+    # parallel.workers stays 0: a recycling limit alone trains in one worker process.
+    args = ("search.epochs=1", "data.subset=0.3", f"search.max_trials={trials}", limit)
+    proc, run_dir = start(tmp_path, *args)
+    pids = worker_pids(proc)
+    assert proc.returncode == 0, proc.stderr.read()[-3000:]
+    assert len(pids) == restarts + 1  # one fresh process per recycling
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["worker_restarts"] == {"worker0": restarts}
+    # the last process ends the search, or leaves at its limit just as it ends (RECYCLED)
+    assert summary["worker_exit_codes"]["worker0"] in (0, RECYCLED)
+    assert summary["trials_per_worker"] == {"worker0": trials}
+    got = rows(run_dir)
+    assert len(got) == trials and all(r["status"] == "COMPLETED" for r in got)
+    assert all(float(r["rss_mib"]) > 100 for r in got)  # a TensorFlow process's memory
+    oracle = json.loads((run_dir / "kt" / "oracle.json").read_text())
+    assert sorted(oracle["run_times"].values()) == [1] * trials  # nothing ran twice
+    assert sorted(t for t, _ in assignments(run_dir)) == sorted(r["trial_id"] for r in got)
 
 
 def test_a_worker_presumed_dead_keeps_its_trial_if_nobody_took_it(tmp_path, monkeypatch):

@@ -9,7 +9,15 @@ from kt_ext.results import TrialRow, best_rows, best_table, format_value, trials
 
 
 def row(tid, status, score, **values):
-    return TrialRow(trial_id=tid, status=status, values=values, score=score, epochs=3, seconds=1.5)
+    return TrialRow(
+        trial_id=tid,
+        status=status,
+        values=values,
+        score=score,
+        epochs=3,
+        seconds=1.5,
+        rss_mib=812.4,
+    )
 
 
 ROWS = [
@@ -55,6 +63,7 @@ def test_trials_csv_has_every_trial_and_empty_inactive_cells():
         "val_accuracy",
         "epochs",
         "seconds",
+        "rss_mib",
         "message",
     ]
     assert [r["status"] for r in rows] == [
@@ -66,12 +75,13 @@ def test_trials_csv_has_every_trial_and_empty_inactive_cells():
     ]
     assert rows[0]["momentum"] == "" and rows[2]["momentum"] == "0.9"
     assert rows[1]["val_accuracy"] == "" and rows[0]["seconds"] == "1.50"
+    assert rows[0]["rss_mib"] == "812"
 
 
 def test_extra_strategy_values_become_columns():
     rows = [row("0", "COMPLETED", 0.5, lr=0.1, **{"tuner/epochs": 3})]
     header = trials_csv(rows, ["lr"], "val_loss").splitlines()[0]
-    assert header == "trial_id,status,lr,tuner/epochs,val_loss,epochs,seconds,message"
+    assert header == "trial_id,status,lr,tuner/epochs,val_loss,epochs,seconds,rss_mib,message"
 
 
 def test_write_text_is_atomic_and_readable(tmp_path):

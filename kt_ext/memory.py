@@ -14,20 +14,59 @@ import resource
 import sys
 from pathlib import Path
 
-_STATUS = Path("/proc/self/status")
+_PROC = Path("/proc")
 
 
-def rss_mib() -> float:
-    """This process's resident set size in MiB.
+def rss_mib(pid: int | None = None) -> float:
+    """The resident set size of process ``pid`` (default: this one) in MiB.
 
-    Reads ``VmRSS`` from ``/proc`` on Linux; elsewhere falls back to the peak
-    resident size ``getrusage`` reports (an upper bound of the current one).
+    Reads ``VmRSS`` from ``/proc`` on Linux. Elsewhere, for this process only,
+    falls back to the peak resident size ``getrusage`` reports (an upper bound
+    of the current one); another process's is then NaN, as is a process that
+    has exited.
     """
     try:
-        for line in _STATUS.read_text().splitlines():
+        for line in (_PROC / str(pid or "self") / "status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
+        return float("nan")  # a zombie has no VmRSS
     except OSError:
-        pass
+        if pid is not None:
+            return float("nan")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def pss_mib(pid: int | None = None) -> float:
+    """The proportional set size of process ``pid`` (default: this one) in MiB.
+
+    Like the resident set size, but pages shared with other processes (the
+    TensorFlow libraries every worker maps) count as a share each, so the sum
+    over a process tree is the RAM the tree holds. Linux only (``smaps_rollup``);
+    NaN elsewhere or for a process that has exited.
+    """
+    try:
+        text = (_PROC / str(pid or "self") / "smaps_rollup").read_text()
+    except OSError:
+        return float("nan")
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (Linux ``/proc``; just ``[pid]`` elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for stat in _PROC.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found

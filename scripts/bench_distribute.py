@@ -9,7 +9,17 @@ Methods, each in a fresh process (virtual CPUs must be set before TensorFlow sta
 * ``mirrored`` - kt-ext, ``distribute=mirrored distribute.virtual_cpus=2``: 2 replicas,
   tf.data pipelines batched by the global batch;
 * ``kt_numpy`` - plain KerasTuner ``RandomSearch`` under the same MirroredStrategy,
-  fitting NumPy arrays (``model.fit(x, y, batch_size=...)``), as its docs show.
+  fitting NumPy arrays (``model.fit(x, y, batch_size=...)``), as its docs show;
+* ``cli`` - ``scripts/tune.py`` with the ``default`` config, as a user runs it;
+* ``recycled`` - the same command plus ``parallel.recycle_after_trials=N``
+  (``--recycle``, default 10): trials train in a worker process that the chief
+  replaces by a fresh one every N trials.
+
+The two command methods take seconds and RSS per trial from ``trials.csv``
+(kt-ext's own ``seconds`` and ``rss_mib``: the process that trained the trial)
+and also record the command's wall time and the peak RAM of the chief and of the
+whole process tree, sampled every 0.2 s from ``/proc``: proportional set size
+(PSS), which counts the TensorFlow libraries both processes map once between them.
 
 Every method trains the same configurations (random search, same seed), ``--epochs``
 epochs each, no early stopping. A trial's seconds are its wall time (build, fit,
@@ -22,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -32,10 +43,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
-METHODS = ("default", "mirrored", "kt_numpy")
+METHODS = ("default", "mirrored", "kt_numpy", "cli", "recycled")
+COMMANDS = ("cli", "recycled")  # run as scripts/tune.py commands rather than in-process
 
 
-def overrides(method: str, seed: int, trials: int, epochs: int) -> list[str]:
+def overrides(method: str, seed: int, trials: int, epochs: int, recycle: int = 10) -> list[str]:
     """The kt-ext config of one method."""
     base = [
         "model=cnn",
@@ -45,8 +57,10 @@ def overrides(method: str, seed: int, trials: int, epochs: int) -> list[str]:
         f"search.epochs={epochs}",
         "search.early_stopping_patience=0",
     ]
-    if method == "default":
+    if method in ("default", "cli"):
         return base
+    if method == "recycled":
+        return [*base, f"parallel.recycle_after_trials={recycle}"]
     return [*base, "distribute=mirrored", "distribute.virtual_cpus=2"]
 
 
@@ -94,6 +108,50 @@ def worker(method: str, seed: int, trials: int, epochs: int, out_dir: Path) -> d
         "seconds": seconds,
         "rss_mb": rss,
         "best": max(scores) if scores else None,
+    }
+
+
+def command(method: str, seed: int, trials: int, epochs: int, recycle: int, out_dir: Path) -> dict:
+    """Run one method as a ``scripts/tune.py`` command, sampling its processes' memory."""
+    import csv
+
+    from kt_ext.memory import process_tree, pss_mib
+
+    args = overrides(method, seed, trials, epochs, recycle)
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "tune.py"), *args, f"hydra.run.dir={out_dir}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    peak_chief = peak_tree = 0.0
+    while proc.poll() is None:
+        chief = pss_mib(proc.pid)
+        tree = sum(m for m in map(pss_mib, process_tree(proc.pid)) if not math.isnan(m))
+        if not math.isnan(chief):
+            peak_chief = max(peak_chief, chief)
+        peak_tree = max(peak_tree, tree)
+        time.sleep(0.2)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read()
+    if proc.returncode != 0:
+        sys.exit(f"{method} seed {seed} failed:\n{err[-3000:]}")
+    with open(out_dir / "trials.csv") as f:
+        rows = list(csv.DictReader(f))
+    summary = json.loads((out_dir / "summary.json").read_text())
+    return {
+        "method": method,
+        "seed": seed,
+        "replicas": summary["replicas"],
+        "seconds": [float(r["seconds"]) for r in rows],
+        "rss_mb": [float(r["rss_mib"]) for r in rows],
+        "best": summary.get("best_score"),
+        "wall": wall,
+        "peak_chief_mb": peak_chief,
+        "peak_tree_mb": peak_tree,
+        "restarts": sum(summary.get("worker_restarts", {}).values()),
     }
 
 
@@ -149,12 +207,20 @@ def run_all(args: argparse.Namespace) -> list[dict[str, Any]]:
             done[(r["method"], r["seed"], len(r["seconds"]), r["epochs"])] = r
     results = []
     for seed in range(args.seeds):
-        for method in METHODS:
+        for method in args.methods:
             key = (method, seed, args.trials, args.epochs)
             if key in done:
                 results.append(done[key])
                 continue
             run_dir = args.out / f"{method}-{seed}"
+            if method in COMMANDS:
+                r = command(method, seed, args.trials, args.epochs, args.recycle, run_dir)
+                r["epochs"] = args.epochs
+                with cache.open("a") as f:
+                    f.write(json.dumps(r) + "\n")
+                results.append(r)
+                print(f"{method} seed {seed}: {r['wall']:.1f} s wall", flush=True)
+                continue
             proc = subprocess.run(
                 [
                     sys.executable,
@@ -188,30 +254,54 @@ def run_all(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def summarise(results: list[dict[str, Any]]) -> str:
-    """The README table: median seconds per trial, ratio to default, RSS first and last."""
+    """The README tables: per-trial seconds and RSS; the commands' wall time and peak RAM."""
     by_method: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         by_method.setdefault(r["method"], []).append(r)
-    base = statistics.median(statistics.median(r["seconds"]) for r in by_method["default"])
+
+    def med(runs: list[dict[str, Any]], f: Any) -> float:
+        return statistics.median(f(r) for r in runs)
+
+    base = med(by_method["default"], lambda r: statistics.median(r["seconds"]))
     lines = [
         "| method | replicas | s/trial (median) | vs default | RSS after trial 1 | after last "
-        "| growth |",
-        "|---|---|---|---|---|---|---|",
+        "| growth | max after a trial |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for method in METHODS:
         runs = by_method.get(method, [])
         if not runs:
             continue
-        sec = statistics.median(statistics.median(r["seconds"]) for r in runs)
-        first = statistics.median(r["rss_mb"][0] for r in runs)
-        last = statistics.median(r["rss_mb"][-1] for r in runs)
+        sec = med(runs, lambda r: statistics.median(r["seconds"]))
+        first = med(runs, lambda r: r["rss_mb"][0])
+        last = med(runs, lambda r: r["rss_mb"][-1])
+        top = med(runs, lambda r: max(r["rss_mb"]))
         lines.append(
             f"| {method} | {runs[0]['replicas']} | {sec:.2f} | {sec / base:.2f}x | "
-            f"{first:.0f} MiB | {last:.0f} MiB | {last - first:+.0f} MiB |"
+            f"{first:.0f} MiB | {last:.0f} MiB | {last - first:+.0f} MiB | {top:.0f} MiB |"
         )
+    if by_method.get("cli"):
+        cli = med(by_method["cli"], lambda r: r["wall"])
+        lines += [
+            "",
+            "| command | wall time | vs cli | worker restarts | peak PSS, chief "
+            "| peak PSS, all processes |",
+            "|---|---|---|---|---|---|",
+        ]
+        for method in COMMANDS:
+            runs = by_method.get(method, [])
+            if not runs:
+                continue
+            wall = med(runs, lambda r: r["wall"])
+            lines.append(
+                f"| {method} | {wall:.1f} s | {wall / cli:.2f}x | "
+                f"{med(runs, lambda r: r['restarts']):.0f} | "
+                f"{med(runs, lambda r: r['peak_chief_mb']):.0f} MiB | "
+                f"{med(runs, lambda r: r['peak_tree_mb']):.0f} MiB |"
+            )
     n = len(results[0]["seconds"])
     seeds = len(by_method["default"])
-    lines.append(f"\n{seeds} seed(s), {n} trials each; RSS medians over seeds.")
+    lines.append(f"\n{seeds} seed(s), {n} trials each; medians over seeds.")
     return "\n".join(lines)
 
 
@@ -221,6 +311,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--recycle", type=int, default=10, help="recycled: trials per process")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--out", type=Path, default=Path("bench/distribute"))
     parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)

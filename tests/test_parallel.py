@@ -18,6 +18,7 @@ import keras_tuner
 import pytest
 from keras_tuner.src.engine.trial import TrialStatus
 
+from kt_ext.memory import process_tree
 from kt_ext.parallel import RECYCLED, OracleServer, trials_per_worker
 from tests.conftest import ROOT, TUNE
 
@@ -139,23 +140,6 @@ def _address(hex_addr: str) -> str:
     return socket.inet_ntop(socket.AF_INET6, words).removeprefix("::ffff:")  # v4-mapped
 
 
-def family(pid: int) -> list[int]:
-    """``pid`` and its descendants."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        todo.extend(children.get(p, []))
-    return found
-
-
 def listening(pids: list[int]) -> set[str]:
     """Addresses the processes listen on (TCP, IPv4 and IPv6), from /proc."""
     inodes = set()
@@ -195,7 +179,7 @@ def watch_sockets(proc: subprocess.Popen, timeout: float = 600) -> set[str]:
     deadline = time.monotonic() + timeout
     while proc.poll() is None:
         assert time.monotonic() < deadline, "the run did not finish"
-        seen |= listening(family(proc.pid))
+        seen |= listening(process_tree(proc.pid))
         time.sleep(0.2)
     return seen
 
@@ -240,7 +224,7 @@ def test_chief_and_three_workers_share_the_search_on_loopback_only(tmp_path):
 
 
 def worker_pid(chief: int, worker: str) -> int | None:
-    for pid in family(chief):
+    for pid in process_tree(chief):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
@@ -304,7 +288,7 @@ def test_a_killed_chief_takes_its_workers_along_and_the_rerun_finishes(tmp_path)
     while sum(status(run_dir, str(i)) == "COMPLETED" for i in range(8)) < 3:
         assert proc.poll() is None and time.monotonic() < deadline, "too slow to kill mid-run"
         time.sleep(0.05)
-    workers = [p for p in family(proc.pid) if p != proc.pid]
+    workers = [p for p in process_tree(proc.pid) if p != proc.pid]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(3.0)  # workers notice within a second
@@ -330,7 +314,7 @@ def worker_pids(proc: subprocess.Popen, timeout: float = 600) -> set[int]:
     deadline = time.monotonic() + timeout
     while proc.poll() is None:
         assert time.monotonic() < deadline, "the run did not finish"
-        seen |= {p for p in family(proc.pid) if p != proc.pid}
+        seen |= {p for p in process_tree(proc.pid) if p != proc.pid}
         time.sleep(0.1)
     return seen
 

@@ -102,7 +102,7 @@ def test_experiment_config_lists_every_hyperparameter_and_metric(tmp_path):
 
 def row(trial_id, status, score, epochs, **values):
     metrics = {} if score is None else {"val_accuracy": score, "loss": 0.5}
-    return TrialRow(trial_id, status, values, score, epochs, 1.25, metrics=metrics)
+    return TrialRow(trial_id, status, values, score, epochs, 1.25, metrics=metrics, rss_mib=900.0)
 
 
 def session_of(run_dir):
@@ -170,6 +170,7 @@ def test_every_trial_gets_a_session_with_its_status(
     step = int(trial.trial_id)
     assert search["search/best_so_far"] == [(step, pytest.approx(0.9))]
     assert search["search/failed"] == [(step, float(status == "failed"))]
+    assert search["search/rss_mib"] == [(step, 900.0)]
 
 
 def test_search_scalars_include_the_gp_proposal(tmp_path):

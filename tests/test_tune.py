@@ -116,6 +116,7 @@ def test_end_to_end_writes_every_output(run_tune, tmp_path):
     assert all(
         r["status"] == "COMPLETED" and r["epochs"] == "1" and float(r["seconds"]) > 0 for r in rows
     )
+    assert all(float(r["rss_mib"]) > 100 for r in rows)  # memory of a process running TensorFlow
     assert {"lr", "batch_size", "units", "optimizer", "momentum", "val_accuracy"} <= set(rows[0])
     runs = sorted(p.name for p in (run / "tensorboard").iterdir() if p.is_dir())
     assert runs == ["0", "1", "search"]

@@ -12,12 +12,14 @@ config exits with status 2 and one line naming the key.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from kt_ext.cli import check_command_line
 from kt_ext.config import discard_run_dir, validate_or_exit
 from kt_ext.errors import ConfigError, fail
 from kt_ext.sweep import register_resolvers
@@ -45,4 +47,5 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    check_command_line(sys.argv[1:], CONF, "config")  # Hydra's errors, in one line
     main()

@@ -23,6 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from kt_ext.cli import check_command_line
 from kt_ext.config import discard_run_dir, validate_or_exit
 from kt_ext.errors import ConfigError, fail
 from kt_ext.results import BEST_CONFIG, best_config, write_yaml
@@ -92,4 +93,5 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    check_command_line(sys.argv[1:], CONF, "config")  # Hydra's errors, in one line
     main()

@@ -52,6 +52,14 @@ MALFORMED = [
     (["distribute.virtual_cpus=-2"], "distribute.virtual_cpus"),
     (["distribute=mirrored", "distribute.scale_lr=maybe"], "distribute.scale_lr"),
     (["distribute._target_=kt_ext.nope.Mirrored"], "distribute._target_"),
+    # Hydra's own errors (kt_ext.cli), in one line too
+    (["search.epochs=[1"], "search.epochs"),
+    (["search.epoch=3"], "search.epoch"),
+    (["model=transformer"], "model"),
+    (["+search.epochs=3"], "search.epochs"),
+    (["~search.nosuch"], "search.nosuch"),
+    (["strategy=random,bayes"], "strategy"),
+    (["-m", "strategy=random,nosuch"], "strategy"),
 ]
 
 
@@ -66,6 +74,7 @@ def test_malformed_config_exits_2_with_one_line(run_tune, tmp_path, overrides, k
     assert lines[0].startswith("kt-ext: error: ") and f"{key} = " in lines[0]
     assert "Traceback" not in proc.stderr + proc.stdout
     assert not (tmp_path / "outputs").exists()  # nothing half-written
+    assert not (tmp_path / "multirun").exists()
     assert elapsed < 4.0  # validation runs before TensorFlow is imported (~5 s alone)
 
 

@@ -1,0 +1,164 @@
+"""One-line errors for command lines Hydra cannot compose.
+
+Hydra reports a bad override (a misspelt key, an option a config group does
+not have, broken override syntax, a sweep without ``-m``) in several lines,
+with hints about its config search path. :func:`check_command_line` composes
+the config the command line asks for before Hydra runs, and turns those
+failures into a :class:`kt_ext.errors.ConfigError` that names the key and the
+rule, which the scripts print as one line (exit status 2, nothing written).
+
+Command lines this module cannot judge alone are left to Hydra: ``--help``,
+``--info``, ``--cfg``, shell completion, ``--config-dir``/``--config-path``.
+For a multirun (``-m``), every value of every sweep is checked, at most
+:data:`MAX_SWEEP_VALUES` per sweep.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from kt_ext.errors import ConfigError, fail
+
+MAX_SWEEP_VALUES = 20  # values of one sweep composed to check them (the others share its key)
+GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
+_NOT_A_KEY = re.compile(r"Could not (?:override|delete) '([^']+)'")
+_ALREADY_THERE = re.compile(r"An item is already at '([^']+)'")
+_NOTHING_TO_DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
+
+
+def check_command_line(argv: Sequence[str], config_dir: str | Path, config_name: str) -> None:
+    """Exit with status 2 and one line if Hydra could not compose ``argv``'s config.
+
+    Args:
+        argv: The command line's arguments (``sys.argv[1:]``).
+        config_dir: The script's primary config directory.
+        config_name: The script's primary config name.
+    """
+    try:
+        check_overrides(argv, config_dir, config_name)
+    except ConfigError as e:
+        fail(e, 2)
+
+
+def check_overrides(argv: Sequence[str], config_dir: str | Path, config_name: str) -> None:
+    """Compose the config ``argv`` asks for; see the module docstring.
+
+    Raises:
+        ConfigError: An override has bad syntax, names no key or no option of
+            its group, appends a key that exists, or sweeps without ``-m``.
+    """
+    from hydra._internal.utils import get_args_parser
+
+    args = get_args_parser().parse_args(list(argv))  # a usage error exits here, as in Hydra
+    if (
+        args.help
+        or args.hydra_help
+        or args.info
+        or args.cfg
+        or args.shell_completion
+        or args.experimental_rerun
+        or args.config_dir
+        or args.config_path
+    ):
+        return
+    variants = _variants(args.overrides, multirun=args.multirun)
+    name = args.config_name or config_name
+    for overrides in variants:
+        _compose(str(Path(config_dir).resolve()), name, overrides)
+
+
+def _variants(overrides: Sequence[str], multirun: bool) -> list[list[str]]:
+    """Override lists to compose: one per sweep value, the other sweeps at their first value."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parser = OverridesParser.create()
+    parsed = []
+    for text in overrides:
+        try:
+            parsed.append(parser.parse_override(text))
+        except HydraException as e:  # the grammar's errors
+            key, _, value = text.partition("=")
+            reason = str(e).strip().splitlines()[0]
+            raise ConfigError(
+                key, value, f"bad override syntax ({reason}); see {GRAMMAR}"
+            ) from None
+    fixed: list[str] = []
+    sweeps: list[tuple[str, list[str]]] = []
+    for o in parsed:
+        if not o.is_sweep_override():
+            fixed.append(o.input_line)
+            continue
+        element = o.get_key_element()
+        if not multirun:
+            raise ConfigError(
+                element,
+                o.input_line.partition("=")[2],
+                "sweeps over values only with -m (--multirun); for a list write [a,b], "
+                "for a string with commas quote it",
+            )
+        try:
+            values = list(o.sweep_string_iterator())[:MAX_SWEEP_VALUES]
+        except Exception:  # noqa: BLE001 - glob/interval sweeps: left to Hydra and its sweeper
+            continue
+        sweeps.append((element, values))
+    first = [f"{key}={values[0]}" for key, values in sweeps if values]
+    variants = [fixed + first]
+    for i, (key, values) in enumerate(sweeps):
+        for value in values[1:]:
+            others = first[:i] + [f"{key}={value}"] + first[i + 1 :]
+            variants.append(fixed + others)
+    return variants
+
+
+def _compose(config_dir: str, config_name: str, overrides: list[str]) -> None:
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException, MissingConfigException
+
+    try:
+        with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
+            compose(config_name, overrides=overrides, return_hydra_config=True)
+    except MissingConfigException as e:
+        group, _, option = (e.missing_cfg_file or "").rpartition("/")
+        if group and e.options:
+            raise ConfigError(
+                group, option, f"no such option; choose from {', '.join(e.options)}"
+            ) from None
+        raise ConfigError(config_name, e.missing_cfg_file, _one_line(str(e))) from None
+    except ConfigCompositionException as e:
+        message = str(e)
+        value_of = {o.partition("=")[0].lstrip("+~"): o.partition("=")[2] for o in overrides}
+        found = _NOT_A_KEY.search(message)
+        if found:
+            key = found.group(1)
+            raise ConfigError(
+                key,
+                value_of.get(key, ""),
+                f"no such key; check the spelling (to add a new key write +{key}=...)",
+            ) from None
+        found = _NOTHING_TO_DELETE.search(message)
+        if found:
+            key = found.group(1)
+            raise ConfigError(key, None, "no such key to delete; check the spelling") from None
+        found = _ALREADY_THERE.search(message)
+        if found:
+            key = found.group(1)
+            raise ConfigError(
+                key,
+                value_of.get(key, ""),
+                f"exists already: drop the + to override it (or write ++{key}=...)",
+            ) from None
+        raise ConfigError("overrides", " ".join(overrides), _one_line(message)) from None
+
+
+def _one_line(message: str) -> str:
+    """Hydra's message without blank lines and search-path details, joined with '; '."""
+    lines = []
+    for line in message.strip().splitlines():
+        if line.startswith("Config search path") or line.startswith("\tprovider="):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    return "; ".join(lines)

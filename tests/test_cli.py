@@ -1,0 +1,52 @@
+import pytest
+
+from kt_ext.cli import MAX_SWEEP_VALUES, _variants, check_overrides
+from kt_ext.errors import ConfigError
+from tests.conftest import ROOT
+
+CONF = ROOT / "conf"
+
+
+def error(*argv: str) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        check_overrides(list(argv), CONF, "config")
+    return info.value
+
+
+def test_good_command_lines_pass():
+    check_overrides([], CONF, "config")
+    check_overrides(["model=cnn", "search.epochs=3", "hydra.run.dir=/tmp/x"], CONF, "config")
+    check_overrides(["-m", "strategy=random,bayes", "model=mlp,cnn"], CONF, "config")
+    check_overrides(["+model.space.lr.hihg=2"], CONF, "config")  # kt-ext's validation judges it
+
+
+def test_each_hydra_failure_names_its_key_and_rule():
+    e = error("model=transformer")
+    assert (e.key, e.value) == ("model", "transformer") and "cnn, mlp, mlp_lr_wd" in e.rule
+    e = error("search.epoch=3")
+    assert (e.key, e.value) == ("search.epoch", "3") and "+search.epoch=" in e.rule
+    assert error("+search.epochs=3").rule.startswith("exists already")
+    assert error("~search.nosuch").key == "search.nosuch"
+    assert "override syntax" in error("search.epochs=[1").rule
+    assert "--multirun" in error("strategy=random,bayes").rule
+    assert "\n" not in str(error("data=nosuch"))
+
+
+def test_every_value_of_every_sweep_is_composed():
+    # the bad option is neither sweep's first value
+    assert error("-m", "model=mlp,cnn", "strategy=random,bayes,nosuch").value == "nosuch"
+    variants = _variants(["a=1,2,3", "b=x,y", "c=5"], multirun=True)
+    assert variants == [
+        ["c=5", "a=1", "b=x"],
+        ["c=5", "a=2", "b=x"],
+        ["c=5", "a=3", "b=x"],
+        ["c=5", "a=1", "b=y"],
+    ]
+    many = _variants([f"a=range(0,{10 * MAX_SWEEP_VALUES})"], multirun=True)
+    assert len(many) == MAX_SWEEP_VALUES
+
+
+def test_what_only_hydra_can_judge_is_left_to_it():
+    check_overrides(["--help"], CONF, "config")
+    check_overrides(["--cfg", "job", "model=transformer"], CONF, "config")
+    check_overrides(["-cd", "/elsewhere", "-cn", "best_config", "x=1"], CONF, "config")

@@ -6,6 +6,8 @@ with hints about its config search path. :func:`check_command_line` composes
 the config the command line asks for before Hydra runs, and turns those
 failures into a :class:`kt_ext.errors.ConfigError` that names the key and the
 rule, which the scripts print as one line (exit status 2, nothing written).
+Each composed config is then validated (:func:`kt_ext.config.validate`), so a
+multirun with one bad job stops before its first job rather than mid-sweep.
 
 Command lines this module cannot judge alone are left to Hydra: ``--help``,
 ``--info``, ``--cfg``, shell completion, ``--config-dir``/``--config-path``.
@@ -18,8 +20,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kt_ext.errors import ConfigError, fail
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 MAX_SWEEP_VALUES = 20  # values of one sweep composed to check them (the others share its key)
 GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
@@ -63,10 +69,18 @@ def check_overrides(argv: Sequence[str], config_dir: str | Path, config_name: st
         or args.config_path
     ):
         return
+    from omegaconf import OmegaConf, open_dict
+
+    from kt_ext.config import validate
+
     variants = _variants(args.overrides, multirun=args.multirun)
     name = args.config_name or config_name
     for overrides in variants:
-        _compose(str(Path(config_dir).resolve()), name, overrides)
+        cfg = _compose(str(Path(config_dir).resolve()), name, overrides)
+        with open_dict(cfg):
+            del cfg["hydra"]  # what the scripts receive: the config without Hydra's node
+        if OmegaConf.select(cfg, "search") is not None:  # a kt-ext run config
+            validate(cfg)
 
 
 def _variants(overrides: Sequence[str], multirun: bool) -> list[list[str]]:
@@ -113,13 +127,13 @@ def _variants(overrides: Sequence[str], multirun: bool) -> list[list[str]]:
     return variants
 
 
-def _compose(config_dir: str, config_name: str, overrides: list[str]) -> None:
+def _compose(config_dir: str, config_name: str, overrides: list[str]) -> DictConfig:
     from hydra import compose, initialize_config_dir
     from hydra.errors import ConfigCompositionException, MissingConfigException
 
     try:
         with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
-            compose(config_name, overrides=overrides, return_hydra_config=True)
+            return compose(config_name, overrides=overrides, return_hydra_config=True)
     except MissingConfigException as e:
         group, _, option = (e.missing_cfg_file or "").rpartition("/")
         if group and e.options:

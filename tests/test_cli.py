@@ -17,7 +17,6 @@ def test_good_command_lines_pass():
     check_overrides([], CONF, "config")
     check_overrides(["model=cnn", "search.epochs=3", "hydra.run.dir=/tmp/x"], CONF, "config")
     check_overrides(["-m", "strategy=random,bayes", "model=mlp,cnn"], CONF, "config")
-    check_overrides(["+model.space.lr.hihg=2"], CONF, "config")  # kt-ext's validation judges it
 
 
 def test_each_hydra_failure_names_its_key_and_rule():
@@ -30,6 +29,12 @@ def test_each_hydra_failure_names_its_key_and_rule():
     assert "override syntax" in error("search.epochs=[1").rule
     assert "--multirun" in error("strategy=random,bayes").rule
     assert "\n" not in str(error("data=nosuch"))
+
+
+def test_every_job_of_a_multirun_is_validated_before_the_first_runs():
+    e = error("-m", "strategy=random,bayes", "search.max_trials=5,0")
+    assert (e.key, e.value) == ("search.max_trials", 0)
+    assert error("+model.space.lr.hihg=2").key == "model.space.lr.hihg"
 
 
 def test_every_value_of_every_sweep_is_composed():

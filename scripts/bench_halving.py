@@ -195,8 +195,15 @@ def real_one(method: str, seed: int, tmp: str, objective: str = "val_accuracy") 
     oracle = tuner.oracle
     create = oracle.create_trial
 
+    def epochs_of(trial: Trial) -> float:
+        if trial.metrics.exists(EPOCHS_RUN):
+            return trial.metrics.get_last_value(EPOCHS_RUN) or 0
+        # A failed trial (NaN loss, ...) reports no metrics: count the epochs it was given.
+        values = trial.hyperparameters.values
+        return int(values.get("tuner/epochs", R_REAL)) - int(values.get("tuner/initial_epoch", 0))
+
     def spent() -> float:
-        return sum(t.metrics.get_last_value(EPOCHS_RUN) or 0 for t in oracle.trials.values())
+        return sum(epochs_of(t) for t in oracle.trials.values())
 
     def budgeted_create(tuner_id: str) -> Trial:
         if spent() >= REAL_BUDGET:
@@ -209,7 +216,7 @@ def real_one(method: str, seed: int, tmp: str, objective: str = "val_accuracy") 
     total, curve, best = 0.0, [], -math.inf
     for trial_id in oracle.end_order:
         trial = oracle.trials[trial_id]
-        total += trial.metrics.get_last_value(EPOCHS_RUN) or 0
+        total += epochs_of(trial)
         if trial.status == TrialStatus.COMPLETED and trial.score is not None:
             best = max(best, sign * float(trial.score))
         curve.append((total, sign * best))

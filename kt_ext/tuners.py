@@ -375,6 +375,10 @@ def repair_reloaded(oracle: keras_tuner.Oracle) -> None:
     * A trial left RUNNING that the saved state does not know as running is
       added: ``create_trial`` writes the trial's file before the oracle's, so
       a process killed in between would count the trial and never run it.
+
+    And a trial whose file says it finished while the saved state missed its
+    end (``end_trial`` also writes the trial before the oracle) is recorded as
+    ended once, in ``end_order`` and ``run_times``, as if the save had happened.
     """
     queue = [
         t for t in getattr(oracle, "_retry_queue", []) if oracle.trials[t].status not in _FINISHED
@@ -389,6 +393,11 @@ def repair_reloaded(oracle: keras_tuner.Oracle) -> None:
         ):
             queue.insert(0, trial_id)  # the queue is popped from its end: earlier trials first
     oracle._retry_queue = queue
+    ended = set(oracle.end_order)
+    for trial_id in sorted(oracle.trials):
+        if oracle.trials[trial_id].status in _FINISHED and trial_id not in ended:
+            oracle.end_order.append(trial_id)
+            oracle._run_times[trial_id] = max(1, oracle._run_times[trial_id])
 
 
 class RandomSearch(TrialRecorder, keras_tuner.RandomSearch):

@@ -207,6 +207,28 @@ def test_a_trial_finished_just_before_the_kill_is_not_run_again(
 
 
 @pytest.mark.slow
+def test_a_trial_whose_end_was_not_saved_yet_is_recorded_as_ended_once(
+    reference: Path, tmp_path: Path, tuner_for
+) -> None:
+    run_dir = copy_run(reference, tmp_path)
+    path = run_dir / "kt" / "oracle.json"
+    saved = json.loads(path.read_text())
+    last = saved["end_order"].pop()
+    # What end_trial leaves when killed between writing the trial (COMPLETED) and the oracle.
+    saved["run_times"].pop(last)
+    saved["ongoing_trials"] = {"tuner0": last}
+    path.write_text(json.dumps(saved))
+    plain = plain_tuner(
+        run_dir, tuner_for(copy_run(reference, tmp_path / "b")).oracle.hyperparameters
+    )
+    assert last not in plain.oracle.end_order and plain.oracle._run_times[last] == 0
+    oracle = tuner_for(run_dir).oracle
+    assert oracle._retry_queue == [] and oracle.trials[last].status == "COMPLETED"
+    assert oracle.end_order.count(last) == 1 and oracle._run_times[last] == 1
+    assert sorted(oracle.end_order) == sorted(oracle.trials)
+
+
+@pytest.mark.slow
 def test_a_trial_started_just_before_the_kill_is_not_lost(reference, tmp_path, tuner_for):
     run_dir = copy_run(reference, tmp_path)
     kt = run_dir / "kt"

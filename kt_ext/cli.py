@@ -29,9 +29,21 @@ if TYPE_CHECKING:
 
 MAX_SWEEP_VALUES = 20  # values of one sweep composed to check them (the others share its key)
 GRAMMAR = "https://hydra.cc/docs/advanced/override_grammar/basic/"
-_NOT_A_KEY = re.compile(r"Could not (?:override|delete) '([^']+)'")
-_ALREADY_THERE = re.compile(r"An item is already at '([^']+)'")
-_NOTHING_TO_DELETE = re.compile(r"Could not delete from config\. '([^']+)' does not exist")
+# Hydra's composition errors: (what names the key, the rule stated for it)
+_COMPOSITION_RULES = (
+    (
+        re.compile(r"Could not override '([^']+)'"),
+        "no such key; check the spelling (to add a new key write +{key}=...)",
+    ),
+    (
+        re.compile(r"Could not delete from config\. '([^']+)' does not exist"),
+        "no such key to delete; check the spelling",
+    ),
+    (
+        re.compile(r"An item is already at '([^']+)'"),
+        "exists already: drop the + to override it (or write ++{key}=...)",
+    ),
+)
 
 
 def check_command_line(argv: Sequence[str], config_dir: str | Path, config_name: str) -> None:
@@ -144,26 +156,11 @@ def _compose(config_dir: str, config_name: str, overrides: list[str]) -> DictCon
     except ConfigCompositionException as e:
         message = str(e)
         value_of = {o.partition("=")[0].lstrip("+~"): o.partition("=")[2] for o in overrides}
-        found = _NOT_A_KEY.search(message)
-        if found:
-            key = found.group(1)
-            raise ConfigError(
-                key,
-                value_of.get(key, ""),
-                f"no such key; check the spelling (to add a new key write +{key}=...)",
-            ) from None
-        found = _NOTHING_TO_DELETE.search(message)
-        if found:
-            key = found.group(1)
-            raise ConfigError(key, None, "no such key to delete; check the spelling") from None
-        found = _ALREADY_THERE.search(message)
-        if found:
-            key = found.group(1)
-            raise ConfigError(
-                key,
-                value_of.get(key, ""),
-                f"exists already: drop the + to override it (or write ++{key}=...)",
-            ) from None
+        for pattern, rule in _COMPOSITION_RULES:
+            found = pattern.search(message)
+            if found:
+                key = found.group(1)
+                raise ConfigError(key, value_of.get(key, ""), rule.format(key=key)) from None
         raise ConfigError("overrides", " ".join(overrides), _one_line(message)) from None
 
 

@@ -171,8 +171,7 @@ class TrialRecorder:
         if self._is_worker() and self.trials_run:
             if 0 < self.recycle_after_trials <= self.trials_run:
                 raise Recycle(f"ran {self.trials_run} trial(s)")
-            rss = rss_mib()
-            if 0 < self.recycle_above_mib < rss:
+            if self.recycle_above_mib > 0 and (rss := rss_mib()) > self.recycle_above_mib:
                 raise Recycle(f"holds {rss:.0f} MiB after {self.trials_run} trial(s)")
         if not self._created_trial:
             time.sleep(_IDLE_WAIT)

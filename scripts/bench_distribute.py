@@ -253,6 +253,15 @@ def run_all(args: argparse.Namespace) -> list[dict[str, Any]]:
     return results
 
 
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Markdown table lines."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
 def summarise(results: list[dict[str, Any]]) -> str:
     """The README tables: per-trial seconds and RSS; the commands' wall time and peak RAM."""
     by_method: dict[str, list[dict[str, Any]]] = {}
@@ -263,42 +272,56 @@ def summarise(results: list[dict[str, Any]]) -> str:
         return statistics.median(f(r) for r in runs)
 
     base = med(by_method["default"], lambda r: statistics.median(r["seconds"]))
-    lines = [
-        "| method | replicas | s/trial (median) | vs default | RSS after trial 1 | after last "
-        "| growth | max after a trial |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for method in METHODS:
-        runs = by_method.get(method, [])
-        if not runs:
-            continue
+    per_trial = []
+    for method in (m for m in METHODS if by_method.get(m)):
+        runs = by_method[method]
         sec = med(runs, lambda r: statistics.median(r["seconds"]))
         first = med(runs, lambda r: r["rss_mb"][0])
         last = med(runs, lambda r: r["rss_mb"][-1])
         top = med(runs, lambda r: max(r["rss_mb"]))
-        lines.append(
-            f"| {method} | {runs[0]['replicas']} | {sec:.2f} | {sec / base:.2f}x | "
-            f"{first:.0f} MiB | {last:.0f} MiB | {last - first:+.0f} MiB | {top:.0f} MiB |"
+        per_trial.append(
+            [
+                method,
+                str(runs[0]["replicas"]),
+                f"{sec:.2f}",
+                f"{sec / base:.2f}x",
+                f"{first:.0f} MiB",
+                f"{last:.0f} MiB",
+                f"{last - first:+.0f} MiB",
+                f"{top:.0f} MiB",
+            ]
         )
+    lines = _table(
+        [
+            "method",
+            "replicas",
+            "s/trial (median)",
+            "vs default",
+            "RSS after trial 1",
+            "after last",
+            "growth",
+            "max after a trial",
+        ],
+        per_trial,
+    )
     if by_method.get("cli"):
         cli = med(by_method["cli"], lambda r: r["wall"])
-        lines += [
-            "",
-            "| command | wall time | vs cli | worker restarts | peak PSS, chief "
-            "| peak PSS, all processes |",
-            "|---|---|---|---|---|---|",
-        ]
-        for method in COMMANDS:
-            runs = by_method.get(method, [])
-            if not runs:
-                continue
+        commands = []
+        for method in (m for m in COMMANDS if by_method.get(m)):
+            runs = by_method[method]
             wall = med(runs, lambda r: r["wall"])
-            lines.append(
-                f"| {method} | {wall:.1f} s | {wall / cli:.2f}x | "
-                f"{med(runs, lambda r: r['restarts']):.0f} | "
-                f"{med(runs, lambda r: r['peak_chief_mb']):.0f} MiB | "
-                f"{med(runs, lambda r: r['peak_tree_mb']):.0f} MiB |"
+            commands.append(
+                [
+                    method,
+                    f"{wall:.1f} s",
+                    f"{wall / cli:.2f}x",
+                    f"{med(runs, lambda r: r['restarts']):.0f}",
+                    f"{med(runs, lambda r: r['peak_chief_mb']):.0f} MiB",
+                    f"{med(runs, lambda r: r['peak_tree_mb']):.0f} MiB",
+                ]
             )
+        header = ["command", "wall time", "vs cli", "worker restarts", "peak PSS, chief"]
+        lines += ["", *_table([*header, "peak PSS, all processes"], commands)]
     n = len(results[0]["seconds"])
     seeds = len(by_method["default"])
     lines.append(f"\n{seeds} seed(s), {n} trials each; medians over seeds.")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import keras_tuner
 import pytest
@@ -188,17 +189,22 @@ def copy_run(reference: Path, tmp_path: Path) -> Path:
     return run_dir
 
 
+def edit_oracle(run_dir: Path, edit: Any) -> None:
+    """Rewrite ``run_dir``'s saved oracle state through ``edit(state)`` (in place)."""
+    path = run_dir / "kt" / "oracle.json"
+    saved = json.loads(path.read_text())
+    edit(saved)
+    path.write_text(json.dumps(saved))
+
+
 @pytest.mark.slow
 def test_a_trial_finished_just_before_the_kill_is_not_run_again(
     reference: Path, tmp_path: Path, tuner_for
 ) -> None:
     run_dir = copy_run(reference, tmp_path)
-    path = run_dir / "kt" / "oracle.json"
-    saved = json.loads(path.read_text())
-    last = saved["end_order"][-1]
+    last = json.loads((run_dir / "kt" / "oracle.json").read_text())["end_order"][-1]
     # What KerasTuner's end_trial saves: the trial ended, yet still among the running ones.
-    saved["ongoing_trials"] = {"tuner0": last}
-    path.write_text(json.dumps(saved))
+    edit_oracle(run_dir, lambda saved: saved.update(ongoing_trials={"tuner0": last}))
     plain = plain_tuner(run_dir, tuner_for(run_dir).oracle.hyperparameters)
     assert plain.oracle._retry_queue == [last]  # KerasTuner would run it again
     tuner = tuner_for(run_dir)
@@ -211,13 +217,15 @@ def test_a_trial_whose_end_was_not_saved_yet_is_recorded_as_ended_once(
     reference: Path, tmp_path: Path, tuner_for
 ) -> None:
     run_dir = copy_run(reference, tmp_path)
-    path = run_dir / "kt" / "oracle.json"
-    saved = json.loads(path.read_text())
-    last = saved["end_order"].pop()
-    # What end_trial leaves when killed between writing the trial (COMPLETED) and the oracle.
-    saved["run_times"].pop(last)
-    saved["ongoing_trials"] = {"tuner0": last}
-    path.write_text(json.dumps(saved))
+    last = json.loads((run_dir / "kt" / "oracle.json").read_text())["end_order"][-1]
+
+    def unsaved_end(saved: dict) -> None:
+        # What end_trial leaves when killed between writing the trial (COMPLETED) and the oracle.
+        saved["end_order"].remove(last)
+        saved["run_times"].pop(last)
+        saved["ongoing_trials"] = {"tuner0": last}
+
+    edit_oracle(run_dir, unsaved_end)
     plain = plain_tuner(
         run_dir, tuner_for(copy_run(reference, tmp_path / "b")).oracle.hyperparameters
     )

@@ -300,6 +300,8 @@ def _strategy(strategy: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("alpha", "beta", "margin"):
         if strategy.get(name) is not None:
             _float(strategy, f"strategy.{name}", low=0.0, high=math.inf, low_open=name == "alpha")
+    if strategy.get("random_fraction") is not None:
+        _float(strategy, "strategy.random_fraction", low=0.0, high=1.0)
     choices_of = dict(_STRATEGY_CHOICES)
     # Optuna's samplers, or how successive halving samples new configurations.
     optuna = strategy["_target_"] == "kt_ext.tuners.Optuna"

@@ -96,7 +96,8 @@ class HalvingOracle(SeededOracle):
     configurations are never repeated; they come from ``sampler``:
     ``"random"`` (uniform, log-uniform for log-scale entries) or ``"gp"``
     (BOHB-style: GP-UCB fitted on the highest rung with at least
-    ``min_points_in_model`` results, random before that).
+    ``min_points_in_model`` results, random before that and for a
+    ``random_fraction`` of the configurations after).
 
     Trial values carry the segment in ``tuner/`` keys: ``tuner/epochs``,
     ``tuner/initial_epoch``, ``tuner/trial_id`` (the parent to continue),
@@ -117,7 +118,10 @@ class HalvingOracle(SeededOracle):
         min_fraction: Data fraction of the lowest rung (data budget).
         sampler: ``"random"`` or ``"gp"``.
         min_points_in_model: Results a rung needs before the GP sampler
-            fits it; ``None`` means ``p + 1`` for ``p`` encoded parameters (at least 3).
+            fits it; ``None`` means ``p + 1`` for ``p`` tunable hyperparameters
+            (BOHB's ``d + 1``; at least 3).
+        random_fraction: Share of the GP sampler's new configurations drawn at
+            random anyway (BOHB's safeguard against a misleading model), in ``[0, 1]``.
         beta: ``β`` of the GP sampler's UCB, ``>= 0``.
         num_candidates: Sobol candidates per GP proposal, ``>= 16``.
         **oracle_args: ``objective``, ``hyperparameters``, ``seed`` (``0`` is a
@@ -137,6 +141,7 @@ class HalvingOracle(SeededOracle):
         min_fraction: float = 1 / 9,
         sampler: str = "random",
         min_points_in_model: int | None = None,
+        random_fraction: float = 0.0,
         beta: float = 1.0,
         num_candidates: int = 1024,
         **oracle_args: Any,
@@ -156,6 +161,7 @@ class HalvingOracle(SeededOracle):
         check_choice("mode", mode, MODES)
         check_choice("sampler", sampler, SAMPLERS)
         check_beta(beta)
+        check_number("random_fraction", random_fraction, 0.0, 1.0, low_open=False, high_open=False)
         schedule = HalvingSchedule(
             min_budget=min_epochs if budget == "epochs" else float(min_fraction),
             max_budget=max_epochs if budget == "epochs" else 1.0,
@@ -172,6 +178,7 @@ class HalvingOracle(SeededOracle):
         self.mode = mode
         self.sampler = sampler
         self.min_points_in_model = min_points_in_model
+        self.random_fraction = float(random_fraction)
         self.beta = float(beta)
         self._encoders = EncoderCache()
         self._proposer = UCBProposer(num_candidates)
@@ -447,7 +454,8 @@ class HalvingOracle(SeededOracle):
         start = first_untried(self.initial_points, is_taken)
         if start is not None:
             return start
-        if self.sampler == "gp":
+        at_random = self.random_fraction > 0 and rng.random() < self.random_fraction
+        if self.sampler == "gp" and not at_random:
             values = self._model_sample(encoder, lineages, rng, trial_id, is_taken)
             if values is not None:
                 return values

@@ -54,7 +54,16 @@ from bench_oracles import _H6_A, _H6_ALPHA, _H6_P  # noqa: E402 - Hartmann-6's c
 H6_MIN = -3.32237
 R_SYN = 27  # epochs of a full training
 SYN_BUDGETS = (27, 81, 162, 270, 540)  # 1, 3, 6, 10 and 20 full trainings
-SYN_METHODS = ("halving", "halving_sync", "hyperband", "bohb", "kt_hyperband", "random", "gpucb")
+SYN_METHODS = (
+    "halving",
+    "halving_sync",
+    "hyperband",
+    "bohb",
+    "bohb_random_third",
+    "kt_hyperband",
+    "random",
+    "gpucb",
+)
 
 
 def hartmann6(x: np.ndarray, z: float = 1.0) -> float:
@@ -102,6 +111,15 @@ def _oracle(method: str, seed: int) -> Any:
     if method == "bohb":
         return HalvingOracle(
             objective=objective, hyperparameters=_space(), iterations=10, sampler="gp", **halving
+        )
+    if method == "bohb_random_third":  # BOHB's own default: a third of new configs at random
+        return HalvingOracle(
+            objective=objective,
+            hyperparameters=_space(),
+            iterations=10,
+            sampler="gp",
+            random_fraction=1 / 3,
+            **halving,
         )
     if method == "kt_hyperband":
         return keras_tuner.oracles.HyperbandOracle(

@@ -197,6 +197,14 @@ def test_bad_parallel_settings_name_their_key(compose_config, overrides, key):
     assert info.value.key == key
 
 
+@pytest.mark.parametrize("value", [-0.1, 1.5, "half"])
+def test_random_fraction_is_a_fraction(compose_config, value):
+    with pytest.raises(ConfigError) as info:
+        validate(compose_config(["strategy=bohb", f"strategy.random_fraction={value}"]))
+    assert info.value.key == "strategy.random_fraction"
+    assert validate(compose_config(["strategy=bohb", "strategy.random_fraction=0.33"]))
+
+
 def test_parallel_roles(compose_config):
     assert not validate(compose_config()).parallel.chief
     assert validate(compose_config(["parallel.workers=2"])).parallel.chief

@@ -223,6 +223,25 @@ def test_gp_sampler_uses_the_highest_rung_with_enough_results(tmp_path):
     json.dumps(oracle.get_state())
 
 
+def test_random_fraction_of_the_gp_sampler_draws_configurations_at_random(tmp_path):
+    def proposed(fraction: float) -> int:
+        oracle = new_oracle(
+            tmp_path,
+            f"rf{fraction}",
+            sampler="gp",
+            min_points_in_model=3,
+            random_fraction=fraction,
+            brackets=2,
+        )
+        run(oracle)
+        return len(oracle.proposals)
+
+    modelled = proposed(0.0)
+    assert modelled == 27 + 12 - 3  # every configuration after the first 3 results
+    assert 0 < proposed(0.5) < modelled
+    assert proposed(1.0) == 0
+
+
 def test_gp_sampler_beats_random_sampling_on_the_final_rung(tmp_path):
     def best(sampler: str, seed: int) -> float:
         oracle = new_oracle(tmp_path, f"{sampler}{seed}", sampler=sampler, seed=seed, brackets=2)
@@ -243,6 +262,7 @@ def test_arguments_are_checked():
         ({"reduction_factor": 1}, "reduction_factor"),
         ({"budget": "data", "min_fraction": 0.0}, "min_fraction"),
         ({"beta": -1.0}, "beta"),
+        ({"random_fraction": 1.5}, "random_fraction"),
         ({"seed": -2}, "seed"),
     ]:
         with pytest.raises(ValueError, match=name):

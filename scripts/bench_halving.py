@@ -234,13 +234,30 @@ def real_one(method: str, seed: int, tmp: str, objective: str = "val_accuracy") 
         return create(tuner_id)
 
     oracle.create_trial = budgeted_create
+    # Each trial's objective per epoch, from its Keras history: KerasTuner's own tuners report
+    # only a trial's best epoch to the oracle, kt-ext's halving tuner every epoch.
+    per_epoch: dict[str, list[float]] = {}
+    run_trial = tuner.run_trial
+
+    def recorded_run_trial(trial: Trial, *args: Any, **kwargs: Any) -> Any:
+        results = run_trial(trial, *args, **kwargs)
+        history = (results if isinstance(results, list) else [results])[0]
+        per_epoch[trial.trial_id] = [float(v) for v in history.history.get(objective, [])]
+        return results
+
+    tuner.run_trial = recorded_run_trial
     tuner.search(epochs=R_REAL, verbose=0)
     sign = 1.0 if oracle.objective.direction == "max" else -1.0
     total, curve, best = 0.0, [], -math.inf
     epoch_curve, epoch_best = [], -math.inf
     for trial_id in oracle.end_order:  # one process trains one trial after another
         trial = oracle.trials[trial_id]
-        for i, value in enumerate(_per_epoch(trial, objective)):
+        values = per_epoch.get(trial_id, [])  # none if the trial failed
+        if len(values) > epochs_of(trial):
+            raise RuntimeError(
+                f"trial {trial_id}: {len(values)} epochs logged, {epochs_of(trial)} run"
+            )
+        for i, value in enumerate(values):
             if math.isfinite(value):
                 epoch_best = max(epoch_best, sign * value)
             epoch_curve.append((total + i + 1, sign * epoch_best))
@@ -256,14 +273,6 @@ def real_one(method: str, seed: int, tmp: str, objective: str = "val_accuracy") 
         "trials": len(curve),
         "direction": oracle.objective.direction,
     }
-
-
-def _per_epoch(trial: Any, name: str) -> list[float]:
-    """The objective after each epoch the trial trained, in order (empty if it failed)."""
-    if not trial.metrics.exists(name):
-        return []
-    history = trial.metrics.get_history(name)
-    return [float(np.mean(obs.value)) for obs in sorted(history, key=lambda o: o.step)]
 
 
 def best_at(row: dict[str, Any], budget: float, key: str = "epoch_curve") -> float:

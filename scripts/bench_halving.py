@@ -108,17 +108,13 @@ def _oracle(method: str, seed: int) -> Any:
         return HalvingOracle(
             objective=objective, hyperparameters=_space(), brackets=None, iterations=3, **halving
         )
-    if method == "bohb":
-        return HalvingOracle(
-            objective=objective, hyperparameters=_space(), iterations=10, sampler="gp", **halving
-        )
-    if method == "bohb_random_third":  # BOHB's own default: a third of new configs at random
+    if method in ("bohb", "bohb_random_third"):  # the latter: BOHB's own third at random
         return HalvingOracle(
             objective=objective,
             hyperparameters=_space(),
             iterations=10,
             sampler="gp",
-            random_fraction=1 / 3,
+            random_fraction=1 / 3 if method == "bohb_random_third" else 0.0,
             **halving,
         )
     if method == "kt_hyperband":

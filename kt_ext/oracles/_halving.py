@@ -484,12 +484,11 @@ class HalvingOracle(SeededOracle):
             if finite.sum() < 2:
                 return None
             g[~finite] = g[finite].min()
-            ongoing = {
-                config_key(t.hyperparameters.values): t.hyperparameters.values
-                for t in self.ongoing_trials.values()
-                if t.trial_id != trial_id
-            }
-            pending = [encoder.encode(v) for _, v in sorted(ongoing.items())]
+            # Every configuration without a result at this rung is pending (kriging believer):
+            # those still training and those that stopped below it. New configurations start
+            # below a model rung above the bracket's first and do not change its data, so
+            # without them the model would propose the same point again and again.
+            pending = [encoder.encode(lin.values) for lin in lineages if rung not in lin.results]
             u_pending = np.array(pending).reshape(len(pending), encoder.n_raw)
             proposal = self._proposer.propose(
                 encoder, u_obs, g, u_pending, self.beta, rng, is_taken

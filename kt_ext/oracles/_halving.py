@@ -97,7 +97,9 @@ class HalvingOracle(SeededOracle):
     ``"random"`` (uniform, log-uniform for log-scale entries) or ``"gp"``
     (BOHB-style: GP-UCB fitted on the highest rung with at least
     ``min_points_in_model`` results, random before that and for a
-    ``random_fraction`` of the configurations after).
+    ``random_fraction`` of the configurations after). Configurations with no
+    result at the model's rung yet are pending points of the GP (kriging
+    believer), so consecutive proposals from unchanged data differ.
 
     Trial values carry the segment in ``tuner/`` keys: ``tuner/epochs``,
     ``tuner/initial_epoch``, ``tuner/trial_id`` (the parent to continue),

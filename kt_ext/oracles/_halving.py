@@ -500,6 +500,8 @@ class HalvingOracle(SeededOracle):
             sign = self._sign()
             self._proposals[trial_id] = {
                 "rung": rung,
+                "points": len(observed),  # results at the rung (they only grow)
+                "pending": len(pending),
                 "mean": sign * proposal.mean,
                 "std": proposal.std,
                 "acquisition": proposal.acquisition,

@@ -357,6 +357,76 @@ def _table(
     return medians
 
 
+def paired(values: np.ndarray, reference: np.ndarray, sign: float, seed: int = 0) -> dict[str, Any]:
+    """One method against a reference, seed by seed (entry i of both comes from seed i).
+
+    Args:
+        values: The method's result per seed.
+        reference: The reference method's result per seed.
+        sign: ``1`` if larger is better, ``-1`` if smaller is.
+        seed: Seed of the bootstrap.
+
+    Returns:
+        ``diff``: the difference of the medians, signed so that positive means
+        better than the reference; ``low``/``high``: its 95% percentile
+        bootstrap interval over seeds resampled in pairs; ``wins``/``losses``/
+        ``ties``: seeds where the method is better/worse/equal.
+    """
+    from scipy import stats
+
+    a, b = sign * np.asarray(values, float), sign * np.asarray(reference, float)
+
+    def diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.median(x, axis=axis) - np.median(y, axis=axis)
+
+    ci = stats.bootstrap(
+        (a, b),
+        diff,
+        paired=True,
+        vectorized=True,
+        method="percentile",
+        n_resamples=9999,
+        random_state=seed,
+    ).confidence_interval
+    return {
+        "diff": float(diff(a, b)),
+        "low": float(ci.low),
+        "high": float(ci.high),
+        "wins": int(np.sum(a > b)),
+        "losses": int(np.sum(a < b)),
+        "ties": int(np.sum(a == b)),
+    }
+
+
+def _paired_table(
+    rows: dict[tuple[str, int], dict],
+    methods: list[str],
+    reference: str,
+    seeds: int,
+    points: tuple[int, ...],
+    at: Callable[[dict, float], float],
+    sign: float,
+    fmt: str,
+) -> None:
+    """Each method's median minus ``reference``'s (positive: better), 95% interval, W/L/T."""
+    print(f"\nAgainst {reference}, seed by seed: difference of the medians (positive: better), "
+          "its 95% bootstrap interval, and seeds won/lost/tied:\n")  # fmt: skip
+    print("| method | " + " | ".join(f"{p} epochs" for p in points) + " |")
+    print("|---|" + "---|" * len(points))
+    ref = [[at(rows[(reference, s)], p) for s in range(seeds)] for p in points]
+    for m in methods:
+        if m == reference:
+            continue
+        cells = []
+        for k, p in enumerate(points):
+            r = paired([at(rows[(m, s)], p) for s in range(seeds)], ref[k], sign)
+            cells.append(
+                f"{r['diff']:+{fmt}} [{r['low']:+{fmt}}, {r['high']:+{fmt}}] "
+                f"{r['wins']}/{r['losses']}/{r['ties']}"
+            )
+        print(f"| {m} | " + " | ".join(cells) + " |")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the missing (method, seed) pairs of one benchmark and print its tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -394,11 +464,14 @@ def main(argv: list[str] | None = None) -> int:
             for m in methods:
                 need = _first_median(rows, m, seeds, SYN_BUDGETS[-1], regret_at, goal, -1.0)
                 print(f"  {m}: {need}")
+        if "halving" in med:
+            _paired_table(rows, methods, "halving", seeds, SYN_BUDGETS, regret_at, -1.0, ".3g")
         return 0
     methods = args.methods or list(REAL_METHODS)
     seeds = args.seeds or 3
     objective = args.objective
     rows = _run_all("real", methods, seeds, args.jobs, args.out, args.fresh, objective)
+    sign = 1.0 if rows[(methods[0], 0)].get("direction", "max") == "max" else -1.0
     for key, credit in [
         ("epoch_curve", "each epoch's result counts once that epoch is trained"),
         ("curve", "a trial's best result counts only once the whole trial ends"),
@@ -408,11 +481,12 @@ def main(argv: list[str] | None = None) -> int:
         med = _table(rows, methods, seeds, REAL_POINTS, at, ".4f")
         if "random" in med:
             goal = med["random"][-1]
-            sign = 1.0 if rows[("random", 0)].get("direction", "max") == "max" else -1.0
             print(f"\nEpochs until the median best {objective} first matches random search's at "
                   f"{REAL_BUDGET} epochs ({goal:.4f}):")  # fmt: skip
             for m in methods:
                 print(f"  {m}: {_first_median(rows, m, seeds, REAL_BUDGET, at, goal, sign)}")
+        if "halving" in med:
+            _paired_table(rows, methods, "halving", seeds, REAL_POINTS, at, sign, ".4f")
     return 0
 
 

@@ -1,0 +1,40 @@
+"""scripts/bench_halving.py: the seed-by-seed comparison its tables print."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import bench_halving  # noqa: E402
+
+
+def test_a_method_better_on_every_seed_by_the_same_amount_has_a_point_interval() -> None:
+    reference = np.array([0.90, 0.95, 0.97, 0.99])
+    r = bench_halving.paired(reference + 0.01, reference, sign=1.0)
+    assert r["diff"] == pytest.approx(0.01)
+    assert r["low"] == pytest.approx(0.01) and r["high"] == pytest.approx(0.01)
+    assert (r["wins"], r["losses"], r["ties"]) == (4, 0, 0)
+
+
+def test_smaller_is_better_flips_the_sign_and_the_counts() -> None:
+    values, reference = [1.0, 2.0, 3.0, 5.0], [2.0, 2.0, 2.0, 2.0]
+    up = bench_halving.paired(values, reference, sign=1.0)
+    down = bench_halving.paired(values, reference, sign=-1.0)
+    assert up["diff"] == pytest.approx(0.5) and down["diff"] == pytest.approx(-0.5)
+    assert (up["wins"], up["losses"], up["ties"]) == (2, 1, 1)
+    assert (down["wins"], down["losses"], down["ties"]) == (1, 2, 1)
+
+
+def test_the_interval_of_a_noisy_tie_contains_zero_and_the_difference() -> None:
+    rng = np.random.default_rng(0)
+    reference = rng.normal(size=20)
+    values = reference + rng.normal(scale=0.5, size=20)
+    r = bench_halving.paired(values, reference, sign=1.0)
+    assert r["low"] <= r["diff"] <= r["high"]
+    assert r["low"] < 0 < r["high"]
+    assert r["wins"] + r["losses"] + r["ties"] == 20

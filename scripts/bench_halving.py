@@ -429,6 +429,21 @@ def _paired_table(
                 f"{r['wins']}/{r['losses']}/{r['ties']}"
             )
         print(f"| {m} | " + " | ".join(cells) + " |")
+    budget = max(points)
+    print(f"\nEpoch counts 1-{budget} at which the median is better / worse than {reference}'s:")
+    medians = {
+        m: [
+            statistics.median(at(rows[(m, s)], e) for s in range(seeds))
+            for e in range(1, budget + 1)
+        ]
+        for m in methods
+    }
+    for m in methods:
+        if m != reference:
+            pairs = list(zip(medians[m], medians[reference], strict=True))
+            better = sum(sign * (a - b) > 0 for a, b in pairs)
+            worse = sum(sign * (a - b) < 0 for a, b in pairs)
+            print(f"  {m}: {better} / {worse}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
-"""scripts/bench_halving.py: the seed-by-seed comparison its tables print."""
+"""scripts/bench_halving.py and bench_oracles.py: the figures they compute beyond raw results."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -10,7 +11,13 @@ import pytest
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
+_env = dict(os.environ)
 import bench_halving  # noqa: E402
+import bench_oracles  # noqa: E402
+
+# bench_oracles pins BLAS to one thread for its own runs; later tests' subprocesses should not be.
+os.environ.clear()
+os.environ.update(_env)
 
 
 def test_a_method_better_on_every_seed_by_the_same_amount_has_a_point_interval() -> None:
@@ -38,3 +45,17 @@ def test_the_interval_of_a_noisy_tie_contains_zero_and_the_difference() -> None:
     assert r["low"] <= r["diff"] <= r["high"]
     assert r["low"] < 0 < r["high"]
     assert r["wins"] + r["losses"] + r["ties"] == 20
+
+
+def test_inert_coordinates_at_the_edge_are_counted_and_uniform_sampling_gives_about_2pct() -> None:
+    problem = bench_oracles.PROBLEMS["hartmann6_12d"]
+    assert len(problem.inert) == 6
+    at_bounds = [{f"x{i}": (0.0 if i % 2 else 1.0) for i in range(12)}]
+    assert bench_oracles.edge_count(problem, at_bounds) == [6, 6]
+    inside = [{f"x{i}": 0.5 for i in range(12)}]
+    assert bench_oracles.edge_count(problem, inside) == [0, 6]
+    rng = np.random.default_rng(0)
+    uniform = [{f"x{i}": float(v) for i, v in enumerate(row)} for row in rng.random((2000, 12))]
+    at_edge, total = bench_oracles.edge_count(problem, uniform)
+    assert total == 12_000
+    assert 0.015 < at_edge / total < 0.025

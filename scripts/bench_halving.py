@@ -434,13 +434,7 @@ def _paired_table(
         print(f"| {m} | " + " | ".join(cells) + " |")
     budget = max(points)
     print(f"\nEpoch counts 1-{budget} at which the median is better / worse than {reference}'s:")
-    medians = {
-        m: [
-            statistics.median(at(rows[(m, s)], e) for s in range(seeds))
-            for e in range(1, budget + 1)
-        ]
-        for m in methods
-    }
+    medians = {m: _median_curve(rows, m, seeds, budget, at) for m in methods}
     for m in methods:
         if m != reference:
             # Medians average two float32 results, so equal accuracies can differ by rounding.
@@ -523,11 +517,24 @@ def _first_median(
     sign: float,
 ) -> str:
     """First epoch count (step 1) at which the median over seeds reaches ``goal``."""
-    for spent in range(1, budget + 1):
-        median = statistics.median(at(rows[(method, s)], spent) for s in range(seeds))
+    for spent, median in enumerate(_median_curve(rows, method, seeds, budget, at), start=1):
         if sign * median >= sign * goal:
             return f"{spent} ({spent / budget:.2f} of the budget)"
     return "not within the budget"
+
+
+def _median_curve(
+    rows: dict[tuple[str, int], dict],
+    method: str,
+    seeds: int,
+    budget: int,
+    at: Callable[[dict, float], float],
+) -> list[float]:
+    """The median over seeds of ``method``'s result after 1, 2, ..., ``budget`` epochs."""
+    return [
+        statistics.median(at(rows[(method, s)], spent) for s in range(seeds))
+        for spent in range(1, budget + 1)
+    ]
 
 
 if __name__ == "__main__":

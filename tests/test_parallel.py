@@ -309,14 +309,28 @@ def test_a_killed_chief_takes_its_workers_along_and_the_rerun_finishes(tmp_path)
 
 
 def worker_pids(proc: subprocess.Popen, timeout: float = 600) -> set[int]:
-    """Pids of the worker processes of ``proc``, sampled until it exits."""
+    """Pids of the worker processes of ``proc``, sampled until it exits.
+
+    Only children started as workers count: the run and its workers also start
+    short-lived helpers (``git describe`` for the code version), which a sample may catch.
+    """
     seen: set[int] = set()
     deadline = time.monotonic() + timeout
     while proc.poll() is None:
         assert time.monotonic() < deadline, "the run did not finish"
-        seen |= {p for p in process_tree(proc.pid) if p != proc.pid}
+        seen |= {p for p in process_tree(proc.pid) if is_worker(p, proc.pid)}
         time.sleep(0.1)
     return seen
+
+
+def is_worker(pid: int, chief: int) -> bool:
+    """Whether ``pid`` is a local worker started by ``chief`` (False once it is gone)."""
+    try:
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, IndexError, ValueError):
+        return False
+    return parent == chief and b"parallel.role=worker" in args
 
 
 @pytest.mark.slow

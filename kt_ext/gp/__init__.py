@@ -15,7 +15,14 @@ from kt_ext.gp._acquisition import (
     ucb_gradient,
 )
 from kt_ext.gp._encoding import INACTIVE, SpaceEncoder
-from kt_ext.gp._gp import GaussianProcess, GPParams, cholesky, fit_params, neg_log_posterior
+from kt_ext.gp._gp import (
+    GaussianProcess,
+    GPParams,
+    cholesky,
+    fit_params,
+    neg_log_posterior,
+    prior_lengthscale,
+)
 from kt_ext.gp._kernel import matern52, matern52_g, scaled_distance, squared_differences
 from kt_ext.gp._optimize import polish, sobol
 from kt_ext.gp._outputs import clip_bad_tail, standardise
@@ -39,6 +46,7 @@ __all__ = [
     "matern52",
     "matern52_g",
     "neg_log_posterior",
+    "prior_lengthscale",
     "scaled_distance",
     "single_threaded_blas",
     "squared_differences",

@@ -130,6 +130,15 @@ def _log_centre(dim: int) -> float:
     return 0.5 * math.log(max(1.0, dim / 6.0))
 
 
+def prior_lengthscale(dim: int) -> float:
+    """``ℓ₀``, the length-scale prior's mode in ``dim`` input dimensions (see :func:`_log_centre`).
+
+    A fitted length scale well below ``ℓ₀`` marks a dimension the data say
+    matters; one near or above it, a dimension the model found flat.
+    """
+    return math.exp(_log_centre(dim))
+
+
 def _start(dim: int) -> np.ndarray:
     """The prior's mode: ``σ_f² = 1``, ``ℓ = ℓ₀``, ``σ_n² = e⁻⁸``."""
     return np.array([_AMPLITUDE_PRIOR[0], *([_log_centre(dim)] * dim), _NOISE_PRIOR[0]])

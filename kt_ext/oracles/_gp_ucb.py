@@ -44,9 +44,11 @@ class GPUCBOracle(SeededOracle):
     numbers in log space, ints/steps/ordered choices on their grids, unordered
     choices one-hot, inactive conditional values as a constant outside
     ``[0, 1]``. The acquisition is maximised over ``num_candidates`` Sobol
-    points plus perturbations of the best trials, and the best few are
-    polished by L-BFGS-B on the numeric coordinates, then snapped to valid
-    values.
+    points plus perturbations of the best trials (reflected at the bounds),
+    and the best few are polished by L-BFGS-B on the numeric coordinates
+    whose fitted length scale is well below the prior's (the ones the data
+    say matter; a flat coordinate would drift to the box's edge), then
+    snapped to valid values.
 
     Guarantees: a proposal is never the values of a trial already created
     (completed, failed or running); when every configuration of a finite

@@ -24,6 +24,7 @@ from kt_ext.gp import (
     clip_bad_tail,
     fit_params,
     polish,
+    prior_lengthscale,
     single_threaded_blas,
     sobol,
     standardise,
@@ -34,6 +35,10 @@ _POLISH_STARTS = 3
 _LOCAL_CENTRES = 3
 _LOCAL_PER_CENTRE = 64
 _LOCAL_SCALES = (0.02, 0.1)
+# The polish moves only coordinates whose fitted length scale is below this share of the
+# prior's mode: along a flat one the posterior σ grows towards the box's edge, and an
+# unrestricted polish drifts there (a third of ignored coordinates ended at a bound).
+_POLISH_BELOW = 0.7
 _ENUMERATE_LIMIT = 20_000
 _FIT_RESTARTS = 1
 _RESTART_EVERY = 5  # fits between random restarts (the warm start is usually enough)
@@ -165,7 +170,7 @@ class UCBProposer:
         centres = u_obs[np.argsort(-y)[:_LOCAL_CENTRES]]
         for scale in _LOCAL_SCALES:
             noise = rng.normal(0.0, scale, (len(centres), _LOCAL_PER_CENTRE // 2, p))
-            parts.append(np.clip(centres[:, None, :] + noise, 0.0, 1.0).reshape(-1, p))
+            parts.append(reflect(centres[:, None, :] + noise).reshape(-1, p))
         u = encoder.snap(np.vstack(parts))
         active = encoder.active(u)
         mean, std = gp.predict(encoder.features(u, active))
@@ -180,6 +185,15 @@ class UCBProposer:
         return u, acq
 
 
+def reflect(z: np.ndarray) -> np.ndarray:
+    """``z`` folded back into ``[0, 1]`` at the bounds (``-0.1 → 0.1``, ``1.2 → 0.8``).
+
+    Local candidates around a trial near a bound are reflected, not clipped:
+    clipping would put every step past the bound exactly on it.
+    """
+    return 1.0 - np.abs(1.0 - np.abs(z) % 2.0)
+
+
 def _polish(
     encoder: SpaceEncoder,
     gp: GaussianProcess,
@@ -189,12 +203,20 @@ def _polish(
     starts: np.ndarray,
     active: np.ndarray,
 ) -> np.ndarray:
-    """Gradient ascent of the acquisition on the numeric coordinates of ``starts``, snapped."""
+    """Gradient ascent of the acquisition on the numeric coordinates of ``starts``, snapped.
+
+    Only active coordinates whose length scale is below ``_POLISH_BELOW · ℓ₀``
+    move; the others keep the start's value (see ``_POLISH_BELOW``).
+    """
     numeric = encoder.numeric
     if not numeric.any():
         return np.zeros((0, encoder.n_raw))
     columns = encoder.numeric_columns
     movable = active[:, numeric]
+    relevant = gp.params.lengthscales[columns] < _POLISH_BELOW * prior_lengthscale(gp.x.shape[1])
+    free = movable & relevant[None, :]
+    if not free.any():
+        return np.zeros((0, encoder.n_raw))
     base = encoder.features(starts, active)
 
     def value_and_grad(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -203,7 +225,7 @@ def _polish(
         x[:, columns] = np.where(movable, np.clip(z, 0.0, 1.0), INACTIVE)
         mean, std, d_mean, d_std = gp.predict_with_gradient(x)
         grad = acquisition_gradient(name, mean, std, d_mean, d_std, beta, best)
-        return acquisition(name, mean, std, beta, best), grad[:, columns] * movable
+        return acquisition(name, mean, std, beta, best), grad[:, columns] * free
 
     z, _ = polish(value_and_grad, starts[:, numeric])
     u = starts.copy()

@@ -59,3 +59,45 @@ def test_inert_coordinates_at_the_edge_are_counted_and_uniform_sampling_gives_ab
     at_edge, total = bench_oracles.edge_count(problem, uniform)
     assert total == 12_000
     assert 0.015 < at_edge / total < 0.025
+
+
+@pytest.mark.parametrize(
+    ("name", "minimiser"),
+    [
+        (
+            "hartmann6_12d",
+            {
+                "x0": 0.20169,
+                "x1": 0.150011,
+                "x2": 0.476874,
+                "x3": 0.275332,
+                "x4": 0.311652,
+                "x5": 0.6573,
+            },
+        ),
+        (
+            "hartmann6_20d",
+            {
+                "x0": 0.20169,
+                "x1": 0.150011,
+                "x2": 0.476874,
+                "x3": 0.275332,
+                "x4": 0.311652,
+                "x5": 0.6573,
+            },
+        ),
+        ("branin_8d", {"x1": np.pi, "x2": 2.275}),
+    ],
+)
+def test_an_embedded_function_keeps_its_optimum_whatever_the_ignored_coordinates(
+    name: str, minimiser: dict
+) -> None:
+    problem = bench_oracles.PROBLEMS[name]
+    rng = np.random.default_rng(1)
+    dims = {d.name: d for d in problem.dims}
+    for _ in range(5):
+        values = {
+            n: dims[n].low + rng.random() * (dims[n].high - dims[n].low) for n in problem.inert
+        }
+        assert problem.fn({**values, **minimiser}) == pytest.approx(problem.optimum, abs=1e-5)
+    assert set(problem.inert) | set(minimiser) == set(dims)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 _env = dict(os.environ)
 import bench_halving  # noqa: E402
 import bench_oracles  # noqa: E402
+import bench_strategies  # noqa: E402
 
 # bench_oracles pins BLAS to one thread for its own runs; later tests' subprocesses should not be.
 os.environ.clear()
@@ -101,3 +104,39 @@ def test_an_embedded_function_keeps_its_optimum_whatever_the_ignored_coordinates
         }
         assert problem.fn({**values, **minimiser}) == pytest.approx(problem.optimum, abs=1e-5)
     assert set(problem.inert) | set(minimiser) == set(dims)
+
+
+def test_float_hyperparameters_at_a_bound_are_counted_on_their_own_scale(tmp_path: Path) -> None:
+    space = [
+        {
+            "class_name": "Float",
+            "config": {"name": "lr", "min_value": 1e-4, "max_value": 1e-1, "sampling": "log"},
+        },
+        {
+            "class_name": "Float",
+            "config": {"name": "drop", "min_value": 0.0, "max_value": 0.5, "sampling": "linear"},
+        },
+        {"class_name": "Int", "config": {"name": "units", "min_value": 8, "max_value": 64}},
+        {
+            "class_name": "Float",
+            "config": {
+                "name": "momentum",
+                "min_value": 0.0,
+                "max_value": 0.99,
+                "sampling": "linear",
+            },
+        },
+    ]
+    trials = {
+        "00": {"lr": 1e-1, "drop": 0.5, "units": 8},  # before trial 5: not counted
+        "04": {"lr": 1e-1, "drop": 0.25, "units": 8},  # lr at its upper bound
+        "05": {"lr": 2e-4, "drop": 0.0, "units": 64, "momentum": 0.5},  # 2e-4 is 10% up in log
+    }
+    for trial_id, values in trials.items():
+        folder = tmp_path / "kt" / f"trial_{trial_id}"
+        folder.mkdir(parents=True)
+        trial = {"trial_id": trial_id, "hyperparameters": {"space": space, "values": values}}
+        (folder / "trial.json").write_text(json.dumps(trial))
+    # floats: lr, drop (04); lr, drop, momentum (05). At a bound: lr (04), drop (05).
+    assert bench_strategies.edge_count(tmp_path) == (2, 5)
+    assert bench_strategies.edge_count(tmp_path, first=0) == (4, 7)

@@ -161,6 +161,17 @@ def _mixed(v: dict[str, Any]) -> float:
     return x * x / 4 + ((v["units"] - 37) / 40) ** 2 + _MIXED_OFFSET[v["opt"]]
 
 
+def _embedded_hartmann6(dim: int) -> Problem:
+    """Hartmann6 on x0..x5 of a ``dim``-D unit box; the other coordinates are ignored."""
+    return Problem(
+        f"hartmann6_{dim}d",
+        tuple(Dim(f"x{i}", "float", 0, 1) for i in range(dim)),
+        _hartmann6,
+        -3.32236801,
+        inert=tuple(f"x{i}" for i in range(6, dim)),
+    )
+
+
 PROBLEMS = {
     "branin": Problem(
         "branin", (Dim("x1", "float", -5, 10), Dim("x2", "float", 0, 15)), _branin, 0.397887357729
@@ -170,13 +181,7 @@ PROBLEMS = {
     ),
     # Hartmann6 on x0..x5 of a 12-D box: x6..x11 do not matter, as many hyperparameters of a
     # real model barely do. Where a method puts them shows whether it over-explores the edges.
-    "hartmann6_12d": Problem(
-        "hartmann6_12d",
-        tuple(Dim(f"x{i}", "float", 0, 1) for i in range(12)),
-        _hartmann6,
-        -3.32236801,
-        inert=tuple(f"x{i}" for i in range(6, 12)),
-    ),
+    "hartmann6_12d": _embedded_hartmann6(12),
     "ackley5": Problem(
         "ackley5", tuple(Dim(f"x{i}", "float", -32.768, 32.768) for i in range(5)), _ackley5, 0.0
     ),
@@ -191,13 +196,7 @@ PROBLEMS = {
         0.0,
     ),
     # Held out: not used when the proposer's polish rule was chosen (see the docstring).
-    "hartmann6_20d": Problem(
-        "hartmann6_20d",
-        tuple(Dim(f"x{i}", "float", 0, 1) for i in range(20)),
-        _hartmann6,
-        -3.32236801,
-        inert=tuple(f"x{i}" for i in range(6, 20)),
-    ),
+    "hartmann6_20d": _embedded_hartmann6(20),
     "branin_8d": Problem(
         "branin_8d",
         (

@@ -18,6 +18,8 @@ import bench_halving  # noqa: E402
 import bench_oracles  # noqa: E402
 import bench_strategies  # noqa: E402
 
+_H6_ARGMIN = (0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573)
+
 # bench_oracles pins BLAS to one thread for its own runs; later tests' subprocesses should not be.
 os.environ.clear()
 os.environ.update(_env)
@@ -64,31 +66,14 @@ def test_inert_coordinates_at_the_edge_are_counted_and_uniform_sampling_gives_ab
     assert 0.015 < at_edge / total < 0.025
 
 
+_H6_MINIMISER = dict(zip(("x0", "x1", "x2", "x3", "x4", "x5"), _H6_ARGMIN, strict=True))
+
+
 @pytest.mark.parametrize(
     ("name", "minimiser"),
     [
-        (
-            "hartmann6_12d",
-            {
-                "x0": 0.20169,
-                "x1": 0.150011,
-                "x2": 0.476874,
-                "x3": 0.275332,
-                "x4": 0.311652,
-                "x5": 0.6573,
-            },
-        ),
-        (
-            "hartmann6_20d",
-            {
-                "x0": 0.20169,
-                "x1": 0.150011,
-                "x2": 0.476874,
-                "x3": 0.275332,
-                "x4": 0.311652,
-                "x5": 0.6573,
-            },
-        ),
+        ("hartmann6_12d", _H6_MINIMISER),
+        ("hartmann6_20d", _H6_MINIMISER),
         ("branin_8d", {"x1": np.pi, "x2": 2.275}),
     ],
 )

@@ -2,7 +2,7 @@
 
 The light modules (:mod:`kt_ext.space`, :mod:`kt_ext.config`, :mod:`kt_ext.errors`)
 import neither TensorFlow nor KerasTuner; :mod:`kt_ext.run`, :mod:`kt_ext.tuners`
-and :mod:`kt_ext.hypermodel` do, and are imported only when a search starts.
+and :mod:`kt_ext.tuners.hypermodel` do, and are imported only when a search starts.
 """
 
 from kt_ext.errors import ConfigError

@@ -70,14 +70,14 @@ def worker(method: str, seed: int, trials: int, epochs: int, out_dir: Path) -> d
     from hydra import compose, initialize_config_dir
 
     from kt_ext.config import validate
-    from kt_ext.memory import rss_mib
-    from kt_ext.run import load_data, make_hypermodel, make_strategy, make_tuner
+    from kt_ext.run import load_data, make_distribution, make_hypermodel, make_tuner
+    from kt_ext.tuners.memory import rss_mib
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         settings = validate(
             compose(config_name="config", overrides=overrides(method, seed, trials, epochs))
         )
-    spec, strategy = make_strategy(settings)
+    spec, strategy = make_distribution(settings)
     data = load_data(settings)
     replicas = strategy.num_replicas_in_sync
     hypermodel = make_hypermodel(settings, data, replicas, spec.scale_lr)
@@ -115,7 +115,7 @@ def command(method: str, seed: int, trials: int, epochs: int, recycle: int, out_
     """Run one method as a ``scripts/tune.py`` command, sampling its processes' memory."""
     import csv
 
-    from kt_ext.memory import process_tree, pss_mib
+    from kt_ext.tuners.memory import process_tree, pss_mib
 
     args = overrides(method, seed, trials, epochs, recycle)
     start = time.perf_counter()

@@ -200,7 +200,7 @@ def real_one(method: str, seed: int, tmp: str, objective: str = "val_accuracy") 
     from keras_tuner.engine.trial import Trial, TrialStatus
 
     from kt_ext.config import validate
-    from kt_ext.results import EPOCHS_RUN
+    from kt_ext.outputs.results import EPOCHS_RUN
     from kt_ext.run import load_data, make_hypermodel, make_tuner
 
     overrides = [

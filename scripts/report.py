@@ -6,7 +6,7 @@
 Writes ``convergence.png``, ``partial_dependence.png``, ``curves.png``,
 ``best_table.txt`` and ``best_table.csv`` into each run directory (and a
 ``convergence.png`` with one line per job into a sweep directory); see
-:mod:`kt_ext.report`.
+:mod:`kt_ext.outputs.report`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=5, help="rows of the best-N table and curves")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from kt_ext.report import report
+    from kt_ext.outputs.report import report
 
     try:
         files = report(args.path, args.top)

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kt_ext.serve import TensorBoardProcess, wait_for_trials
+from kt_ext.outputs.serve import TensorBoardProcess, wait_for_trials
 
 # Flags for a headless Chromium on a machine without network access or a GPU.
 CHROMIUM_FLAGS = [

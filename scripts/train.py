@@ -19,10 +19,10 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from kt_ext.cli import check_command_line
 from kt_ext.config import discard_run_dir, validate_or_exit
+from kt_ext.config.cli import check_command_line
 from kt_ext.errors import ConfigError, fail
-from kt_ext.sweep import register_resolvers
+from kt_ext.run.sweep import register_resolvers
 
 register_resolvers()
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
@@ -35,7 +35,7 @@ def main(cfg: DictConfig) -> float:
     settings = validate_or_exit(cfg, run_dir)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from kt_ext.run import RunError
-    from kt_ext.train import train_one
+    from kt_ext.run.train import train_one
 
     try:
         return train_one(settings, run_dir).objective

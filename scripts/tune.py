@@ -23,11 +23,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from kt_ext.cli import check_command_line
 from kt_ext.config import discard_run_dir, validate_or_exit
+from kt_ext.config.cli import check_command_line
 from kt_ext.errors import ConfigError, fail
-from kt_ext.results import BEST_CONFIG, best_config, write_yaml
-from kt_ext.sweep import register_resolvers
+from kt_ext.outputs.files import BEST_CONFIG
+from kt_ext.outputs.results import best_config, write_yaml
+from kt_ext.run.sweep import register_resolvers
 
 register_resolvers()  # ${kt_job_dir:...} names multirun job directories
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
@@ -50,7 +51,7 @@ def main(cfg: DictConfig) -> float:
     from kt_ext.run import RunError, run_search, run_worker  # heavy: imports TensorFlow
 
     if settings.preview:
-        from kt_ext.preview import run_preview
+        from kt_ext.run.preview import run_preview
 
         try:
             print(run_preview(settings), flush=True)
@@ -63,12 +64,12 @@ def main(cfg: DictConfig) -> float:
     try:
         if settings.parallel.role == "worker":
             if run_worker(settings):
-                from kt_ext.parallel import RECYCLED
+                from kt_ext.run.parallel import RECYCLED
 
                 sys.exit(RECYCLED)  # the chief starts a fresh worker in its place
             return float("nan")
         # In a sweep, trials are named after their job, and the sweep writes one
-        # HParams experiment for all jobs when it ends (kt_ext.sweep).
+        # HParams experiment for all jobs when it ends (kt_ext.run.sweep).
         result = run_search(
             settings,
             run_dir,

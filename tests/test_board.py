@@ -1,4 +1,4 @@
-"""kt_ext.board: HParams domains, experiment and sessions, search scalars, read back with
+"""kt_ext.outputs.board: HParams domains, experiment and sessions, search scalars, read back with
 TensorBoard's own readers."""
 
 import pytest
@@ -6,8 +6,8 @@ from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import api_pb2, metadata
 from tensorboard.plugins.hparams import summary_v2 as hp
 
-from kt_ext import board
-from kt_ext.results import TrialRow
+from kt_ext.outputs import board
+from kt_ext.outputs.results import TrialRow
 from kt_ext.space import parse_space
 
 SPACE = parse_space(

@@ -1,6 +1,6 @@
 import pytest
 
-from kt_ext.cli import MAX_SWEEP_VALUES, _variants, check_overrides
+from kt_ext.config.cli import MAX_SWEEP_VALUES, _variants, check_overrides
 from kt_ext.errors import ConfigError
 from tests.conftest import ROOT
 

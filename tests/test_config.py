@@ -101,7 +101,7 @@ def test_every_model_builds_at_its_defaults(compose_config, digits_splits, model
 def test_every_strategy_instantiates_a_tuner(compose_config, digits_splits, strategy, tmp_path):
     import keras_tuner
 
-    from kt_ext.hypermodel import SpaceHyperModel
+    from kt_ext.tuners.hypermodel import SpaceHyperModel
 
     s = validate(compose_config([f"strategy={strategy}"]))
     hypermodel = SpaceHyperModel(

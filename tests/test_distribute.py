@@ -33,8 +33,8 @@ def run_python(code: str, *args: str, env: dict | None = None, timeout: float = 
 
 
 def test_hypermodel_batches_by_the_global_batch_and_scales_lr(digits_splits):
-    from kt_ext.hypermodel import SpaceHyperModel
     from kt_ext.space import parse_space
+    from kt_ext.tuners.hypermodel import SpaceHyperModel
 
     seen = {}
 
@@ -80,7 +80,7 @@ mirrored = spec.create()
 default = Distribute(**options).create()
 import keras
 from kt_ext.data import load_digits, split
-from kt_ext.hypermodel import SpaceHyperModel
+from kt_ext.tuners.hypermodel import SpaceHyperModel
 from kt_ext.space import parse_space
 from models.mlp import build_mlp
 data = split(

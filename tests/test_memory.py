@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kt_ext.memory import process_tree, pss_mib, rss_mib
+from kt_ext.tuners.memory import process_tree, pss_mib, rss_mib
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 

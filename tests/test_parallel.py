@@ -1,4 +1,4 @@
-"""Parallel tuning (kt_ext.parallel): the oracle server in-process, then real chief + workers."""
+"""Parallel tuning (kt_ext.run.parallel): the oracle server in-process, then chief + workers."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import keras_tuner
 import pytest
 from keras_tuner.src.engine.trial import TrialStatus
 
-from kt_ext.memory import process_tree
-from kt_ext.parallel import RECYCLED, OracleServer, trials_per_worker
+from kt_ext.run.parallel import RECYCLED, OracleServer, trials_per_worker
+from kt_ext.tuners.memory import process_tree
 from tests.conftest import ROOT, TUNE
 
 METRIC = "loss"
@@ -115,7 +115,7 @@ def test_a_failed_trial_keeps_the_reason_its_worker_wrote(tmp_path, monkeypatch)
 
 def test_listening_beyond_loopback_warns(tmp_path, caplog):
     server = OracleServer(oracle_for(tmp_path, 1), tmp_path / "kt", address="0.0.0.0")
-    with caplog.at_level(logging.WARNING, logger="kt_ext.parallel"):
+    with caplog.at_level(logging.WARNING, logger="kt_ext.run.parallel"):
         server.start()
     server.stop()
     assert "no authentication" in caplog.text and "0.0.0.0" in caplog.text

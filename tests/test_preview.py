@@ -1,4 +1,4 @@
-"""preview=true (kt_ext.preview): the space, the cost and the corner builds, nothing trained."""
+"""preview=true (kt_ext.run.preview): the space, the cost and the corner builds, nothing trained."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import keras_tuner
 import pytest
 
 from kt_ext.config import validate
-from kt_ext.preview import corners, describe_cost, grid_size, kt_hyperband_cost
+from kt_ext.config.strategies import grid_size, kt_hyperband_cost
+from kt_ext.run.preview import corners, describe_cost
 from kt_ext.space import parse_space
 from tests.conftest import ROOT, TUNE
 

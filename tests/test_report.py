@@ -1,4 +1,4 @@
-"""kt_ext.report and scripts/report.py on run directories written by hand."""
+"""kt_ext.outputs.report and scripts/report.py on run directories written by hand."""
 
 import json
 import math
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kt_ext import report
-from kt_ext.board import EventLog
+from kt_ext.outputs import report
+from kt_ext.outputs.board import EventLog
 from kt_ext.space import parse_space
 from tests.conftest import ROOT
 

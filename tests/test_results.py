@@ -5,7 +5,14 @@ import stat
 
 import pytest
 
-from kt_ext.results import TrialRow, best_rows, best_table, format_value, trials_csv, write_text
+from kt_ext.outputs.results import (
+    TrialRow,
+    best_rows,
+    best_table,
+    format_value,
+    trials_csv,
+    write_text,
+)
 
 
 def row(tid, status, score, **values):

@@ -1,4 +1,4 @@
-"""The _target_ allowlist (kt_ext.safety): a malicious corpus, each case rejected with its key."""
+"""The _target_ allowlist (kt_ext.config.safety): a malicious corpus, each rejected with its key."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from kt_ext import safety
-from kt_ext.config import validate
+from kt_ext.config import safety, validate
 from kt_ext.errors import ConfigError
 from tests.conftest import TUNE
 
@@ -67,14 +66,14 @@ def test_validation_rejects_targets_outside_the_allowlist(compose_config, tmp_pa
 
 # Aliases that look allowed by their path: only the resolved object tells.
 ALIASES = [
-    "kt_ext.tuners.os.system",  # os imported by an allowed module
-    "kt_ext.tuners.os",  # a module, not a class or function
+    "kt_ext.tuners.halving.os.system",  # os imported by an allowed module
+    "kt_ext.tuners.halving.os",  # a module, not a class or function
     "kt_ext.data.np.load",  # numpy.load (allow_pickle) through an allowed module
     "models.mlp.keras.saving.load_model",  # a library function
     "keras.src.utils.python_utils.func_load",  # marshal-loads code
     "tensorflow.io.write_file",  # writes any file
-    "kt_ext.tuners.keras_tuner.src.utils.save_json",
-    "kt_ext.run.safety.instantiate",  # a function of kt-ext, but not of a config-facing module
+    "kt_ext.tuners.halving.keras_tuner.src.utils.save_json",
+    "kt_ext.run.build.safety.instantiate",  # a function of kt-ext, but not of a config-facing module
 ]
 
 
@@ -93,7 +92,7 @@ def test_nested_targets_are_checked_before_the_outer_one_is_called(tmp_path):
     marker = tmp_path / "pwned"
     node = {
         "_target_": "kt_ext.distribute.Distribute",
-        "devices": {"_target_": "kt_ext.tuners.os.system", "_args_": [touch(marker)]},
+        "devices": {"_target_": "kt_ext.tuners.halving.os.system", "_args_": [touch(marker)]},
     }
     with pytest.raises(ConfigError, match=r"distribute\.devices\._target_"):
         safety.instantiate(node, "distribute")

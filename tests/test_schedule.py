@@ -2,7 +2,7 @@
 
 import pytest
 
-from kt_ext.schedule import HalvingSchedule
+from kt_ext.oracles.schedule import HalvingSchedule
 
 
 def test_hyperband_brackets_match_li_et_al():

@@ -16,8 +16,13 @@ from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import metadata
 
-from kt_ext.board import read_scalars
-from kt_ext.serve import TensorBoardProcess, is_loopback, tensorboard_command, wait_for_trials
+from kt_ext.outputs.board import read_scalars
+from kt_ext.outputs.serve import (
+    TensorBoardProcess,
+    is_loopback,
+    tensorboard_command,
+    wait_for_trials,
+)
 from tests.conftest import ROOT, TUNE
 
 pytestmark = pytest.mark.slow

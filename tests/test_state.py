@@ -1,4 +1,4 @@
-"""Crash-safe state (kt_ext.state) and resuming killed runs through scripts/tune.py."""
+"""Crash-safe state (kt_ext.outputs.state) and resuming killed runs through scripts/tune.py."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 import keras_tuner
 import pytest
 
-from kt_ext import state
+from kt_ext.outputs import state
 from tests.conftest import TUNE
 
 SOAK = [
@@ -63,8 +63,16 @@ def test_load_json_names_a_damaged_file(tmp_path: Path, content: str, reason: st
 def test_install_routes_keras_tuner_state_through_the_atomic_writer(tmp_path: Path) -> None:
     from keras_tuner.src import utils
 
-    import kt_ext.tuners  # noqa: F401 - installs on import
+    from kt_ext.tuners import RandomSearch
 
+    # Building a kt-ext tuner installs the atomic writer (importing kt-ext does not).
+    RandomSearch(
+        hypermodel=lambda hp: None,
+        objective="val_loss",
+        max_trials=1,
+        directory=str(tmp_path),
+        project_name="p",
+    )
     assert utils.save_json is state.save_json and utils.load_json is state.load_json
     state.install()  # idempotent
     assert utils.save_json is state.save_json

@@ -3,7 +3,7 @@ import json
 import yaml
 from omegaconf import OmegaConf
 
-from kt_ext.sweep import SweepSummary, sweep_rows
+from kt_ext.run.sweep import SweepSummary, sweep_rows
 
 
 def make_job(sweep, num, overrides, summary=None):

@@ -1,4 +1,4 @@
-"""scripts/train.py and kt_ext.train: one configuration by hand, and a tuned winner retrained."""
+"""scripts/train.py and kt_ext.run.train: one configuration by hand, and a winner retrained."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test_manual_training_writes_curves_test_metrics_and_the_model(tmp_path):
 
     import keras
 
-    from kt_ext.board import read_scalars
+    from kt_ext.outputs.board import read_scalars
 
     model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
     assert model.layers[2].units == 128

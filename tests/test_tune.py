@@ -52,7 +52,7 @@ MALFORMED = [
     (["distribute.virtual_cpus=-2"], "distribute.virtual_cpus"),
     (["distribute=mirrored", "distribute.scale_lr=maybe"], "distribute.scale_lr"),
     (["distribute._target_=kt_ext.nope.Mirrored"], "distribute._target_"),
-    # Hydra's own errors (kt_ext.cli), in one line too
+    # Hydra's own errors (kt_ext.config.cli), in one line too
     (["search.epochs=[1"], "search.epochs"),
     (["search.epoch=3"], "search.epoch"),
     (["model=transformer"], "model"),
@@ -230,7 +230,7 @@ def test_halving_prints_its_schedule_and_reports_rungs(run_tune, tmp_path):
     from tensorboard.backend.event_processing import event_accumulator
     from tensorboard.plugins.hparams import metadata
 
-    from kt_ext.board import read_scalars
+    from kt_ext.outputs.board import read_scalars
 
     statuses = {}
     for r in rungs:
@@ -288,7 +288,7 @@ def test_halving_killed_mid_bracket_resumes_and_completes_the_schedule(tmp_path)
     assert before <= {f"trial_{r['trial_id']}" for r in rows}  # finished trials kept
     assert all(r["status"] == "COMPLETED" for r in rows)
     # TensorBoard after the kill: one session per trial, one point per epoch in every curve.
-    from kt_ext.board import read_scalars
+    from kt_ext.outputs.board import read_scalars
 
     for r in rows:
         trial_dir = run / "tensorboard" / r["trial_id"]

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from kt_ext.board import TrialBoard, read_scalars
-from kt_ext.curves import CurveLogger
+from kt_ext.outputs.board import TrialBoard, read_scalars
+from kt_ext.outputs.curves import CurveLogger
 from kt_ext.space import parse_space
 from kt_ext.tuners import GridSearch, RandomSearch, discretise_floats, trial_seed
 
@@ -43,7 +43,7 @@ def test_discretise_floats_keeps_stepped_and_conditions():
 
 @pytest.fixture
 def hypermodel(digits_splits):
-    from kt_ext.hypermodel import SpaceHyperModel
+    from kt_ext.tuners.hypermodel import SpaceHyperModel
     from models.mlp import build_mlp
 
     return SpaceHyperModel(
@@ -121,7 +121,7 @@ def test_gpucb_tuner_trains_model_proposed_trials(hypermodel, tmp_path):
 def test_halving_tuner_continues_promoted_trials_from_their_checkpoint(hypermodel, tmp_path):
     import keras
 
-    from kt_ext.results import EPOCHS_RUN
+    from kt_ext.outputs.results import EPOCHS_RUN
     from kt_ext.tuners import Halving
 
     tuner = make_tuner(
@@ -207,7 +207,7 @@ def test_halving_workers_over_grpc_continue_checkpoints(tmp_path, monkeypatch):
 
     from kt_ext.config import validate
     from kt_ext.oracles import HalvingOracle
-    from kt_ext.run import PROJECT
+    from kt_ext.outputs.files import PROJECT
     from tests.conftest import CONF
     from tests.oracles.contract import run_workers
 

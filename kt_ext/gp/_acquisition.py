@@ -7,11 +7,12 @@ Everything here *maximises*: callers minimising an objective negate it first
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import erfcx, log_ndtr, ndtr
 
-ACQUISITIONS = ("ucb", "ei", "log_ei")
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
 
@@ -111,10 +112,83 @@ def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> 
     return np.log(sigma) + out
 
 
+def _ei_gradient(
+    mean: np.ndarray, std: np.ndarray, d_mean: np.ndarray, d_std: np.ndarray, best: float
+) -> np.ndarray:
+    """``∇EI = Φ(z) ∇μ + φ(z) ∇σ``."""
+    z, _ = _z(mean, std, best)
+    return ndtr(z)[:, None] * d_mean + np.exp(-0.5 * z**2 - _LOG_SQRT_2PI)[:, None] * d_std
+
+
+def _log_ei_gradient(
+    mean: np.ndarray, std: np.ndarray, d_mean: np.ndarray, d_std: np.ndarray, best: float
+) -> np.ndarray:
+    """``∇ log EI = ∇EI / EI``, with ratios that stay finite where EI underflows."""
+    z, sigma = _z(mean, std, best)
+    # Φ/EI and φ/EI with EI = σ φ (h/φ).
+    ratio = _h_over_phi(z)
+    phi_over_ei = 1.0 / (sigma * ratio)
+    big_phi_over_ei = np.exp(log_ndtr(z) + 0.5 * z**2 + _LOG_SQRT_2PI) / (sigma * ratio)
+    return big_phi_over_ei[:, None] * d_mean + phi_over_ei[:, None] * d_std
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """One acquisition function: its value, its gradient, and its value in the objective's units.
+
+    All three take the moments of the *standardised* maximised objective.
+
+    Attributes:
+        value: ``(mean, std, beta, best) -> α``, shapes ``(m,)``.
+        gradient: ``(mean, std, d_mean, d_std, beta, best) -> ∇α``, ``(m, D)``.
+        in_units: ``(α, g_mean, g_scale) -> α`` in the objective's units, for
+            the proposal's log (UCB is a value of the objective, EI an amount
+            of it, log EI the log of an amount).
+    """
+
+    value: Callable[[np.ndarray, np.ndarray, float, float], np.ndarray]
+    gradient: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float], np.ndarray]
+    in_units: Callable[[float, float, float], float]
+
+
+#: Every acquisition a GP strategy may select (``strategy.acquisition``), by name.
+#: Adding one here makes it available to bayes, bohb and zoom's inner search.
+ACQUISITIONS: dict[str, Acquisition] = {
+    "ucb": Acquisition(
+        value=lambda mean, std, beta, best: ucb(mean, std, beta),
+        gradient=lambda mean, std, d_mean, d_std, beta, best: ucb_gradient(d_mean, d_std, beta),
+        in_units=lambda a, g_mean, g_scale: g_mean + g_scale * a,
+    ),
+    "ei": Acquisition(
+        value=lambda mean, std, beta, best: expected_improvement(mean, std, best),
+        gradient=lambda mean, std, d_mean, d_std, beta, best: _ei_gradient(
+            mean, std, d_mean, d_std, best
+        ),
+        in_units=lambda a, g_mean, g_scale: g_scale * a,
+    ),
+    "log_ei": Acquisition(
+        value=lambda mean, std, beta, best: log_expected_improvement(mean, std, best),
+        gradient=lambda mean, std, d_mean, d_std, beta, best: _log_ei_gradient(
+            mean, std, d_mean, d_std, best
+        ),
+        in_units=lambda a, g_mean, g_scale: math.log(g_scale) + a,
+    ),
+}
+
+
+def _lookup(name: str) -> Acquisition:
+    try:
+        return ACQUISITIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"The value of `acquisition` is {name!r}, but must be one of {', '.join(ACQUISITIONS)}."
+        ) from None
+
+
 def acquisition(
     name: str, mean: np.ndarray, std: np.ndarray, beta: float, best: float
 ) -> np.ndarray:
-    """The acquisition ``name`` (one of :data:`ACQUISITIONS`) at posterior moments.
+    """The acquisition ``name`` (a key of :data:`ACQUISITIONS`) at posterior moments.
 
     Args:
         name: ``"ucb"`` (uses ``beta``), ``"ei"`` or ``"log_ei"`` (use ``best``).
@@ -123,13 +197,7 @@ def acquisition(
         beta: UCB's exploration weight.
         best: The best observed value (EI's incumbent).
     """
-    if name == "ucb":
-        return ucb(mean, std, beta)
-    if name == "ei":
-        return expected_improvement(mean, std, best)
-    if name == "log_ei":
-        return log_expected_improvement(mean, std, best)
-    raise ValueError(f"The value of `acquisition` is {name!r}, but must be one of {ACQUISITIONS}.")
+    return _lookup(name).value(mean, std, beta, best)
 
 
 def acquisition_gradient(
@@ -145,15 +213,4 @@ def acquisition_gradient(
 
     ``∂EI/∂μ = Φ(z)`` and ``∂EI/∂σ = φ(z)``; log EI divides both by EI.
     """
-    if name == "ucb":
-        return ucb_gradient(d_mean, d_std, beta)
-    z, sigma = _z(mean, std, best)
-    if name == "ei":
-        return ndtr(z)[:, None] * d_mean + np.exp(-0.5 * z**2 - _LOG_SQRT_2PI)[:, None] * d_std
-    if name == "log_ei":
-        # Φ/EI and φ/EI with EI = σ φ (h/φ): ratios stay finite where EI underflows.
-        ratio = _h_over_phi(z)
-        phi_over_ei = 1.0 / (sigma * ratio)
-        big_phi_over_ei = np.exp(log_ndtr(z) + 0.5 * z**2 + _LOG_SQRT_2PI) / (sigma * ratio)
-        return big_phi_over_ei[:, None] * d_mean + phi_over_ei[:, None] * d_std
-    raise ValueError(f"The value of `acquisition` is {name!r}, but must be one of {ACQUISITIONS}.")
+    return _lookup(name).gradient(mean, std, d_mean, d_std, beta, best)

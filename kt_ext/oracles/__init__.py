@@ -1,11 +1,26 @@
-"""kt-ext's KerasTuner oracles. Import them from here, not from the private modules."""
+"""kt-ext's KerasTuner oracles. Import them from here, not from the private modules.
 
-from kt_ext.oracles._base import SeededOracle, oracle_parameters
-from kt_ext.oracles._gp_ucb import GPUCBOracle
-from kt_ext.oracles._halving import HalvingOracle, config_values
-from kt_ext.oracles._optuna import OptunaOracle
-from kt_ext.oracles._zoom import ZoomOracle
-from kt_ext.schedule import HalvingSchedule
+The oracle classes need KerasTuner (and so TensorFlow); they are imported on
+first use, so the TensorFlow-free parts, :mod:`kt_ext.oracles.schedule` (the
+successive-halving arithmetic) and :mod:`kt_ext.oracles.checks` (argument
+rules), can be used by the config layer without that cost.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from kt_ext.oracles.schedule import HalvingSchedule, config_values
+
+_LAZY = {
+    "SeededOracle": "kt_ext.oracles._base",
+    "oracle_parameters": "kt_ext.oracles._base",
+    "GPUCBOracle": "kt_ext.oracles._gp_ucb",
+    "HalvingOracle": "kt_ext.oracles._halving",
+    "OptunaOracle": "kt_ext.oracles._optuna",
+    "ZoomOracle": "kt_ext.oracles._zoom",
+}
 
 __all__ = [
     "GPUCBOracle",
@@ -17,3 +32,10 @@ __all__ = [
     "config_values",
     "oracle_parameters",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import an oracle class on first use (PEP 562)."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import keras_tuner
 
-from kt_ext.oracles._checks import check_int
+from kt_ext.oracles.checks import check_int
 
 
 class SeededOracle(keras_tuner.Oracle):

@@ -7,18 +7,11 @@ from typing import Any
 import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
-from kt_ext.gp import ACQUISITIONS, SpaceEncoder, sobol, srinivas_beta
+from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
 from kt_ext.oracles._base import SeededOracle
-from kt_ext.oracles._checks import (
-    check_beta,
-    check_choice,
-    check_int,
-    check_number,
-    first_untried,
-)
-from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values
+from kt_ext.oracles._ucb import DEFAULT_BETA, EncoderCache, UCBProposer, leftover_values
+from kt_ext.oracles.checks import GP_UCB_ARGUMENTS, check_arguments, first_untried
 
-BETA_SCHEDULES = ("constant", "srinivas")
 _INITIAL_WINDOW = 256
 
 
@@ -81,20 +74,14 @@ class GPUCBOracle(SeededOracle):
     def __init__(
         self,
         num_initial_points: int | None = None,
-        beta: float = 1.0,
+        beta: float = DEFAULT_BETA,
         beta_schedule: str = "constant",
         delta: float = 0.1,
         num_candidates: int = 1024,
         acquisition: str = "ucb",
         **oracle_args: Any,
     ) -> None:
-        check_int("max_trials", oracle_args.get("max_trials", 10), 1)
-        check_int("num_initial_points", num_initial_points, 1, optional=True)
-        check_int("num_candidates", num_candidates, 16)
-        check_beta(beta)
-        check_choice("beta_schedule", beta_schedule, BETA_SCHEDULES)
-        check_choice("acquisition", acquisition, ACQUISITIONS)
-        check_number("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
+        check_arguments(GP_UCB_ARGUMENTS, {"max_trials": 10, **locals(), **oracle_args})
         super().__init__(**oracle_args)
         self.num_initial_points = num_initial_points
         self.beta = float(beta)

@@ -11,7 +11,6 @@ extra state is which running segments were allowed past a rung.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,38 +21,28 @@ import numpy as np
 from keras_tuner.engine.trial import Trial, TrialStatus
 
 from kt_ext.oracles._base import SeededOracle
-from kt_ext.oracles._checks import (
-    check_beta,
-    check_choice,
-    check_int,
-    check_number,
-    first_untried,
+from kt_ext.oracles._ucb import (
+    DEFAULT_BETA,
+    EncoderCache,
+    UCBProposer,
+    leftover_values,
+    random_values,
 )
-from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values, random_values
-from kt_ext.schedule import HalvingSchedule
+from kt_ext.oracles.checks import HALVING_ARGUMENTS, check_arguments, first_untried
+from kt_ext.oracles.schedule import (
+    BRACKET,
+    EPOCHS,
+    FRACTION,
+    INITIAL_EPOCH,
+    ITERATION,
+    PARENT,
+    RUNG,
+    HalvingSchedule,
+    config_key,
+    config_values,
+)
 
-MODES = ("async", "sync")
-SAMPLERS = ("random", "gp")
-PREFIX = "tuner/"
-# Keys of the trial values that describe the segment, not the configuration.
-EPOCHS = "tuner/epochs"  # train until this epoch (Keras ``epochs=``)
-INITIAL_EPOCH = "tuner/initial_epoch"  # start at this epoch (Keras ``initial_epoch=``)
-PARENT = "tuner/trial_id"  # previous segment (continued from its checkpoint if initial > 0)
-BRACKET = "tuner/bracket"
-ITERATION = "tuner/iteration"
-RUNG = "tuner/rung"  # the global rung this segment reaches first
-FRACTION = "tuner/fraction"  # training-data fraction (data budget only)
 _RANDOM_ATTEMPTS = 64
-
-
-def config_values(values: dict[str, Any]) -> dict[str, Any]:
-    """The hyperparameter values of trial values, without the ``tuner/`` keys."""
-    return {k: v for k, v in values.items() if not k.startswith(PREFIX)}
-
-
-def config_key(values: dict[str, Any]) -> str:
-    """A stable identity of a configuration (``tuner/`` keys ignored)."""
-    return json.dumps(config_values(values), sort_keys=True, default=str)
 
 
 @dataclass
@@ -126,6 +115,13 @@ class HalvingOracle(SeededOracle):
             random anyway (BOHB's safeguard against a misleading model), in ``[0, 1]``.
         beta: ``β`` of the GP sampler's UCB, ``>= 0``.
         num_candidates: Sobol candidates per GP proposal, ``>= 16``.
+        acquisition: The GP sampler's acquisition function, a name of
+            :data:`kt_ext.gp.ACQUISITIONS` (``beta`` only affects ``"ucb"``).
+        schedule: The run's schedule, built once by the config layer
+            (:meth:`HalvingSchedule.from_arguments`, which preview and the run
+            log describe); when given, ``min_epochs``, ``max_epochs``,
+            ``reduction_factor``, ``brackets``, ``iterations``, ``budget`` and
+            ``min_fraction`` are not used.
         **oracle_args: ``objective``, ``hyperparameters``, ``seed`` (``0`` is a
             seed) and KerasTuner's other oracle arguments, as for
             :class:`kt_ext.oracles.SeededOracle` (``max_trials`` follows from the schedule).
@@ -144,34 +140,19 @@ class HalvingOracle(SeededOracle):
         sampler: str = "random",
         min_points_in_model: int | None = None,
         random_fraction: float = 0.0,
-        beta: float = 1.0,
+        beta: float = DEFAULT_BETA,
         num_candidates: int = 1024,
+        acquisition: str = "ucb",
+        schedule: HalvingSchedule | None = None,
         **oracle_args: Any,
     ) -> None:
-        check_int("min_epochs", min_epochs, 1)
-        check_int("max_epochs", max_epochs, 1)
-        check_int("iterations", iterations, 1)
-        check_int("num_candidates", num_candidates, 16)
-        check_int("min_points_in_model", min_points_in_model, 2, optional=True)
-        if budget == "epochs" and min_epochs > max_epochs:
-            raise ValueError(
-                f"The value of `min_epochs` is {min_epochs}, but must be <= max_epochs "
-                f"({max_epochs})."
+        check_arguments(HALVING_ARGUMENTS, locals())
+        if schedule is None:
+            schedule = HalvingSchedule.from_arguments(
+                min_epochs, max_epochs, reduction_factor, brackets, iterations, budget, min_fraction
             )
-        if budget == "data":
-            check_number("min_fraction", min_fraction, 0.0, 1.0, low_open=True, high_open=False)
-        check_choice("mode", mode, MODES)
-        check_choice("sampler", sampler, SAMPLERS)
-        check_beta(beta)
-        check_number("random_fraction", random_fraction, 0.0, 1.0, low_open=False, high_open=False)
-        schedule = HalvingSchedule(
-            min_budget=min_epochs if budget == "epochs" else float(min_fraction),
-            max_budget=max_epochs if budget == "epochs" else 1.0,
-            reduction_factor=reduction_factor,
-            brackets=brackets,
-            iterations=iterations,
-            budget=budget,
-            epochs_per_rung=max_epochs,
+        max_epochs = int(
+            schedule.epochs_per_rung if schedule.budget == "data" else schedule.max_budget
         )
         oracle_args.pop("max_trials", None)  # the schedule decides
         super().__init__(max_trials=schedule.trials, **oracle_args)
@@ -183,7 +164,8 @@ class HalvingOracle(SeededOracle):
         self.random_fraction = float(random_fraction)
         self.beta = float(beta)
         self._encoders = EncoderCache()
-        self._proposer = UCBProposer(num_candidates)
+        self.acquisition = acquisition
+        self._proposer = UCBProposer(num_candidates, acquisition)
         self._passed: dict[str, int] = {}  # running trial id -> highest rung it may pass
         self._exhausted = False
         self._proposals: dict[str, dict[str, Any]] = {}

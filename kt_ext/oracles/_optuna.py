@@ -14,10 +14,9 @@ import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.oracles._base import SeededOracle
-from kt_ext.oracles._checks import check_choice, check_int, first_untried
 from kt_ext.oracles._ucb import EncoderCache, leftover_values
+from kt_ext.oracles.checks import OPTUNA_ARGUMENTS, check_arguments, first_untried
 
-SAMPLERS = ("tpe", "cmaes")
 _ATTEMPTS = 20  # asks per proposal before falling back to an untried configuration
 
 
@@ -67,9 +66,7 @@ class OptunaOracle(SeededOracle):
         num_initial_points: int = 10,
         **oracle_args: Any,
     ) -> None:
-        check_int("max_trials", oracle_args.get("max_trials", 10), 1)
-        check_choice("sampler", sampler, SAMPLERS)
-        check_int("num_initial_points", num_initial_points, 1)
+        check_arguments(OPTUNA_ARGUMENTS, {"max_trials": 10, **locals(), **oracle_args})
         _optuna()
         super().__init__(**oracle_args)
         self.sampler = sampler

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from kt_ext.gp import (
+    ACQUISITIONS,
     INACTIVE,
     GaussianProcess,
     GPParams,
@@ -31,6 +32,7 @@ from kt_ext.gp import (
 )
 
 # Candidate generation and polish; fixed here, not user settings.
+DEFAULT_BETA = 1.0  # UCB exploration weight of every GP strategy (beta in the strategy configs)
 _POLISH_STARTS = 3
 _LOCAL_CENTRES = 3
 _LOCAL_PER_CENTRE = 64
@@ -139,12 +141,7 @@ class UCBProposer:
                 if is_taken(values):
                     continue
                 mean, std = gp.predict(encoder.features(u_cand[i : i + 1]))
-                # in units of g: UCB is a value of g, EI an amount of g, log EI its log
-                scaled = {
-                    "ucb": g_mean + g_scale * float(acq[i]),
-                    "ei": g_scale * float(acq[i]),
-                    "log_ei": float(np.log(g_scale)) + float(acq[i]),
-                }[self.acquisition]
+                scaled = ACQUISITIONS[self.acquisition].in_units(float(acq[i]), g_mean, g_scale)
                 return Proposal(
                     values=values,
                     mean=g_mean + g_scale * float(mean[0]),

@@ -12,10 +12,9 @@ import keras_tuner
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.oracles._base import SeededOracle
-from kt_ext.oracles._checks import check_choice, check_int, check_number, first_untried
+from kt_ext.oracles.checks import ZOOM_ARGUMENTS, check_arguments, first_untried
 
 log = logging.getLogger(__name__)
-INNER = ("random", "bayes", "tpe")
 
 
 def _finite_score(trial: Any) -> bool:
@@ -54,6 +53,8 @@ class ZoomOracle(SeededOracle):
         top_k: Best trials whose region the next stage searches, ``>= 1``.
         margin: Widening of the region on each side, as a fraction of its span, ``>= 0``.
         inner: ``"random"``, ``"bayes"`` or ``"tpe"``.
+        acquisition: The acquisition function of the ``"bayes"`` inner search, a
+            name of :data:`kt_ext.gp.ACQUISITIONS`.
         **oracle_args: ``objective``, ``max_trials``, ``hyperparameters``,
             ``seed`` (``0`` is a seed) and KerasTuner's other oracle
             arguments, as for :class:`kt_ext.oracles.SeededOracle`.
@@ -65,18 +66,16 @@ class ZoomOracle(SeededOracle):
         top_k: int = 3,
         margin: float = 0.25,
         inner: str = "random",
+        acquisition: str = "ucb",
         **oracle_args: Any,
     ) -> None:
-        check_int("stages", stages, 1)
-        check_int("max_trials", oracle_args.get("max_trials", 10), 1)
-        check_int("top_k", top_k, 1)
-        check_number("margin", margin, 0.0, math.inf, low_open=False, high_open=True)
-        check_choice("inner", inner, INNER)
+        check_arguments(ZOOM_ARGUMENTS, {**locals(), **oracle_args})
         super().__init__(**oracle_args)
         self.stages = min(stages, self.max_trials)  # every stage runs at least one trial
         self.top_k = top_k
         self.margin = float(margin)
         self.inner = inner
+        self.acquisition = acquisition
         self._stage_of: dict[str, int] = {}  # trial id -> the stage whose region it lies in
         self._spaces: dict[int, dict[str, Any]] = {}  # stage -> narrowed space config
 
@@ -179,7 +178,9 @@ class ZoomOracle(SeededOracle):
         kwargs = {"objective": self.objective, "max_trials": 10**6, "hyperparameters": space}
         initial = max(2, self.per_stage // 3)
         if self.inner == "bayes":
-            oracle = GPUCBOracle(seed=seed, num_initial_points=initial, **kwargs)
+            oracle = GPUCBOracle(
+                seed=seed, num_initial_points=initial, acquisition=self.acquisition, **kwargs
+            )
         elif self.inner == "tpe":
             oracle = OptunaOracle(seed=seed, num_initial_points=initial, **kwargs)
         else:  # quasi-random: scrambled Sobol points cover a stage evenly

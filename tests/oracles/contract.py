@@ -99,7 +99,7 @@ def run_workers(
     n: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> list[BaseException]:
-    """Serve ``oracle`` with :class:`kt_ext.parallel.OracleServer` on 127.0.0.1; run ``n`` workers.
+    """Serve ``oracle`` with :class:`kt_ext.run.parallel.OracleServer` on 127.0.0.1; ``n`` workers.
 
     Each worker is a thread calling ``work(client, tuner_id)`` with its own
     ``OracleClient`` (built, as KerasTuner does, around a local oracle from
@@ -107,7 +107,7 @@ def run_workers(
     """
     from keras_tuner.src.distribute import oracle_client
 
-    from kt_ext.parallel import OracleServer
+    from kt_ext.run.parallel import OracleServer
 
     server = OracleServer(oracle, Path(oracle._project_dir))
     port = server.start()

@@ -19,7 +19,7 @@ import pytest
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.oracles import HalvingOracle, config_values
-from kt_ext.oracles._halving import EPOCHS, FRACTION, INITIAL_EPOCH, PARENT, RUNG
+from kt_ext.oracles.schedule import EPOCHS, FRACTION, INITIAL_EPOCH, PARENT, RUNG
 from tests.oracles.contract import METRIC, OracleContract, fake_loss, mixed_space, run_workers
 
 

@@ -2,7 +2,9 @@
 
 This is the only module that sees a ``DictConfig``: everything after it takes
 plain Python values. It imports neither TensorFlow nor KerasTuner, so a bad
-config is reported in well under a second with one line naming the key.
+config is reported in well under a second with one line naming the key. It
+owns the run-level keys; a strategy's arguments are its registry entry's
+(:mod:`kt_ext.config.strategies`).
 """
 
 from __future__ import annotations
@@ -12,93 +14,24 @@ import math
 import re
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from kt_ext import safety
-from kt_ext.errors import ConfigError, argument_error
-from kt_ext.schedule import BUDGETS, HalvingSchedule
+from kt_ext.config import safety
+from kt_ext.config._settings import DataSettings, ParallelSettings, RunSettings, SearchSettings
+from kt_ext.config.strategies import strategy_of
+from kt_ext.errors import ConfigError
+from kt_ext.oracles.schedule import HalvingSchedule
+from kt_ext.outputs import files
 from kt_ext.space import BATCH_SIZE, SearchSpace, parse_space
 
 MISSING = "???"
 DIRECTIONS = ("max", "min")
 _MIN_PATTERN = re.compile(r"(loss|error|crossentropy|mae|mse|rmse|hinge)$")
 _MAX_PATTERN = re.compile(r"(accuracy|acc|auc|precision|recall|f1_score)$")
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    """``search.*``: how long and by what the search is judged."""
-
-    max_trials: int
-    epochs: int
-    objective: str
-    direction: str
-    early_stopping_patience: int
-    executions_per_trial: int
-    max_retries_per_trial: int
-    max_consecutive_failed_trials: int
-
-
-@dataclass(frozen=True)
-class DataSettings:
-    """``data.*``: the loader (a ``_target_`` mapping) and how its arrays are split."""
-
-    loader: dict[str, Any]
-    subset: float
-    val_fraction: float
-    test_fraction: float
-    standardize: bool
-
-
-@dataclass(frozen=True)
-class ParallelSettings:
-    """``parallel.*``: KerasTuner's chief/worker engine (see :mod:`kt_ext.parallel`)."""
-
-    workers: int = 0
-    role: str | None = None
-    address: str = "127.0.0.1"
-    port: int = 0
-    run_dir: str | None = None
-    worker_id: str | None = None
-    grace_seconds: float = 60.0
-    heartbeat_seconds: float = 5.0
-    gpu_per_worker: bool = False
-    recycle_after_trials: int = 0  # a worker leaves after this many trials (0: never)
-    recycle_above_mib: float = 0.0  # ... or once its resident memory exceeds this (0: never)
-
-    @property
-    def chief(self) -> bool:
-        """Whether this process serves the oracle."""
-        return self.role == "chief" or (self.role is None and self.workers > 0)
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """Everything a run needs, validated, as plain Python values."""
-
-    seed: int
-    space: SearchSpace
-    builder: dict[str, Any]
-    strategy: dict[str, Any]
-    search: SearchSettings
-    data: DataSettings
-    metrics: tuple[str, ...]
-    shuffle_buffer: int
-    verbose: int
-    top_n: int
-    distribute: dict[str, Any] = field(default_factory=dict)  # the tf.distribute node
-    schedule: HalvingSchedule | None = None  # successive halving's rungs, if the strategy has them
-    allow_modules: tuple[str, ...] = ()  # extra modules _target_ may name (safety.allow_modules)
-    parallel: ParallelSettings = field(default_factory=ParallelSettings)
-    values: dict[str, Any] = field(default_factory=dict)  # model.values resolved (train.py)
-    trial_id: str | None = None  # the tuned trial a best_config.yaml retrains (its seed)
-    preview: bool = False  # describe the search and exit (scripts/tune.py preview=true)
-    initial_points: tuple[dict[str, Any], ...] = ()  # model.initial, resolved: evaluated first
 
 
 def validate(cfg: DictConfig) -> RunSettings:
@@ -139,7 +72,7 @@ def validate(cfg: DictConfig) -> RunSettings:
         raise ConfigError(
             f"model.space.{BATCH_SIZE}", None, "required: the batch size every trial trains with"
         )
-    strategy = _strategy(_mapping(raw, "strategy"))
+    strategy, schedule = _strategy(_mapping(raw, "strategy"))
     return RunSettings(
         seed=seed,
         space=space,
@@ -152,7 +85,7 @@ def validate(cfg: DictConfig) -> RunSettings:
         verbose=_int(train, "train.verbose", minimum=0, maximum=2),
         top_n=_int(_mapping(raw, "report"), "report.top_n", minimum=1),
         distribute=_distribute(_mapping(raw, "distribute")),
-        schedule=_halving_schedule(strategy) if "reduction_factor" in strategy else None,
+        schedule=schedule,
         allow_modules=allow,
         parallel=_parallel(_mapping(raw, "parallel")),
         values=space.resolve(_values(model), "model.values"),
@@ -190,7 +123,7 @@ def discard_run_dir(run_dir: Path) -> bool:
     run_dir = Path(run_dir).resolve()
     if not run_dir.is_dir():
         return False
-    if any(p.name != ".hydra" and p.suffix != ".log" for p in run_dir.iterdir()):
+    if any(p.name != files.HYDRA and p.suffix != ".log" for p in run_dir.iterdir()):
         return False
     shutil.rmtree(run_dir)
     cwd = Path.cwd().resolve()
@@ -265,51 +198,11 @@ def _data(data: Mapping[str, Any]) -> DataSettings:
     )
 
 
-# Numeric strategy arguments and their lower bounds; the YAML holds the values.
-_STRATEGY_MINIMA: dict[str, float] = {
-    "max_trials": 1,
-    "float_points": 2,
-    "factor": 2,
-    "max_epochs": 1,
-    "hyperband_iterations": 1,
-    "num_initial_points": 1,
-    "min_epochs": 1,
-    "reduction_factor": 2,
-    "brackets": 1,
-    "iterations": 1,
-    "num_candidates": 16,
-    "min_points_in_model": 2,
-    "stages": 1,
-    "top_k": 1,
-}
-# Strategy arguments that take one of a few words.
-_STRATEGY_CHOICES: dict[str, tuple[str, ...]] = {
-    "mode": ("async", "sync"),
-    "budget": BUDGETS,
-    "beta_schedule": ("constant", "srinivas"),
-    "acquisition": ("ucb", "ei", "log_ei"),
-    "inner": ("random", "bayes", "tpe"),
-}
-
-
-def _strategy(strategy: Mapping[str, Any]) -> dict[str, Any]:
+def _strategy(strategy: Mapping[str, Any]) -> tuple[dict[str, Any], HalvingSchedule | None]:
+    """The ``strategy`` node, checked by its registry entry, and its schedule (if any)."""
     target = _target(strategy, "strategy")
-    for name, minimum in _STRATEGY_MINIMA.items():
-        if strategy.get(name) is not None:
-            _int(strategy, f"strategy.{name}", minimum=int(minimum))
-    for name in ("alpha", "beta", "margin"):
-        if strategy.get(name) is not None:
-            _float(strategy, f"strategy.{name}", low=0.0, high=math.inf, low_open=name == "alpha")
-    if strategy.get("random_fraction") is not None:
-        _float(strategy, "strategy.random_fraction", low=0.0, high=1.0)
-    choices_of = dict(_STRATEGY_CHOICES)
-    # Optuna's samplers, or how successive halving samples new configurations.
-    optuna = strategy["_target_"] == "kt_ext.tuners.Optuna"
-    choices_of["sampler"] = ("tpe", "cmaes") if optuna else ("random", "gp")
-    for name, choices in choices_of.items():
-        if name in strategy and strategy[name] not in choices:
-            raise ConfigError(f"strategy.{name}", strategy[name], f"must be one of {choices}")
-    return target
+    schedule = strategy_of(target["_target_"]).check(target)
+    return target, schedule
 
 
 def _distribute(node: Mapping[str, Any]) -> dict[str, Any]:
@@ -340,15 +233,11 @@ def _values(model: Mapping[str, Any]) -> dict[str, Any]:
     return dict(values)
 
 
-# Strategies that enumerate their own trials (KerasTuner's grid and Hyperband bookkeeping).
-_NO_INITIAL_POINTS = ("kt_ext.tuners.GridSearch", "kt_ext.tuners.Hyperband")
-
-
 def _initial(
     model: Mapping[str, Any], space: SearchSpace, strategy: Mapping[str, Any]
 ) -> tuple[dict[str, Any], ...]:
     points = model.get("initial") or []
-    if points and strategy["_target_"] in _NO_INITIAL_POINTS:
+    if points and not strategy_of(strategy["_target_"]).initial_points:
         raise ConfigError(
             "model.initial",
             points,
@@ -437,28 +326,6 @@ def _parallel(node: Mapping[str, Any]) -> ParallelSettings:
         recycle_after_trials=after,
         recycle_above_mib=above,
     )
-
-
-def _halving_schedule(strategy: Mapping[str, Any]) -> HalvingSchedule:
-    """The schedule the successive-halving arguments define (checked)."""
-    budget = strategy.get("budget", "epochs")
-    if budget == "data":
-        _float(strategy, "strategy.min_fraction", low=0.0, high=1.0, low_open=True)
-    elif strategy["min_epochs"] > strategy["max_epochs"]:
-        raise ConfigError(
-            "strategy.min_epochs", strategy["min_epochs"], "must be <= strategy.max_epochs"
-        )
-    try:
-        return HalvingSchedule(
-            min_budget=strategy["min_epochs"] if budget == "epochs" else strategy["min_fraction"],
-            max_budget=strategy["max_epochs"] if budget == "epochs" else 1.0,
-            reduction_factor=strategy["reduction_factor"],
-            brackets=strategy.get("brackets"),
-            iterations=strategy.get("iterations", 1),
-            budget=budget,
-        )
-    except ValueError as e:
-        raise (argument_error(e, "strategy") or ConfigError("strategy", None, str(e))) from None
 
 
 def _target(node: Mapping[str, Any], key: str) -> dict[str, Any]:

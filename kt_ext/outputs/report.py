@@ -33,12 +33,12 @@ import matplotlib.pyplot as plt  # noqa: E402 - after selecting the headless bac
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
-from kt_ext import results  # noqa: E402
-from kt_ext.board import CURVE_PREFIX, TRAIN_RUN, VALIDATION_RUN, read_scalars  # noqa: E402
+from kt_ext.outputs import results  # noqa: E402
+from kt_ext.outputs.board import CURVE_PREFIX, TRAIN_RUN, VALIDATION_RUN, read_scalars  # noqa: E402
 from kt_ext.gp import GaussianProcess, SpaceEncoder, fit_params, standardise  # noqa: E402
-from kt_ext.sweep import job_order  # noqa: E402
+from kt_ext.outputs import files  # noqa: E402
+from kt_ext.outputs.files import PROJECT, job_order  # noqa: E402
 
-PROJECT = "kt"
 _PD_SAMPLES = 128  # points the partial dependence averages over
 _PD_GRID = 40  # grid points per 1-D panel (20 per axis in pairs)
 _PAIR_DIMS = 4  # hyperparameters shown in pairwise contours
@@ -68,7 +68,7 @@ def load_run(run_dir: Path) -> RunRecord:
     """
     run_dir = Path(run_dir)
     project = run_dir / PROJECT
-    oracle_file = project / "oracle.json"
+    oracle_file = project / files.ORACLE_FILE
     if not oracle_file.is_file():
         raise FileNotFoundError(f"{run_dir} is not a kt-ext run: {oracle_file} is missing")
     rows = []
@@ -86,7 +86,7 @@ def load_run(run_dir: Path) -> RunRecord:
             )
         )
     rows.sort(key=lambda r: _trial_number(r.trial_id))
-    summary_file = run_dir / "summary.json"
+    summary_file = run_dir / files.SUMMARY
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
     oracle = json.loads(oracle_file.read_text())
     search = _hydra_search(run_dir)
@@ -99,7 +99,7 @@ def load_run(run_dir: Path) -> RunRecord:
 
 def _hydra_search(run_dir: Path) -> dict[str, Any]:
     """The ``search`` node of the run's saved Hydra config (for a run without summary.json)."""
-    config = run_dir / ".hydra" / "config.yaml"
+    config = run_dir / files.HYDRA / "config.yaml"
     if not config.is_file():
         return {}
     return dict((yaml.safe_load(config.read_text()) or {}).get("search") or {})
@@ -172,7 +172,7 @@ def plot_curves(record: RunRecord, path: Path, top_n: int) -> list[str]:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     plotted = []
     for rank, row in enumerate(results.best_rows(record.rows, record.direction, top_n), start=1):
-        curve_dir = record.path / "tensorboard" / row.trial_id / run
+        curve_dir = record.path / files.TENSORBOARD / row.trial_id / run
         points = read_scalars(curve_dir).get(CURVE_PREFIX + tag, []) if curve_dir.is_dir() else []
         if not points:
             continue
@@ -357,21 +357,21 @@ def report_run(run_dir: Path, top_n: int = 5) -> list[Path]:
     """Write a run's plots and best-N table; returns the files written."""
     record = load_run(run_dir)
     run_dir = Path(run_dir)
-    written = [run_dir / "convergence.png", run_dir / "curves.png"]
+    written = [run_dir / files.CONVERGENCE_PNG, run_dir / files.CURVES_PNG]
     plot_convergence([record], written[0])
     plot_curves(record, written[1], top_n)
-    if plot_partial_dependence(record, run_dir / "partial_dependence.png"):
-        written.append(run_dir / "partial_dependence.png")
+    if plot_partial_dependence(record, run_dir / files.PARTIAL_DEPENDENCE_PNG):
+        written.append(run_dir / files.PARTIAL_DEPENDENCE_PNG)
     table = results.best_table(record.rows, record.objective, record.direction, top_n)
-    results.write_text(run_dir / "best_table.txt", table + "\n")
-    results.write_text(run_dir / "best_table.csv", best_table_csv(record, top_n))
-    written += [run_dir / "best_table.txt", run_dir / "best_table.csv"]
+    results.write_text(run_dir / files.BEST_TABLE, table + "\n")
+    results.write_text(run_dir / files.BEST_TABLE_CSV, best_table_csv(record, top_n))
+    written += [run_dir / files.BEST_TABLE, run_dir / files.BEST_TABLE_CSV]
     return written
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
     """Job directories of a Hydra sweep that hold a kt-ext run, in job order."""
-    jobs = [p for p in Path(sweep_dir).iterdir() if (p / PROJECT / "oracle.json").is_file()]
+    jobs = [p for p in Path(sweep_dir).iterdir() if (p / PROJECT / files.ORACLE_FILE).is_file()]
     return sorted(jobs, key=job_order)
 
 
@@ -382,7 +382,7 @@ def report(path: Path, top_n: int = 5) -> list[Path]:
         FileNotFoundError: ``path`` is neither a run nor a sweep with runs.
     """
     path = Path(path)
-    if (path / PROJECT / "oracle.json").is_file():
+    if (path / PROJECT / files.ORACLE_FILE).is_file():
         return report_run(path, top_n)
     jobs = job_dirs(path) if path.is_dir() else []
     if not jobs:
@@ -390,5 +390,5 @@ def report(path: Path, top_n: int = 5) -> list[Path]:
     written = []
     for job in jobs:
         written += report_run(job, top_n)
-    plot_convergence([load_run(job) for job in jobs], path / "convergence.png")
-    return [*written, path / "convergence.png"]
+    plot_convergence([load_run(job) for job in jobs], path / files.CONVERGENCE_PNG)
+    return [*written, path / files.CONVERGENCE_PNG]

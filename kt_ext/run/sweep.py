@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from kt_ext.errors import ConfigError
-from kt_ext.results import write_text
+from kt_ext.outputs import files
+from kt_ext.outputs.files import job_dir_name, job_order
+from kt_ext.outputs.results import write_text
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,12 @@ COLUMNS = (
 def sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
     """One row per job directory under ``sweep_dir``; a job without ``summary.json`` failed."""
     rows = []
-    jobs = [p for p in Path(sweep_dir).iterdir() if (p / ".hydra").is_dir()]
+    jobs = [p for p in Path(sweep_dir).iterdir() if (p / files.HYDRA).is_dir()]
     for job in sorted(jobs, key=job_order):
-        overrides_file = job / ".hydra" / "overrides.yaml"
+        overrides_file = job / files.HYDRA / "overrides.yaml"
         overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
         row: dict[str, Any] = {"job": job.name, "overrides": " ".join(overrides or [])}
-        summary_file = job / "summary.json"
+        summary_file = job / files.SUMMARY
         if summary_file.is_file():
             summary = json.loads(summary_file.read_text())
             row.update({k: summary.get(k, "") for k in COLUMNS if k not in row})
@@ -58,12 +59,6 @@ def sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
             row["status"] = "failed"
         rows.append(row)
     return rows
-
-
-def job_order(path: Path) -> tuple[int, str]:
-    """Sort key of job directories: job number first (``10_...`` after ``9_...``)."""
-    head = path.name.split("_", 1)[0]
-    return (int(head) if head.isdigit() else -1, path.name)
 
 
 def sweep_csv(rows: list[dict[str, Any]]) -> str:
@@ -89,18 +84,6 @@ def sweep_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def job_dir_name(number: Any, overrides: str) -> str:
-    """A job's directory name: its number and its overrides, safe as one path component.
-
-    ``job_dir_name(0, "model=cnn,strategy=bayes")`` is ``0_model=cnn,strategy=bayes``;
-    characters other than letters, digits and ``=,._+-`` become ``_`` (a ``/`` in a
-    path value must not create directories) and the name is cut to 120 characters.
-    """
-    slug = _UNSAFE.sub("_", str(overrides))[:120]
-    return f"{number}_{slug}" if slug else str(number)
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9=,._+\-]")
 RESOLVER = "kt_job_dir"
 
 
@@ -120,22 +103,22 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
     Returns:
         The number of jobs described.
     """
-    from kt_ext import board  # TensorBoard's protobufs: only at the end of a sweep
     from kt_ext.config import validate
+    from kt_ext.outputs import board  # TensorBoard's protobufs: only at the end of a sweep
 
     columns, metrics, rungs, jobs = [], set(), 0, []
     for job in sorted(Path(sweep_dir).iterdir()):
-        config = job / ".hydra" / "config.yaml"
-        if not (job / "tensorboard").is_dir() or not config.is_file():
+        config = job / files.HYDRA / "config.yaml"
+        if not (job / files.TENSORBOARD).is_dir() or not config.is_file():
             continue
         try:
             settings = validate(OmegaConf.load(config))
         except ConfigError:
             continue
         jobs.append(job.name)
-        n = 0 if settings.schedule is None else len(settings.schedule.budgets)
+        n = settings.rungs
         rungs = max(rungs, n)
-        summary_file = job / "summary.json"
+        summary_file = job / files.SUMMARY
         summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
         constants = {k: summary[k] for k in ("distribute", "replicas") if k in summary}
         columns.append(
@@ -161,7 +144,7 @@ class SweepSummary(Callback):
 
     At the end of a sweep: ``sweep_summary.csv`` (and the printed table), one
     HParams experiment config for all jobs, and ``convergence.png`` with one
-    line per job (:mod:`kt_ext.report`).
+    line per job (:mod:`kt_ext.outputs.report`).
     """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -170,17 +153,17 @@ class SweepSummary(Callback):
         if not sweep_dir.is_dir():
             return
         rows = sweep_rows(sweep_dir)
-        write_text(sweep_dir / "sweep_summary.csv", sweep_csv(rows))
+        write_text(sweep_dir / files.SWEEP_SUMMARY, sweep_csv(rows))
         print(
-            f"sweep summary ({sweep_dir / 'sweep_summary.csv'}):\n{sweep_table(rows)}", flush=True
+            f"sweep summary ({sweep_dir / files.SWEEP_SUMMARY}):\n{sweep_table(rows)}", flush=True
         )
         if write_sweep_experiment(sweep_dir):
-            from kt_ext import report
+            from kt_ext.outputs import report
 
             try:
                 report.plot_convergence(
                     [report.load_run(job) for job in report.job_dirs(sweep_dir)],
-                    sweep_dir / "convergence.png",
+                    sweep_dir / files.CONVERGENCE_PNG,
                 )
             except Exception:  # noqa: BLE001 - the jobs' results are already saved
                 log.exception("the sweep's convergence plot could not be written")

@@ -51,8 +51,8 @@ from keras_tuner.src import protos
 from keras_tuner.src.distribute import oracle_chief
 from keras_tuner.src.engine import trial as trial_module
 
-from kt_ext.results import FAILURE_FILE
-from kt_ext.serve import is_loopback
+from kt_ext.outputs.files import ASSIGNMENTS, FAILURE_FILE, WORKERS
+from kt_ext.outputs.serve import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,6 @@ TrialStatus = trial_module.TrialStatus
 FINISHED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
 POLL_SECONDS = 0.5
 RECYCLED = 75  # a worker's exit status after a recycling limit: start a fresh one (EX_TEMPFAIL)
-ASSIGNMENTS = "workers/assignments.csv"  # under the run directory: which worker ran which trial
 
 
 def trials_per_worker(run_dir: Path) -> dict[str, int]:
@@ -384,7 +383,7 @@ def start_workers(
     workers = {
         f"worker{i}": start_worker(command, i, run_dir, port, gpu_per_worker) for i in range(n)
     }
-    log.info("started %d worker processes (logs in %s)", n, run_dir / "workers")
+    log.info("started %d worker processes (logs in %s)", n, run_dir / WORKERS)
     return workers
 
 
@@ -393,7 +392,7 @@ def start_worker(
 ) -> subprocess.Popen:
     """Start local worker ``worker<index>`` (see :func:`start_workers`); appends to its logs."""
     tuner_id = f"worker{index}"
-    log_dir = run_dir / "workers" / tuner_id
+    log_dir = run_dir / WORKERS / tuner_id
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, CHIEF_PID: str(os.getpid())}
     if gpu_per_worker:

@@ -10,10 +10,32 @@ spends about the same budget.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 BUDGETS = ("epochs", "data")
+# Keys of a successive-halving trial's values that describe the segment, not the configuration:
+# the contract between HalvingOracle (which sets them) and the tuner (which trains by them).
+PREFIX = "tuner/"
+EPOCHS = "tuner/epochs"  # train until this epoch (Keras ``epochs=``)
+INITIAL_EPOCH = "tuner/initial_epoch"  # start at this epoch (Keras ``initial_epoch=``)
+PARENT = "tuner/trial_id"  # previous segment (continued from its checkpoint if initial > 0)
+BRACKET = "tuner/bracket"
+ITERATION = "tuner/iteration"
+RUNG = "tuner/rung"  # the global rung this segment reaches first
+FRACTION = "tuner/fraction"  # training-data fraction (data budget only)
+
+
+def config_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameter values of trial values, without the ``tuner/`` keys."""
+    return {k: v for k, v in values.items() if not k.startswith(PREFIX)}
+
+
+def config_key(values: dict[str, Any]) -> str:
+    """A stable identity of a configuration (``tuner/`` keys ignored)."""
+    return json.dumps(config_values(values), sort_keys=True, default=str)
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,60 @@ class HalvingSchedule:
     iterations: int = 1
     budget: str = "epochs"
     epochs_per_rung: int = 1
+
+    @classmethod
+    def from_arguments(
+        cls,
+        min_epochs: int,
+        max_epochs: int,
+        reduction_factor: int,
+        brackets: int | None = 1,
+        iterations: int = 1,
+        budget: str = "epochs",
+        min_fraction: float = 1 / 9,
+    ) -> HalvingSchedule:
+        """The schedule of a successive-halving strategy's arguments (its ``strategy`` config).
+
+        The one place those arguments become rungs: the config layer builds
+        the run's schedule with it, and :class:`kt_ext.oracles.HalvingOracle`
+        uses that schedule (or builds its own the same way).
+
+        Args:
+            min_epochs: Epochs of the lowest rung (epoch budget).
+            max_epochs: Epochs of the top rung; under the data budget, the
+                epochs every rung trains.
+            reduction_factor: ``η``.
+            brackets: As for the class.
+            iterations: As for the class.
+            budget: ``"epochs"`` or ``"data"``.
+            min_fraction: Data fraction of the lowest rung (data budget).
+
+        Raises:
+            ValueError: An argument breaks its rule (the message names it).
+        """
+        if budget == "data":
+            if (
+                isinstance(min_fraction, bool)
+                or not isinstance(min_fraction, (int, float))
+                or not (0.0 < min_fraction <= 1.0)
+            ):
+                raise ValueError(
+                    f"The value of `min_fraction` is {min_fraction!r}, but must be in (0, 1]."
+                )
+        elif min_epochs > max_epochs:
+            raise ValueError(
+                f"The value of `min_epochs` is {min_epochs}, but must be <= max_epochs "
+                f"({max_epochs})."
+            )
+        return cls(
+            min_budget=min_epochs if budget == "epochs" else float(min_fraction),
+            max_budget=max_epochs if budget == "epochs" else 1.0,
+            reduction_factor=reduction_factor,
+            brackets=brackets,
+            iterations=iterations,
+            budget=budget,
+            epochs_per_rung=max_epochs,
+        )
 
     def __post_init__(self) -> None:
         eta = self.reduction_factor

@@ -34,7 +34,7 @@ from tensorboard.plugins.hparams import summary_v2 as hp
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 from tensorboard.util import tensor_util
 
-from kt_ext.results import TrialRow
+from kt_ext.outputs.results import TrialRow
 from kt_ext.space import Param, SearchSpace
 
 SEARCH_RUN = "search"

@@ -25,10 +25,12 @@ from typing import Any
 import keras
 import numpy as np
 
-from kt_ext import results, state
 from kt_ext.config import RunSettings
-from kt_ext.curves import CurveLogger
-from kt_ext.results import TrialRow
+from kt_ext.outputs import files, results
+from kt_ext.outputs.curves import CurveLogger
+from kt_ext.outputs.results import TrialRow
+from kt_ext.run.build import RunError, callbacks, prepare, trial_board
+from kt_ext.run.evaluate import describe, evaluate_and_save
 from kt_ext.space import BATCH_SIZE
 from kt_ext.tuners import first_non_finite, trial_seed
 
@@ -89,38 +91,32 @@ def train_one(settings: RunSettings, run_dir: Path) -> TrainResult:
     """Train ``settings.values`` for up to ``search.epochs`` epochs and write the outputs.
 
     Raises:
-        kt_ext.run.RunError: The objective never had a finite value (the
+        RunError: The objective never had a finite value (the
             training diverged).
     """
-    from kt_ext.run import RunError, prepare, trial_board
-
     run_dir = Path(run_dir)
     start = time.perf_counter()
     s = settings.search
-    spec, strategy, data, hypermodel = prepare(settings)
+    spec, distribution, data, hypermodel = prepare(settings)
     values = dict(settings.values)
     trial_id = settings.trial_id or MANUAL
     log.info("training %s", ", ".join(f"{k}={v}" for k, v in values.items()))
-    board = trial_board(settings, run_dir, spec, strategy)
+    board = trial_board(settings, run_dir, spec, distribution)
     board.write_experiment()
-    curves = CurveLogger()
+    # The trial's own callbacks (early stopping, curves), plus the best epoch and the NaN stop.
+    trial_callbacks = callbacks(settings)
+    curves = next(cb for cb in trial_callbacks if isinstance(cb, CurveLogger))
     board.clear_curves(trial_id)
     curves.configure(board.curve_dir(trial_id, 0), {})
     best = BestEpoch(s.objective, s.direction)
-    callbacks: list[keras.callbacks.Callback] = [curves, best, keras.callbacks.TerminateOnNaN()]
-    if s.early_stopping_patience > 0:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=s.objective, mode=s.direction, patience=s.early_stopping_patience
-            )
-        )
+    all_callbacks = [*trial_callbacks, best, keras.callbacks.TerminateOnNaN()]
     keras.backend.clear_session()
     keras.utils.set_random_seed(trial_seed(settings.seed, trial_id))
     hp = settings.space.to_hyperparameters()
     hp.values.update(values)
-    with strategy.scope():
+    with distribution.scope():
         model = hypermodel.build_from_values(values)
-    history = hypermodel.fit(hp, model, epochs=s.epochs, callbacks=callbacks)
+    history = hypermodel.fit(hp, model, epochs=s.epochs, callbacks=all_callbacks)
     curves.close()
     epochs_run = len(history.epoch)
     seconds = time.perf_counter() - start
@@ -144,11 +140,7 @@ def train_one(settings: RunSettings, run_dir: Path) -> TrainResult:
         raise RunError(
             f"training diverged (non-finite {bad or s.objective}); try a lower model.values.lr"
         )
-    batch = int(values[BATCH_SIZE])
-    test = model.evaluate(data.eval_dataset("test", batch), verbose=0, return_dict=True)
-    test_metrics = {f"test_{k}": float(v) for k, v in test.items()}
-    model.optimizer.build(model.trainable_variables)
-    state.save_model(model, run_dir / "model.keras")
+    test_metrics = evaluate_and_save(model, data, int(values[BATCH_SIZE]), run_dir / files.MODEL)
     result = TrainResult(
         values=values,
         best_epoch=best.best_epoch + 1,
@@ -158,7 +150,7 @@ def train_one(settings: RunSettings, run_dir: Path) -> TrainResult:
         test_metrics=test_metrics,
     )
     results.write_json(
-        run_dir / "summary.json",
+        run_dir / files.SUMMARY,
         {
             "objective": s.objective,
             "direction": s.direction,
@@ -179,7 +171,7 @@ def train_one(settings: RunSettings, run_dir: Path) -> TrainResult:
         result.objective,
         result.best_epoch,
         epochs_run,
-        ", ".join(f"{k} {v:.4f}" for k, v in test_metrics.items()),
-        run_dir / "model.keras",
+        describe(test_metrics),
+        run_dir / files.MODEL,
     )
     return result

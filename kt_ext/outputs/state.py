@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kt_ext.results import write_text
+from kt_ext.outputs.results import write_text
 
 _ORIGINALS: dict[str, Any] = {}
 

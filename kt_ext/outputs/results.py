@@ -23,10 +23,6 @@ import yaml
 EPOCHS_RUN = "kt_ext/epochs_run"
 SECONDS = "kt_ext/seconds"
 RSS_MIB = "kt_ext/rss_mib"  # the training process's resident memory when the trial ended
-# A failed trial's reason, next to its trial.json (it reaches a parallel chief this way).
-FAILURE_FILE = "failure.txt"
-# The winner's complete config, which scripts/train.py retrains (-cd <run dir> -cn best_config).
-BEST_CONFIG = "best_config.yaml"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kt_ext.config import RunSettings
+from kt_ext.config.strategies import strategy_of
 from kt_ext.space import Param, Scalar, SearchSpace
 
 
@@ -40,76 +41,11 @@ def describe_space(space: SearchSpace) -> str:
     )
 
 
-def grid_size(space: SearchSpace) -> int | None:
-    """Configurations of a fully discrete space (conditions respected), else ``None``."""
-
-    def count(i: int, values: dict[str, Scalar]) -> int:
-        if i == len(space.params):
-            return 1
-        p = space.params[i]
-        if not all(values.get(c.parent) in c.values for c in p.when):
-            return count(i + 1, values)
-        domain = p.domain()
-        if domain is None:
-            raise ValueError(p.name)
-        return sum(count(i + 1, {**values, p.name: v}) for v in domain)
-
-    try:
-        return count(0, {})
-    except ValueError:
-        return None
-
-
 def describe_cost(settings: RunSettings) -> str:
-    """Trials and epochs the strategy implies."""
-    s = settings.search
-    target = settings.strategy["_target_"].rsplit(".", 1)[-1]
-    if settings.schedule is not None:
-        return settings.schedule.describe()
-    if target == "Hyperband":
-        factor = int(settings.strategy.get("factor", 3))
-        max_epochs = int(settings.strategy.get("max_epochs", s.epochs))
-        iterations = int(settings.strategy.get("hyperband_iterations", 1))
-        trials, epochs = kt_hyperband_cost(max_epochs, factor)
-        return (
-            f"KerasTuner Hyperband (factor {factor}, max_epochs {max_epochs}): "
-            f"{trials * iterations} trials and {epochs * iterations} epochs"
-        )
-    trials = s.max_trials
-    size = grid_size(settings.space)
-    note = ""
-    if size is not None and size < trials:
-        trials, note = size, f" (the space has only {size} configurations)"
-    if target == "GridSearch":
-        note += " - continuous floats are gridded by strategy.float_points"
-    stop = (
-        f", fewer with early stopping (patience {s.early_stopping_patience})"
-        if s.early_stopping_patience
-        else ""
+    """Trials and epochs the strategy implies (its registry entry's words)."""
+    return strategy_of(settings.strategy["_target_"]).describe_cost(
+        settings.strategy, settings.search, settings.space, settings.schedule
     )
-    return (
-        f"{trials} trials x up to {s.epochs} epochs = at most {trials * s.epochs} epochs{stop}"
-        f"{note}; {s.executions_per_trial} execution(s) per trial"
-    )
-
-
-def kt_hyperband_cost(max_epochs: int, factor: int) -> tuple[int, int]:
-    """Trials and epochs of one iteration of KerasTuner's Hyperband (its 1.4 bracket sizes).
-
-    Promoted trials continue their parent, so a round adds only its extra epochs.
-    """
-    brackets, e = 0, float(max_epochs)
-    while e >= 1:
-        e, brackets = e / factor, brackets + 1
-    top = math.ceil(1 + math.log(max_epochs, factor))
-    trials = epochs = 0
-    for b in range(brackets):
-        for r in range(b + 1):
-            size = math.ceil(top / (b + 1) * factor ** (b - r))
-            end = math.ceil(max_epochs / factor ** (b - r))
-            start = 0 if r == 0 else math.ceil(max_epochs / factor ** (b - r + 1))
-            trials, epochs = trials + size, epochs + size * (end - start)
-    return trials, epochs
 
 
 def corners(space: SearchSpace) -> list[tuple[str, dict[str, Any]]]:
@@ -213,7 +149,7 @@ def run_preview(settings: RunSettings) -> str:
     from kt_ext.errors import ConfigError
     from kt_ext.run import prepare
 
-    spec, strategy, data, hypermodel = prepare(settings)
+    spec, distribution, data, hypermodel = prepare(settings)
     strategy_name = settings.strategy["_target_"].rsplit(".", 1)[-1]
     parts = [
         f"search space ({len(settings.space.names)} hyperparameters):",
@@ -223,11 +159,11 @@ def run_preview(settings: RunSettings) -> str:
         f"objective: {settings.search.objective} ({settings.search.direction}); "
         f"data: {len(data.y_train)} train / {len(data.y_val)} val / {len(data.y_test)} test, "
         f"input {data.input_shape}, {data.num_classes} classes; distribute: {spec.name} "
-        f"({strategy.num_replicas_in_sync} replica(s))",
+        f"({distribution.num_replicas_in_sync} replica(s))",
         "",
         "models at the corners of the space:",
     ]
-    with strategy.scope():
+    with distribution.scope():
         built = corner_builds(hypermodel, settings.space)
     parts.append(describe_corners(built))
     text = "\n".join(parts)

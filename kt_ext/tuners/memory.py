@@ -5,7 +5,7 @@ function graphs it built for each model's optimizer even after
 ``keras.backend.clear_session()`` (about 11 MiB per trial for the digits CNN).
 kt-ext reports each trial's resident set size (``rss_mib`` in ``trials.csv``)
 and can bound it by replacing worker processes (``parallel.recycle_after_trials``,
-``parallel.recycle_above_mib``; see :mod:`kt_ext.parallel`).
+``parallel.recycle_above_mib``; see :mod:`kt_ext.run.parallel`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,85 @@
+"""The validated settings of a run: plain, frozen Python values (no ``DictConfig``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kt_ext.oracles.schedule import HalvingSchedule
+from kt_ext.space import SearchSpace
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """``search.*``: how long and by what the search is judged."""
+
+    max_trials: int
+    epochs: int
+    objective: str
+    direction: str
+    early_stopping_patience: int
+    executions_per_trial: int
+    max_retries_per_trial: int
+    max_consecutive_failed_trials: int
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """``data.*``: the loader (a ``_target_`` mapping) and how its arrays are split."""
+
+    loader: dict[str, Any]
+    subset: float
+    val_fraction: float
+    test_fraction: float
+    standardize: bool
+
+
+@dataclass(frozen=True)
+class ParallelSettings:
+    """``parallel.*``: KerasTuner's chief/worker engine (see :mod:`kt_ext.run.parallel`)."""
+
+    workers: int = 0
+    role: str | None = None
+    address: str = "127.0.0.1"
+    port: int = 0
+    run_dir: str | None = None
+    worker_id: str | None = None
+    grace_seconds: float = 60.0
+    heartbeat_seconds: float = 5.0
+    gpu_per_worker: bool = False
+    recycle_after_trials: int = 0  # a worker leaves after this many trials (0: never)
+    recycle_above_mib: float = 0.0  # ... or once its resident memory exceeds this (0: never)
+
+    @property
+    def chief(self) -> bool:
+        """Whether this process serves the oracle."""
+        return self.role == "chief" or (self.role is None and self.workers > 0)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a run needs, validated, as plain Python values."""
+
+    seed: int
+    space: SearchSpace
+    builder: dict[str, Any]
+    strategy: dict[str, Any]
+    search: SearchSettings
+    data: DataSettings
+    metrics: tuple[str, ...]
+    shuffle_buffer: int
+    verbose: int
+    top_n: int
+    distribute: dict[str, Any] = field(default_factory=dict)  # the tf.distribute node
+    schedule: HalvingSchedule | None = None  # successive halving's rungs, if the strategy has them
+    allow_modules: tuple[str, ...] = ()  # extra modules _target_ may name (safety.allow_modules)
+    parallel: ParallelSettings = field(default_factory=ParallelSettings)
+    values: dict[str, Any] = field(default_factory=dict)  # model.values resolved (train.py)
+    trial_id: str | None = None  # the tuned trial a best_config.yaml retrains (its seed)
+    preview: bool = False  # describe the search and exit (scripts/tune.py preview=true)
+    initial_points: tuple[dict[str, Any], ...] = ()  # model.initial, resolved: evaluated first
+
+    @property
+    def rungs(self) -> int:
+        """Rungs of the strategy's successive-halving schedule (0 for other strategies)."""
+        return 0 if self.schedule is None else len(self.schedule.budgets)

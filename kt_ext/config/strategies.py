@@ -1,0 +1,228 @@
+"""The search strategies: one registry entry each, the one owner of a strategy's facts.
+
+A strategy is a ``conf/strategy/<name>.yaml`` whose ``_target_`` names a
+tuner class of :mod:`kt_ext.tuners`. Its :class:`Strategy` entry here says
+everything the rest of kt-ext needs to know about it, without importing
+TensorFlow:
+
+* ``arguments``: the rules of its arguments, the same table its oracle
+  checks when it is built (:mod:`kt_ext.oracles.checks`), so a bad value in a
+  config fails in well under two seconds with one line naming the key;
+* ``schedule``: successive halving's rungs, built once per run
+  (:meth:`kt_ext.oracles.HalvingSchedule.from_arguments`) and handed to the
+  oracle, to preview and to the run log;
+* ``cost``: what the strategy will spend, for preview and the run log;
+* ``outputs``: the files it adds to the run directory
+  (:data:`kt_ext.outputs.files`);
+* ``initial_points``: whether it can evaluate ``model.initial`` first.
+
+Adding a strategy: a tuner class (``kt_ext/tuners/``), its YAML and an entry
+in :data:`STRATEGIES`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kt_ext.config._settings import SearchSettings
+from kt_ext.errors import ConfigError, argument_error
+from kt_ext.oracles import checks
+from kt_ext.oracles.schedule import HalvingSchedule
+from kt_ext.outputs import files
+from kt_ext.space import Scalar, SearchSpace
+
+Cost = Callable[[Mapping[str, Any], SearchSettings, SearchSpace, "HalvingSchedule | None"], str]
+
+
+def grid_size(space: SearchSpace) -> int | None:
+    """Configurations of a fully discrete space (conditions respected), else ``None``."""
+
+    def count(i: int, values: dict[str, Scalar]) -> int:
+        if i == len(space.params):
+            return 1
+        p = space.params[i]
+        if not all(values.get(c.parent) in c.values for c in p.when):
+            return count(i + 1, values)
+        domain = p.domain()
+        if domain is None:
+            raise ValueError(p.name)
+        return sum(count(i + 1, {**values, p.name: v}) for v in domain)
+
+    try:
+        return count(0, {})
+    except ValueError:
+        return None
+
+
+def kt_hyperband_cost(max_epochs: int, factor: int) -> tuple[int, int]:
+    """Trials and epochs of one iteration of KerasTuner's Hyperband (its 1.4 bracket sizes).
+
+    Promoted trials continue their parent, so a round adds only its extra epochs.
+    """
+    brackets, e = 0, float(max_epochs)
+    while e >= 1:
+        e, brackets = e / factor, brackets + 1
+    top = math.ceil(1 + math.log(max_epochs, factor))
+    trials = epochs = 0
+    for b in range(brackets):
+        for r in range(b + 1):
+            size = math.ceil(top / (b + 1) * factor ** (b - r))
+            end = math.ceil(max_epochs / factor ** (b - r))
+            start = 0 if r == 0 else math.ceil(max_epochs / factor ** (b - r + 1))
+            trials, epochs = trials + size, epochs + size * (end - start)
+    return trials, epochs
+
+
+def _trials_cost(
+    args: Mapping[str, Any],
+    search: SearchSettings,
+    space: SearchSpace,
+    schedule: HalvingSchedule | None,
+    note: str = "",
+) -> str:
+    """``max_trials`` trials of up to ``search.epochs`` epochs (fewer in a small space)."""
+    trials = search.max_trials
+    size = grid_size(space)
+    if size is not None and size < trials:
+        trials, note = size, f" (the space has only {size} configurations)" + note
+    stop = (
+        f", fewer with early stopping (patience {search.early_stopping_patience})"
+        if search.early_stopping_patience
+        else ""
+    )
+    return (
+        f"{trials} trials x up to {search.epochs} epochs = at most {trials * search.epochs} "
+        f"epochs{stop}{note}; {search.executions_per_trial} execution(s) per trial"
+    )
+
+
+def _grid_cost(
+    args: Mapping[str, Any],
+    search: SearchSettings,
+    space: SearchSpace,
+    schedule: HalvingSchedule | None,
+) -> str:
+    note = " - continuous floats are gridded by strategy.float_points"
+    return _trials_cost(args, search, space, schedule, note)
+
+
+def _hyperband_cost(
+    args: Mapping[str, Any],
+    search: SearchSettings,
+    space: SearchSpace,
+    schedule: HalvingSchedule | None,
+) -> str:
+    factor = int(args["factor"])
+    max_epochs = int(args["max_epochs"])
+    iterations = int(args["hyperband_iterations"])
+    trials, epochs = kt_hyperband_cost(max_epochs, factor)
+    return (
+        f"KerasTuner Hyperband (factor {factor}, max_epochs {max_epochs}): "
+        f"{trials * iterations} trials and {epochs * iterations} epochs"
+    )
+
+
+def _schedule_cost(
+    args: Mapping[str, Any],
+    search: SearchSettings,
+    space: SearchSpace,
+    schedule: HalvingSchedule | None,
+) -> str:
+    assert schedule is not None  # noqa: S101 - the entry has a schedule
+    return schedule.describe()
+
+
+def _halving_schedule(args: Mapping[str, Any]) -> HalvingSchedule:
+    return HalvingSchedule.from_arguments(
+        min_epochs=args["min_epochs"],
+        max_epochs=args["max_epochs"],
+        reduction_factor=args["reduction_factor"],
+        brackets=args.get("brackets"),
+        iterations=args.get("iterations", 1),
+        budget=args.get("budget", "epochs"),
+        min_fraction=args.get("min_fraction", 1 / 9),
+    )
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One search strategy's facts; see the module docstring.
+
+    Attributes:
+        target: The tuner class its YAML names (``_target_``).
+        arguments: The rules of its arguments.
+        cost: Describes what it will spend.
+        schedule: Builds its successive-halving schedule from its arguments.
+        outputs: Files it adds to the run directory.
+        initial_points: Whether it evaluates ``model.initial`` first (KerasTuner's
+            grid and Hyperband enumerate their own trials).
+    """
+
+    target: str
+    arguments: Sequence[checks.Rule]
+    cost: Cost = _trials_cost
+    schedule: Callable[[Mapping[str, Any]], HalvingSchedule] | None = None
+    outputs: tuple[str, ...] = ()
+    initial_points: bool = True
+
+    def check(self, args: Mapping[str, Any]) -> HalvingSchedule | None:
+        """Check a ``strategy`` config's arguments; return its schedule, if it has one.
+
+        Raises:
+            ConfigError: The first argument that breaks its rule, as ``strategy.<name>``.
+        """
+        try:
+            checks.check_arguments(self.arguments, args)
+            return None if self.schedule is None else self.schedule(args)
+        except ValueError as e:
+            raise argument_error(e, "strategy") or ConfigError("strategy", None, str(e)) from None
+
+    def describe_cost(
+        self,
+        args: Mapping[str, Any],
+        search: SearchSettings,
+        space: SearchSpace,
+        schedule: HalvingSchedule | None,
+    ) -> str:
+        """What the strategy will spend, in words (preview and the run log)."""
+        return self.cost(args, search, space, schedule)
+
+
+_TUNERS = "kt_ext.tuners."
+#: Every strategy, by the tuner class its YAML names.
+STRATEGIES: dict[str, Strategy] = {
+    s.target: s
+    for s in (
+        Strategy(_TUNERS + "RandomSearch", checks.RANDOM_ARGUMENTS),
+        Strategy(_TUNERS + "GridSearch", checks.GRID_ARGUMENTS, _grid_cost, initial_points=False),
+        Strategy(_TUNERS + "BayesianOptimization", checks.KT_BAYES_ARGUMENTS),
+        Strategy(_TUNERS + "GPUCB", checks.GP_UCB_ARGUMENTS),
+        Strategy(_TUNERS + "Optuna", checks.OPTUNA_ARGUMENTS),
+        Strategy(_TUNERS + "Zoom", checks.ZOOM_ARGUMENTS, outputs=(files.ZOOM_STAGES_CSV,)),
+        Strategy(
+            _TUNERS + "Hyperband",
+            checks.HYPERBAND_ARGUMENTS,
+            _hyperband_cost,
+            initial_points=False,
+        ),
+        Strategy(
+            _TUNERS + "Halving",
+            checks.HALVING_ARGUMENTS,
+            _schedule_cost,
+            schedule=_halving_schedule,
+            outputs=(files.RUNGS_CSV,),
+        ),
+    )
+}
+
+
+def strategy_of(target: str) -> Strategy:
+    """The registry entry of the tuner class ``target``.
+
+    A tuner of the user's own (from a module in ``safety.allow_modules``) has
+    no entry: its arguments are its own to check, and its cost is counted in trials.
+    """
+    return STRATEGIES.get(target) or Strategy(target, ())

@@ -1,0 +1,229 @@
+"""Build what a run needs from its settings: devices, data, the hypermodel and the tuner.
+
+Every process of a run (a single search, the chief, each worker, a single
+training) builds the same objects from the same config through these
+factories, so they agree on data splits, model and oracle.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner
+
+from kt_ext.config import RunSettings, safety
+from kt_ext.data import Splits, split
+from kt_ext.distribute import Distribute
+from kt_ext.errors import ConfigError, argument_error
+from kt_ext.outputs import state
+from kt_ext.outputs.board import TrialBoard
+from kt_ext.outputs.curves import CurveLogger
+from kt_ext.outputs.files import PROJECT, TENSORBOARD
+from kt_ext.tuners.hypermodel import SpaceHyperModel
+
+log = logging.getLogger(__name__)
+
+
+class RunError(RuntimeError):
+    """The run could not produce a result (no trial completed, data failed to load, ...)."""
+
+
+def load_data(settings: RunSettings) -> Splits:
+    """Load the dataset the config names and split it (once per run)."""
+    d = settings.data
+    try:
+        raw = safety.instantiate(d.loader, "data.loader", settings.allow_modules)
+    except ConfigError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any loader failure becomes one clear line
+        cause = e.__cause__ or e
+        if isinstance(cause, (FileNotFoundError, ValueError)) and "path" in d.loader:
+            raise ConfigError("data.loader.path", d.loader["path"], str(cause)) from e
+        raise RunError(f"loading data with {d.loader['_target_']} failed: {cause}") from e
+    try:
+        return split(
+            raw,
+            seed=settings.seed,
+            val_fraction=d.val_fraction,
+            test_fraction=d.test_fraction,
+            subset=d.subset,
+            standardize=d.standardize,
+        )
+    except ValueError as e:
+        raise ConfigError("data", d.loader["_target_"], str(e)) from e
+
+
+def make_distribution(settings: RunSettings) -> tuple[Distribute, Any]:
+    """Set up the devices the ``distribute`` config names and create its ``tf.distribute`` strategy.
+
+    Call before anything touches a TensorFlow device (virtual CPUs and GPU
+    options can only be set then).
+
+    Raises:
+        ConfigError: A device option or index the machine cannot satisfy.
+        RunError: TensorFlow could not create the strategy.
+    """
+    spec = safety.instantiate(settings.distribute, "distribute", settings.allow_modules)
+    if not isinstance(spec, Distribute):
+        raise ConfigError(
+            "distribute._target_",
+            settings.distribute["_target_"],
+            "must name a kt_ext.distribute class (Distribute or a subclass)",
+        )
+    spec.setup()
+    try:
+        distribution = spec.create()
+    except ConfigError:
+        raise
+    except (RuntimeError, ValueError) as e:
+        raise RunError(f"could not create the {spec.name} strategy: {e}") from e
+    log.info(
+        "distribute: %s, %d replica(s) in sync%s",
+        spec.name,
+        distribution.num_replicas_in_sync,
+        ", lr scaled by replicas" if spec.scale_lr else "",
+    )
+    return spec, distribution
+
+
+def make_hypermodel(
+    settings: RunSettings, data: Splits, replicas: int = 1, scale_lr: bool = False
+) -> SpaceHyperModel:
+    """The hypermodel for this run, checked by building the space's default configuration.
+
+    Raises:
+        ConfigError: The builder cannot build the defaults (a value the space
+            does not declare, or inputs the model cannot take).
+    """
+    builder = safety.instantiate(settings.builder, "model.builder", settings.allow_modules)
+    hypermodel = SpaceHyperModel(
+        settings.space,
+        builder,
+        data,
+        metrics=settings.metrics,
+        max_epochs=settings.search.epochs,
+        shuffle_buffer=settings.shuffle_buffer,
+        verbose=settings.verbose,
+        replicas=replicas,
+        scale_lr=scale_lr,
+    )
+    values = settings.space.declare(keras_tuner.HyperParameters())
+    target = settings.builder["_target_"]
+    try:
+        hypermodel.build_from_values(values)
+    except KeyError as e:
+        raise ConfigError(
+            f"model.space.{e.args[0]}", None, f"{target} reads it, so the space must declare it"
+        ) from e
+    except ValueError as e:
+        raise ConfigError("model.builder._target_", target, str(e)) from e
+    finally:
+        keras.backend.clear_session()
+    return hypermodel
+
+
+def make_tuner(
+    settings: RunSettings,
+    hypermodel: SpaceHyperModel,
+    run_dir: Path,
+    distribution_strategy: Any = None,
+) -> keras_tuner.Tuner:
+    """Instantiate the strategy's tuner with the run-time arguments.
+
+    ``distribution_strategy`` (a ``tf.distribute.Strategy``) is the one trials
+    build, compile and load models under; ``None`` for TensorFlow's default.
+    An existing project in ``run_dir`` is reloaded.
+
+    Raises:
+        ConfigError: A strategy argument breaks its rule.
+        RunError: The existing project's state is damaged or incomplete.
+    """
+    s = settings.search
+    factory = safety.instantiate(settings.strategy, "strategy", settings.allow_modules)
+    if not isinstance(factory, functools.partial):
+        raise ConfigError(
+            "strategy._partial_",
+            settings.strategy.get("_partial_"),
+            "must be true: the tuner gets its model and directory at run time",
+        )
+    try:
+        return factory(
+            hypermodel=hypermodel,
+            objective=keras_tuner.Objective(s.objective, s.direction),
+            hyperparameters=settings.space.to_hyperparameters(),
+            tune_new_entries=False,
+            allow_new_entries=False,
+            directory=str(run_dir),
+            project_name=PROJECT,
+            overwrite=False,
+            executions_per_trial=s.executions_per_trial,
+            max_retries_per_trial=s.max_retries_per_trial,
+            max_consecutive_failed_trials=s.max_consecutive_failed_trials,
+            distribution_strategy=distribution_strategy,
+            initial_points=[dict(p) for p in settings.initial_points],
+            **({} if settings.schedule is None else {"schedule": settings.schedule}),
+        )
+    except state.StateError as e:
+        raise RunError(str(e)) from e
+    except (KeyError, RuntimeError) as e:  # valid JSON without the keys KerasTuner expects
+        cause = e.__cause__ if isinstance(e.__cause__, KeyError) else e
+        if not isinstance(cause, KeyError):
+            raise
+        raise RunError(
+            f"incomplete state in {run_dir / PROJECT}: no key {cause}; nothing was deleted - "
+            "restore the files, or move the run directory away to start afresh"
+        ) from e
+    except ValueError as e:  # an argument check of the strategy's tuner or oracle
+        name = str(e).split("`")[1] if str(e).count("`") >= 2 else ""
+        mapped = argument_error(e, "search" if hasattr(s, name) else "strategy")
+        if mapped is None:
+            raise
+        raise mapped from e
+
+
+def callbacks(settings: RunSettings) -> list[keras.callbacks.Callback]:
+    """Early stopping on the objective (if enabled) and per-trial TensorBoard curves."""
+    s = settings.search
+    cbs: list[keras.callbacks.Callback] = []
+    if s.early_stopping_patience > 0:
+        cbs.append(
+            keras.callbacks.EarlyStopping(
+                monitor=s.objective, mode=s.direction, patience=s.early_stopping_patience
+            )
+        )
+    cbs.append(CurveLogger())  # pointed at tensorboard/<trial_id>/ by the tuner
+    return cbs
+
+
+def prepare(settings: RunSettings) -> tuple[Distribute, Any, Splits, SpaceHyperModel]:
+    """Devices, distribution, data and the checked hypermodel: what every process of a run needs."""
+    spec, distribution = make_distribution(settings)
+    replicas = int(distribution.num_replicas_in_sync)
+    data = load_data(settings)
+    log.info(
+        "data: %d train / %d val / %d test examples, input %s, %d classes",
+        len(data.y_train),
+        len(data.y_val),
+        len(data.y_test),
+        data.input_shape,
+        data.num_classes,
+    )
+    return spec, distribution, data, make_hypermodel(settings, data, replicas, spec.scale_lr)
+
+
+def trial_board(
+    settings: RunSettings, run_dir: Path, spec: Distribute, distribution: Any, job: str = ""
+) -> TrialBoard:
+    """The run's TensorBoard writer (sessions, curves and search scalars)."""
+    return TrialBoard(
+        run_dir / TENSORBOARD,
+        settings.space,
+        settings.metrics,
+        settings.search.epochs,
+        job=job,
+        constants={"distribute": spec.name, "replicas": int(distribution.num_replicas_in_sync)},
+    )

@@ -1,4 +1,4 @@
-"""scripts/bench_halving.py and bench_oracles.py: the figures they compute beyond raw results."""
+"""scripts/bench/: the figures the benchmarks compute beyond raw results, and their markdown."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ import pytest
 
 from tests.conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts" / "bench"))
 _env = dict(os.environ)
-import bench_halving  # noqa: E402
-import bench_oracles  # noqa: E402
-import bench_strategies  # noqa: E402
+import _common  # noqa: E402
+import _stats  # noqa: E402
+import oracles as bench_oracles  # noqa: E402
+import strategies as bench_strategies  # noqa: E402
 
 _H6_ARGMIN = (0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573)
 
@@ -27,7 +28,7 @@ os.environ.update(_env)
 
 def test_a_method_better_on_every_seed_by_the_same_amount_has_a_point_interval() -> None:
     reference = np.array([0.90, 0.95, 0.97, 0.99])
-    r = bench_halving.paired(reference + 0.01, reference, sign=1.0)
+    r = _stats.paired(reference + 0.01, reference, sign=1.0)
     assert r["diff"] == pytest.approx(0.01)
     assert r["low"] == pytest.approx(0.01) and r["high"] == pytest.approx(0.01)
     assert (r["wins"], r["losses"], r["ties"]) == (4, 0, 0)
@@ -35,8 +36,8 @@ def test_a_method_better_on_every_seed_by_the_same_amount_has_a_point_interval()
 
 def test_smaller_is_better_flips_the_sign_and_the_counts() -> None:
     values, reference = [1.0, 2.0, 3.0, 5.0], [2.0, 2.0, 2.0, 2.0]
-    up = bench_halving.paired(values, reference, sign=1.0)
-    down = bench_halving.paired(values, reference, sign=-1.0)
+    up = _stats.paired(values, reference, sign=1.0)
+    down = _stats.paired(values, reference, sign=-1.0)
     assert up["diff"] == pytest.approx(0.5) and down["diff"] == pytest.approx(-0.5)
     assert (up["wins"], up["losses"], up["ties"]) == (2, 1, 1)
     assert (down["wins"], down["losses"], down["ties"]) == (1, 2, 1)
@@ -46,7 +47,7 @@ def test_the_interval_of_a_noisy_tie_contains_zero_and_the_difference() -> None:
     rng = np.random.default_rng(0)
     reference = rng.normal(size=20)
     values = reference + rng.normal(scale=0.5, size=20)
-    r = bench_halving.paired(values, reference, sign=1.0)
+    r = _stats.paired(values, reference, sign=1.0)
     assert r["low"] <= r["diff"] <= r["high"]
     assert r["low"] < 0 < r["high"]
     assert r["wins"] + r["losses"] + r["ties"] == 20
@@ -125,3 +126,36 @@ def test_float_hyperparameters_at_a_bound_are_counted_on_their_own_scale(tmp_pat
     # floats: lr, drop (04); lr, drop, momentum (05). At a bound: lr (04), drop (05).
     assert bench_strategies.edge_count(tmp_path) == (2, 5)
     assert bench_strategies.edge_count(tmp_path, first=0) == (4, 7)
+
+
+def test_a_report_replaces_only_its_generated_block(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(_common, "HERE", tmp_path)
+    (tmp_path / "demo.md").write_text(
+        f"# demo\n\nNotes kept by hand.\n\n{_common.BEGIN}\nold table\n{_common.END}\n\n"
+        "## History\n\n- an earlier run\n"
+    )
+    report = _common.Report("demo")
+    report.table(["method", "regret"], [["a", "0.1"]])
+    report.write("python demo.py --seeds 2")
+    text = (tmp_path / "demo.md").read_text()
+    assert "old table" not in text and "| a | 0.1 |" in text
+    assert text.startswith("# demo\n\nNotes kept by hand.") and text.endswith("- an earlier run\n")
+    assert "Command: `python demo.py --seeds 2`" in text
+    report.write("python demo.py --seeds 3")  # a second write replaces the block again
+    assert (tmp_path / "demo.md").read_text().count(_common.BEGIN) == 1
+
+
+def test_a_cache_keeps_every_result_and_the_last_of_a_key(tmp_path: Path) -> None:
+    cache = _common.Cache(tmp_path / "r.jsonl", ("method", "seed"))
+    cache.add({"method": "a", "seed": 0, "v": 1})
+    cache.add({"method": "a", "seed": 0, "v": 2})
+    again = _common.Cache(tmp_path / "r.jsonl", ("method", "seed"))
+    assert ("a", 0) in again and again[("a", 0)]["v"] == 2
+    assert ("a", 0) not in _common.Cache(tmp_path / "r.jsonl", ("method", "seed"), fresh=True)
+
+
+def test_mean_ranks_share_ties_and_follow_the_direction() -> None:
+    scores = {"t1": {"a": 0.1, "b": 0.2, "c": 0.2}, "t2": {"a": 0.3, "b": 0.1, "c": 0.2}}
+    ranks = _stats.mean_ranks(scores, sign=-1.0)  # losses: smaller is better
+    assert ranks == {"a": (1 + 3) / 2, "b": (2.5 + 1) / 2, "c": (2.5 + 2) / 2}
+    assert _stats.mean_ranks(scores, sign=1.0)["a"] == (3 + 1) / 2

@@ -44,9 +44,9 @@ def check_number(
         raise ValueError(f"The value of `{name}` is {value!r}, but must be in {interval}.")
 
 
-def check_choice(name: str, value: Any, allowed: Sequence[str]) -> None:
-    """``value`` is one of ``allowed``."""
-    if value not in allowed:
+def check_choice(name: str, value: Any, allowed: Sequence[str] | Mapping[str, Any]) -> None:
+    """``value`` is one of ``allowed`` (a mapping's keys)."""
+    if not isinstance(value, str) or value not in allowed:
         raise ValueError(
             f"The value of `{name}` is {value!r}, but must be one of {', '.join(allowed)}."
         )
@@ -107,10 +107,14 @@ class Number:
 
 @dataclass(frozen=True)
 class Choice:
-    """An argument that takes one of a few words."""
+    """An argument that takes one of a few words (the keys of ``allowed`` if a mapping).
+
+    A mapping is read when the rule is checked, so a registry such as
+    :data:`kt_ext.gp.ACQUISITIONS` stays the one list of what is allowed.
+    """
 
     name: str
-    allowed: tuple[str, ...]
+    allowed: Sequence[str] | Mapping[str, Any]
 
     def check(self, value: Any) -> None:
         """Raise ``ValueError`` if ``value`` breaks the rule."""
@@ -148,8 +152,8 @@ HALVING_SAMPLERS = ("random", "gp")
 OPTUNA_SAMPLERS = ("tpe", "cmaes")
 ZOOM_INNER = ("random", "bayes", "tpe")
 
-#: Any GP strategy's acquisition function (the names of :data:`kt_ext.gp.ACQUISITIONS`).
-ACQUISITION = Choice("acquisition", tuple(ACQUISITIONS))
+#: Any GP strategy's acquisition function: a name of :data:`kt_ext.gp.ACQUISITIONS`.
+ACQUISITION = Choice("acquisition", ACQUISITIONS)
 MAX_TRIALS = Int("max_trials", 1)
 NUM_CANDIDATES = Int("num_candidates", 16)
 

@@ -15,6 +15,7 @@ from kt_ext.tuners.grid import GridSearch, discretise_floats
 from kt_ext.tuners.halving import Halving
 from kt_ext.tuners.kerastuner import BayesianOptimization, Hyperband, RandomSearch
 from kt_ext.tuners.oracle_tuners import GPUCB, Optuna, OracleTuner, Zoom
+from kt_ext.tuners.single import SingleTrial
 
 __all__ = [
     "GPUCB",
@@ -26,6 +27,7 @@ __all__ = [
     "OracleTuner",
     "RandomSearch",
     "Recycle",
+    "SingleTrial",
     "TrialRecorder",
     "Zoom",
     "discretise_floats",

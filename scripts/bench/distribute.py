@@ -1,7 +1,7 @@
 """Seconds per trial and RAM across trials under tf.distribute strategies (digits CNN).
 
-    python scripts/bench_distribute.py                       # 3 seeds x 30 trials x 3 methods
-    python scripts/bench_distribute.py --seeds 1 --trials 10 # quicker
+    python scripts/bench/distribute.py                       # 3 seeds x 30 trials x 3 methods
+    python scripts/bench/distribute.py --seeds 1 --trials 10 # quicker
 
 Methods, each in a fresh process (virtual CPUs must be set before TensorFlow starts):
 
@@ -41,8 +41,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
+from _common import CONF, TUNE, Cache, Report, command_line, markdown_table
+
 METHODS = ("default", "mirrored", "kt_numpy", "cli", "recycled")
 COMMANDS = ("cli", "recycled")  # run as scripts/tune.py commands rather than in-process
 
@@ -120,7 +120,7 @@ def command(method: str, seed: int, trials: int, epochs: int, recycle: int, out_
     args = overrides(method, seed, trials, epochs, recycle)
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "tune.py"), *args, f"hydra.run.dir={out_dir}"],
+        [sys.executable, str(TUNE), *args, f"hydra.run.dir={out_dir}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -198,53 +198,21 @@ def _keras_tuner_numpy(settings: Any, hypermodel: Any, out_dir: Path, strategy: 
 
 def run_all(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every method and seed in its own process; results cached as JSON lines in ``--out``."""
-    args.out.mkdir(parents=True, exist_ok=True)
-    cache = args.out / "results.jsonl"
-    done = {}
-    if cache.is_file():
-        for line in cache.read_text().splitlines():
-            r = json.loads(line)
-            done[(r["method"], r["seed"], len(r["seconds"]), r["epochs"])] = r
+    cache = Cache(args.out / "results.jsonl", ("method", "seed", "trials", "epochs"))
     results = []
     for seed in range(args.seeds):
         for method in args.methods:
             key = (method, seed, args.trials, args.epochs)
-            if key in done:
-                results.append(done[key])
+            if key in cache:
+                results.append(cache[key])
                 continue
             run_dir = args.out / f"{method}-{seed}"
             if method in COMMANDS:
                 r = command(method, seed, args.trials, args.epochs, args.recycle, run_dir)
-                r["epochs"] = args.epochs
-                with cache.open("a") as f:
-                    f.write(json.dumps(r) + "\n")
-                results.append(r)
-                print(f"{method} seed {seed}: {r['wall']:.1f} s wall", flush=True)
-                continue
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--worker",
-                    method,
-                    "--seed",
-                    str(seed),
-                    "--trials",
-                    str(args.trials),
-                    "--epochs",
-                    str(args.epochs),
-                    "--out",
-                    str(run_dir),
-                ],
-                capture_output=True,
-                text=True,
-            )
-            if proc.returncode != 0:
-                sys.exit(f"{method} seed {seed} failed:\n{proc.stderr[-3000:]}")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            r["epochs"] = args.epochs
-            with cache.open("a") as f:
-                f.write(json.dumps(r) + "\n")
+            else:
+                r = _in_process(method, seed, args, run_dir)
+            r.update(trials=args.trials, epochs=args.epochs)
+            cache.add(r)
             results.append(r)
             print(
                 f"{method} seed {seed}: median {statistics.median(r['seconds']):.2f} s/trial",
@@ -253,17 +221,33 @@ def run_all(args: argparse.Namespace) -> list[dict[str, Any]]:
     return results
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Markdown table lines."""
-    return [
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-        *("| " + " | ".join(r) + " |" for r in rows),
-    ]
+def _in_process(method: str, seed: int, args: argparse.Namespace, run_dir: Path) -> dict:
+    """One in-process method, in a fresh Python process (virtual CPUs are set at start-up)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            method,
+            "--seed",
+            str(seed),
+            "--trials",
+            str(args.trials),
+            "--epochs",
+            str(args.epochs),
+            "--out",
+            str(run_dir),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        sys.exit(f"{method} seed {seed} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def summarise(results: list[dict[str, Any]]) -> str:
-    """The README tables: per-trial seconds and RSS; the commands' wall time and peak RAM."""
+    """The tables: per-trial seconds and RSS; the commands' wall time and peak RAM."""
     by_method: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         by_method.setdefault(r["method"], []).append(r)
@@ -291,19 +275,21 @@ def summarise(results: list[dict[str, Any]]) -> str:
                 f"{top:.0f} MiB",
             ]
         )
-    lines = _table(
-        [
-            "method",
-            "replicas",
-            "s/trial (median)",
-            "vs default",
-            "RSS after trial 1",
-            "after last",
-            "growth",
-            "max after a trial",
-        ],
-        per_trial,
-    )
+    lines = [
+        markdown_table(
+            [
+                "method",
+                "replicas",
+                "s/trial (median)",
+                "vs default",
+                "RSS after trial 1",
+                "after last",
+                "growth",
+                "max after a trial",
+            ],
+            per_trial,
+        )
+    ]
     if by_method.get("cli"):
         cli = med(by_method["cli"], lambda r: r["wall"])
         commands = []
@@ -321,7 +307,7 @@ def summarise(results: list[dict[str, Any]]) -> str:
                 ]
             )
         header = ["command", "wall time", "vs cli", "worker restarts", "peak PSS, chief"]
-        lines += ["", *_table([*header, "peak PSS, all processes"], commands)]
+        lines += ["", markdown_table([*header, "peak PSS, all processes"], commands)]
     n = len(results[0]["seconds"])
     seeds = len(by_method["default"])
     lines.append(f"\n{seeds} seed(s), {n} trials each; medians over seeds.")
@@ -343,7 +329,9 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args.worker, args.seed, args.trials, args.epochs, args.out)))
         return
-    print(summarise(run_all(args)))
+    report = Report("distribute")
+    report.add(summarise(run_all(args)))
+    report.write(command_line())
 
 
 if __name__ == "__main__":

@@ -23,11 +23,12 @@ pairs) and the seeds won, lost and tied, so a gap can be told from noise.
 
 Usage::
 
-    python scripts/bench_halving.py synthetic --seeds 10
-    python scripts/bench_halving.py real --seeds 3 --jobs 2
+    python scripts/bench/halving.py synthetic --seeds 10
+    python scripts/bench/halving.py real --seeds 3 --jobs 2
 
 Results are cached as JSON lines in ``--out`` (``bench/halving``); a re-run
-only computes what is missing (``--fresh`` starts over).
+only computes what is missing (``--fresh`` starts over). The tables go to
+``halving.md`` beside this script (one block per benchmark and objective).
 """
 
 from __future__ import annotations
@@ -42,16 +43,13 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Callable
-from concurrent import futures
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench_oracles import _H6_A, _H6_ALPHA, _H6_P  # noqa: E402 - Hartmann-6's constants
+from _common import CONF, Cache, Report, command_line, common_arguments, run_pool
+from _functions import H6_A, H6_ALPHA, H6_P
+from _stats import TIE, paired, paired_cell
 
 # ----------------------------------------------------------------------- synthetic
 
@@ -72,8 +70,8 @@ SYN_METHODS = (
 
 def hartmann6(x: np.ndarray, z: float = 1.0) -> float:
     """Multi-fidelity Hartmann-6 without noise; ``z = 1`` is the true function."""
-    alpha = _H6_ALPHA - 0.5 * (1.0 - z)
-    return float(-np.sum(alpha * np.exp(-np.sum(_H6_A * (x - _H6_P) ** 2, axis=1))))
+    alpha = H6_ALPHA - 0.5 * (1.0 - z)
+    return float(-np.sum(alpha * np.exp(-np.sum(H6_A * (x - H6_P) ** 2, axis=1))))
 
 
 def observed(x: np.ndarray, epoch: int, seed: int) -> float:
@@ -211,7 +209,7 @@ def real_one(method: str, seed: int, tmp: str, objective: str = "val_accuracy") 
         "search.early_stopping_patience=0",
         f"search.objective={objective}",
     ]
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         settings = validate(compose(config_name="config", overrides=overrides))
     data = load_data(settings)
     tuner = make_tuner(settings, make_hypermodel(settings, data), Path(tmp) / f"{method}-{seed}")
@@ -293,15 +291,6 @@ def best_at(row: dict[str, Any], budget: float, key: str = "epoch_curve") -> flo
 # ---------------------------------------------------------------------------- driver
 
 
-def _cached(path: Path) -> dict[tuple[str, int], dict]:
-    rows = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
-            rows[(row["method"], row["seed"])] = row
-    return rows
-
-
 def _run_all(
     kind: str,
     methods: list[str],
@@ -311,15 +300,12 @@ def _run_all(
     fresh: bool,
     objective: str = "val_accuracy",
 ) -> dict[tuple[str, int], dict]:
+    """Every (method, seed) result, running the missing ones in fresh processes."""
     suffix = "" if objective == "val_accuracy" else f"-{objective}"
-    path = out / f"{kind}{suffix}.jsonl"
-    out.mkdir(parents=True, exist_ok=True)
-    if fresh and path.exists():
-        path.unlink()
-    rows = _cached(path)
+    cache = Cache(out / f"{kind}{suffix}.jsonl", ("method", "seed"), fresh)
     if kind == "real":  # rows cached before per-epoch credit are run again (later lines win)
-        rows = {k: r for k, r in rows.items() if "epoch_curve" in r}
-    todo = [(m, s) for m in methods for s in range(seeds) if (m, s) not in rows]
+        cache.rows = {k: r for k, r in cache.rows.items() if "epoch_curve" in r}
+    todo = [(m, s) for m in methods for s in range(seeds) if (m, s) not in cache]
     cmd = [sys.executable, __file__, "one", kind, "--out", str(out), "--objective", objective]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
 
@@ -336,15 +322,13 @@ def _run_all(
             raise RuntimeError(f"{method} seed {seed} failed:\n{proc.stderr[-3000:]}")
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
-    with futures.ThreadPoolExecutor(jobs) as pool:
-        for row in pool.map(launch, todo):
-            rows[(row["method"], row["seed"])] = row
-            with path.open("a") as f:
-                f.write(json.dumps(row) + "\n")
-    return rows
+    for row in run_pool(todo, launch, jobs):
+        cache.add(row)
+    return cache.rows
 
 
 def _table(
+    report: Report,
     rows: dict[tuple[str, int], dict],
     methods: list[str],
     seeds: int,
@@ -353,59 +337,17 @@ def _table(
     fmt: str,
 ) -> dict[str, list[float]]:
     medians = {}
-    print("| method | " + " | ".join(f"{p} epochs" for p in points) + " |")
-    print("|---|" + "---|" * len(points))
     for m in methods:
         medians[m] = [statistics.median(at(rows[(m, s)], p) for s in range(seeds)) for p in points]
-        print(f"| {m} | " + " | ".join(format(v, fmt) for v in medians[m]) + " |")
+    report.table(
+        ["method", *(f"{p} epochs" for p in points)],
+        [[m, *(format(v, fmt) for v in medians[m])] for m in methods],
+    )
     return medians
 
 
-_TIE = 1e-6  # medians closer than this are equal
-
-
-def paired(values: np.ndarray, reference: np.ndarray, sign: float, seed: int = 0) -> dict[str, Any]:
-    """One method against a reference, seed by seed (entry i of both comes from seed i).
-
-    Args:
-        values: The method's result per seed.
-        reference: The reference method's result per seed.
-        sign: ``1`` if larger is better, ``-1`` if smaller is.
-        seed: Seed of the bootstrap.
-
-    Returns:
-        ``diff``: the difference of the medians, signed so that positive means
-        better than the reference; ``low``/``high``: its 95% percentile
-        bootstrap interval over seeds resampled in pairs; ``wins``/``losses``/
-        ``ties``: seeds where the method is better/worse/equal.
-    """
-    from scipy import stats
-
-    a, b = sign * np.asarray(values, float), sign * np.asarray(reference, float)
-
-    def diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.median(x, axis=axis) - np.median(y, axis=axis)
-
-    ci = stats.bootstrap(
-        (a, b),
-        diff,
-        paired=True,
-        vectorized=True,
-        method="percentile",
-        n_resamples=9999,
-        random_state=seed,
-    ).confidence_interval
-    return {
-        "diff": float(diff(a, b)),
-        "low": float(ci.low),
-        "high": float(ci.high),
-        "wins": int(np.sum(a > b)),
-        "losses": int(np.sum(a < b)),
-        "ties": int(np.sum(a == b)),
-    }
-
-
 def _paired_table(
+    report: Report,
     rows: dict[tuple[str, int], dict],
     methods: list[str],
     reference: str,
@@ -416,44 +358,42 @@ def _paired_table(
     fmt: str,
 ) -> None:
     """Each method's median minus ``reference``'s (positive: better), 95% interval, W/L/T."""
-    print(f"\nAgainst {reference}, seed by seed: difference of the medians (positive: better), "
-          "its 95% bootstrap interval, and seeds won/lost/tied:\n")  # fmt: skip
-    print("| method | " + " | ".join(f"{p} epochs" for p in points) + " |")
-    print("|---|" + "---|" * len(points))
+    report.add(
+        f"\nAgainst {reference}, seed by seed: difference of the medians (positive: better), "
+        "its 95% bootstrap interval, and seeds won/lost/tied:\n"
+    )
     ref = [[at(rows[(reference, s)], p) for s in range(seeds)] for p in points]
+    table = []
     for m in methods:
         if m == reference:
             continue
-        cells = []
-        for k, p in enumerate(points):
-            r = paired([at(rows[(m, s)], p) for s in range(seeds)], ref[k], sign)
-            cells.append(
-                f"{r['diff']:+{fmt}} [{r['low']:+{fmt}}, {r['high']:+{fmt}}] "
-                f"{r['wins']}/{r['losses']}/{r['ties']}"
-            )
-        print(f"| {m} | " + " | ".join(cells) + " |")
+        cells = [
+            paired_cell(paired([at(rows[(m, s)], p) for s in range(seeds)], ref[k], sign), fmt)
+            for k, p in enumerate(points)
+        ]
+        table.append([m, *cells])
+    report.table(["method", *(f"{p} epochs" for p in points)], table)
     budget = max(points)
-    print(f"\nEpoch counts 1-{budget} at which the median is better / worse than {reference}'s:")
+    report.add(
+        f"\nEpoch counts 1-{budget} at which the median is better / worse than {reference}'s:\n"
+    )
     medians = {m: _median_curve(rows, m, seeds, budget, at) for m in methods}
     for m in methods:
         if m != reference:
             # Medians average two float32 results, so equal accuracies can differ by rounding.
             gaps = [sign * (a - b) for a, b in zip(medians[m], medians[reference], strict=True)]
-            better = sum(g > _TIE for g in gaps)
-            worse = sum(g < -_TIE for g in gaps)
-            print(f"  {m}: {better} / {worse}")
+            better = sum(g > TIE for g in gaps)
+            worse = sum(g < -TIE for g in gaps)
+            report.add(f"- {m}: {better} / {worse}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the missing (method, seed) pairs of one benchmark and print its tables."""
+    """Run the missing (method, seed) pairs of one benchmark; write its tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("kind", choices=["synthetic", "real", "one"])
     parser.add_argument("sub", nargs="?", help="(one) synthetic or real")
-    parser.add_argument("--seeds", type=int, default=None)
-    parser.add_argument("--jobs", type=int, default=2)
+    common_arguments(parser, "halving", seeds=0, jobs=2)
     parser.add_argument("--methods", nargs="+", default=None)
-    parser.add_argument("--out", type=Path, default=Path("bench/halving"))
-    parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--method")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--objective", default="val_accuracy", help="(real) val_accuracy|val_loss")
@@ -469,41 +409,53 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(row))
         return 0
     if args.kind == "synthetic":
+        report = Report("halving", "synthetic")
         methods = args.methods or list(SYN_METHODS)
         seeds = args.seeds or 10
         rows = _run_all("synthetic", methods, seeds, args.jobs, args.out, args.fresh)
-        print(f"\nMedian true regret over {seeds} seeds (multi-fidelity Hartmann-6, R=27):\n")
-        med = _table(rows, methods, seeds, SYN_BUDGETS, regret_at, ".3g")
+        report.add(f"Median true regret over {seeds} seeds (multi-fidelity Hartmann-6, R=27):\n")
+        med = _table(report, rows, methods, seeds, SYN_BUDGETS, regret_at, ".3g")
         if "random" in med:
             goal = med["random"][-1]
-            print(f"\nEpochs until the median regret first is <= random search's at "
-                  f"{SYN_BUDGETS[-1]} epochs ({goal:.3g}):")  # fmt: skip
+            report.add(
+                f"\nEpochs until the median regret first is <= random search's at "
+                f"{SYN_BUDGETS[-1]} epochs ({goal:.3g}):\n"
+            )
             for m in methods:
                 need = _first_median(rows, m, seeds, SYN_BUDGETS[-1], regret_at, goal, -1.0)
-                print(f"  {m}: {need}")
+                report.add(f"- {m}: {need}")
         if "halving" in med:
-            _paired_table(rows, methods, "halving", seeds, SYN_BUDGETS, regret_at, -1.0, ".3g")
+            _paired_table(
+                report, rows, methods, "halving", seeds, SYN_BUDGETS, regret_at, -1.0, ".3g"
+            )
+        report.write(command_line())
         return 0
     methods = args.methods or list(REAL_METHODS)
     seeds = args.seeds or 3
     objective = args.objective
+    report = Report("halving", f"real, {objective}")
     rows = _run_all("real", methods, seeds, args.jobs, args.out, args.fresh, objective)
     sign = 1.0 if rows[(methods[0], 0)].get("direction", "max") == "max" else -1.0
     for key, credit in [
         ("epoch_curve", "each epoch's result counts once that epoch is trained"),
         ("curve", "a trial's best result counts only once the whole trial ends"),
     ]:
-        print(f"\nMedian best {objective} over {seeds} seeds (digits CNN, R={R_REAL}; {credit}):\n")
+        report.add(
+            f"\nMedian best {objective} over {seeds} seeds (digits CNN, R={R_REAL}; {credit}):\n"
+        )
         at = functools.partial(best_at, key=key)
-        med = _table(rows, methods, seeds, REAL_POINTS, at, ".4f")
+        med = _table(report, rows, methods, seeds, REAL_POINTS, at, ".4f")
         if "random" in med:
             goal = med["random"][-1]
-            print(f"\nEpochs until the median best {objective} first matches random search's at "
-                  f"{REAL_BUDGET} epochs ({goal:.4f}):")  # fmt: skip
+            report.add(
+                f"\nEpochs until the median best {objective} first matches random search's at "
+                f"{REAL_BUDGET} epochs ({goal:.4f}):\n"
+            )
             for m in methods:
-                print(f"  {m}: {_first_median(rows, m, seeds, REAL_BUDGET, at, goal, sign)}")
+                report.add(f"- {m}: {_first_median(rows, m, seeds, REAL_BUDGET, at, goal, sign)}")
         if "halving" in med:
-            _paired_table(rows, methods, "halving", seeds, REAL_POINTS, at, sign, ".4f")
+            _paired_table(report, rows, methods, "halving", seeds, REAL_POINTS, at, sign, ".4f")
+    report.write(command_line())
     return 0
 
 

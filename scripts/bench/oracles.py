@@ -30,16 +30,17 @@ bound (edge over-exploration; uniform sampling gives 2%).
 
 Usage::
 
-    python scripts/bench_oracles.py --seeds 10 --jobs 2 --out bench/oracles.jsonl
+    python scripts/bench/oracles.py --seeds 10 --jobs 2 --out bench/oracles.jsonl
 
 By default every run is single-threaded (BLAS, torch), the fair setting
 for ``--jobs 2`` on two cores; ``--native-threads`` (with ``--jobs 1``)
 times each library with its own threading, as users get it.
 
 Results are appended to ``--out`` one JSON line per (method, function, seed)
-and reused on a re-run (``--fresh`` ignores them); the table is printed as
-Markdown. Peers are optional: ``pip install -e ".[bench]"`` (plus a CPU build
-of ``torch`` for ``optuna_gp``); missing ones are skipped with a note.
+and reused on a re-run (``--fresh`` ignores them); the tables are printed and
+written to ``<--report>.md`` beside this script (``oracles.md``). Peers are
+optional: ``pip install -e ".[bench]"`` (plus a CPU build of ``torch`` for
+``optuna_gp``); missing ones are skipped with a note.
 """
 
 from __future__ import annotations
@@ -64,11 +65,11 @@ import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-import numpy as np  # noqa: E402
+from _common import Cache, Report, command_line  # noqa: E402
+from _functions import PROBLEMS, Problem  # noqa: E402
 
 METHODS = (
     "gpucb",
@@ -84,131 +85,6 @@ METHODS = (
 )
 KT_METHODS = ("gpucb", "gpucb_b2", "gp_ei", "gp_logei", "kt_ext_tpe", "kt_bayes", "kt_random")
 BUDGETS = (25, 50)
-
-
-# ----------------------------------------------------------------- functions
-@dataclass(frozen=True)
-class Dim:
-    """One search dimension: ``float`` (optionally log), ``int`` or unordered ``choice``."""
-
-    name: str
-    kind: str
-    low: float = 0.0
-    high: float = 1.0
-    log: bool = False
-    choices: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A function to minimise over ``dims`` with known minimum ``optimum``."""
-
-    name: str
-    dims: tuple[Dim, ...]
-    fn: Callable[[dict[str, Any]], float]
-    optimum: float
-    inert: tuple[str, ...] = ()  # dimensions the function ignores
-
-
-def _branin(v: dict[str, Any]) -> float:
-    x1, x2 = v["x1"], v["x2"]
-    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
-    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
-
-
-_H6_A = np.array(
-    [
-        [10, 3, 17, 3.5, 1.7, 8],
-        [0.05, 10, 17, 0.1, 8, 14],
-        [3, 3.5, 1.7, 10, 17, 8],
-        [17, 8, 0.05, 10, 0.1, 14],
-    ]
-)
-_H6_P = 1e-4 * np.array(
-    [
-        [1312, 1696, 5569, 124, 8283, 5886],
-        [2329, 4135, 8307, 3736, 1004, 9991],
-        [2348, 1451, 3522, 2883, 3047, 6650],
-        [4047, 8828, 8732, 5743, 1091, 381],
-    ]
-)
-_H6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-
-
-def _hartmann6(v: dict[str, Any]) -> float:
-    x = np.array([v[f"x{i}"] for i in range(6)])
-    return float(-_H6_ALPHA @ np.exp(-np.sum(_H6_A * (x - _H6_P) ** 2, axis=1)))
-
-
-def _ackley5(v: dict[str, Any]) -> float:
-    x = np.array([v[f"x{i}"] for i in range(5)])
-    d = len(x)
-    return float(
-        -20 * math.exp(-0.2 * math.sqrt(np.sum(x * x) / d))
-        - math.exp(np.sum(np.cos(2 * math.pi * x)) / d)
-        + 20
-        + math.e
-    )
-
-
-_MIXED_OFFSET = {"adam": 0.0, "sgd": 0.6, "rmsprop": 0.3}
-
-
-def _mixed(v: dict[str, Any]) -> float:
-    # The best log10(lr) depends on the choice, so the dimensions interact.
-    shift = {"adam": 0.0, "sgd": 1.0, "rmsprop": -0.5}[v["opt"]]
-    x = math.log10(v["lr"]) + 2.5 - shift
-    return x * x / 4 + ((v["units"] - 37) / 40) ** 2 + _MIXED_OFFSET[v["opt"]]
-
-
-def _embedded_hartmann6(dim: int) -> Problem:
-    """Hartmann6 on x0..x5 of a ``dim``-D unit box; the other coordinates are ignored."""
-    return Problem(
-        f"hartmann6_{dim}d",
-        tuple(Dim(f"x{i}", "float", 0, 1) for i in range(dim)),
-        _hartmann6,
-        -3.32236801,
-        inert=tuple(f"x{i}" for i in range(6, dim)),
-    )
-
-
-PROBLEMS = {
-    "branin": Problem(
-        "branin", (Dim("x1", "float", -5, 10), Dim("x2", "float", 0, 15)), _branin, 0.397887357729
-    ),
-    "hartmann6": Problem(
-        "hartmann6", tuple(Dim(f"x{i}", "float", 0, 1) for i in range(6)), _hartmann6, -3.32236801
-    ),
-    # Hartmann6 on x0..x5 of a 12-D box: x6..x11 do not matter, as many hyperparameters of a
-    # real model barely do. Where a method puts them shows whether it over-explores the edges.
-    "hartmann6_12d": _embedded_hartmann6(12),
-    "ackley5": Problem(
-        "ackley5", tuple(Dim(f"x{i}", "float", -32.768, 32.768) for i in range(5)), _ackley5, 0.0
-    ),
-    "mixed": Problem(
-        "mixed",
-        (
-            Dim("lr", "float", 1e-5, 1.0, log=True),
-            Dim("units", "int", 1, 128),
-            Dim("opt", "choice", choices=("adam", "sgd", "rmsprop")),
-        ),
-        _mixed,
-        0.0,
-    ),
-    # Held out: not used when the proposer's polish rule was chosen (see the docstring).
-    "hartmann6_20d": _embedded_hartmann6(20),
-    "branin_8d": Problem(
-        "branin_8d",
-        (
-            Dim("x1", "float", -5, 10),
-            Dim("x2", "float", 0, 15),
-            *(Dim(f"z{i}", "float", 0, 1) for i in range(6)),
-        ),
-        _branin,
-        0.397887357729,
-        inert=tuple(f"z{i}" for i in range(6)),
-    ),
-}
 
 
 # ------------------------------------------------------------------- runners
@@ -410,7 +286,7 @@ def _table(title: str, methods: list[str], problems: list[str], cell: Callable) 
     return lines
 
 
-def report(rows: list[dict[str, Any]], budgets: tuple[int, ...]) -> str:
+def tables(rows: list[dict[str, Any]], budgets: tuple[int, ...]) -> str:
     """Markdown tables: median regret per budget, ms per suggestion, duplicates."""
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
     problems = [p for p in PROBLEMS if any(r["problem"] == p for r in rows)]
@@ -474,7 +350,7 @@ def report(rows: list[dict[str, Any]], budgets: tuple[int, ...]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the missing (method, function, seed) cells, then print the tables."""
+    """Run the missing (method, function, seed) cells, then write the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", type=int, default=max(BUDGETS))
@@ -483,18 +359,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("bench/oracles.jsonl"))
     parser.add_argument("--fresh", action="store_true", help="ignore results already in --out")
+    parser.add_argument("--report", default="oracles", help="name of the markdown file written")
     parser.add_argument(
         "--native-threads", action="store_true", help="leave BLAS/torch threading as shipped"
     )
     args = parser.parse_args(argv)
 
-    done: list[dict[str, Any]] = []
-    if args.out.exists() and not args.fresh:
-        done = [json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.fresh:
-        args.out.write_text("")
-    keys = {(r["method"], r["problem"], r["seed"]) for r in done if len(r["regret"]) >= args.budget}
+    cache = Cache(args.out, ("method", "problem", "seed"), args.fresh)
+    keys = {k for k, r in cache.rows.items() if len(r["regret"]) >= args.budget}
     methods = []
     for m in args.methods:
         reason = _available(m)
@@ -510,13 +382,11 @@ def main(argv: list[str] | None = None) -> int:
         if (m, p, s) not in keys
     ]
     print(f"{len(todo)} runs to do, {len(keys)} reused", file=sys.stderr)
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool, args.out.open("a") as out:
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(run_one, m, p, s, args.budget) for m, p, s in todo]
         for future in futures:
             row = future.result()
-            out.write(json.dumps(row) + "\n")
-            out.flush()
-            done.append(row)
+            cache.add(row)
             print(
                 f"  {row['method']:<10} {row['problem']:<9} seed {row['seed']}: "
                 f"regret {row['regret'][-1]:.3g}",
@@ -524,11 +394,13 @@ def main(argv: list[str] | None = None) -> int:
             )
     rows = [
         r
-        for r in done
+        for r in cache.rows.values()
         if r["method"] in methods and r["problem"] in args.problems and r["seed"] < args.seeds
     ]
     budgets = tuple(b for b in BUDGETS if b <= args.budget)
-    print(report(rows, budgets))
+    report = Report(args.report)
+    report.add(tables(rows, budgets))
+    report.write(command_line())
     return 0
 
 

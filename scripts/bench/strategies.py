@@ -10,7 +10,7 @@ the largest learning rate or weight decay the space allows.
 
 Usage::
 
-    python scripts/bench_strategies.py --strategies bayes kt_bayes random \\
+    python scripts/bench/strategies.py --strategies bayes kt_bayes random \\
         --seeds 3 --overrides model=cnn search.max_trials=10
 
 Runs land in ``--out/<strategy>-s<seed>/`` (console output in
@@ -24,31 +24,16 @@ import argparse
 import json
 import math
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-TUNE = Path(__file__).resolve().parent / "tune.py"
+from _common import Report, command_line, tune
+from _stats import mean_sd
 
 
 def run(strategy: str, seed: int, overrides: list[str], out: Path) -> dict:
     """One tuning run (or the finished one already on disk); its summary.json."""
-    run_dir = out / f"{strategy}-s{seed}"
-    summary = run_dir / "summary.json"
-    if not summary.exists():
-        cmd = [
-            sys.executable,
-            str(TUNE),
-            f"strategy={strategy}",
-            f"seed={seed}",
-            *overrides,
-            f"hydra.run.dir={run_dir}",
-        ]
-        print("+", " ".join(cmd[1:]), file=sys.stderr, flush=True)
-        out.mkdir(parents=True, exist_ok=True)
-        with (out / f"{run_dir.name}.log").open("w") as log:  # tune.py's console output
-            subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT)
-    return json.loads(summary.read_text())
+    return tune([f"strategy={strategy}", f"seed={seed}", *overrides], out / f"{strategy}-s{seed}")
 
 
 EDGE = 0.01  # "at a bound": within this share of the range (log ranges in log space)
@@ -78,12 +63,6 @@ def edge_count(run_dir: Path, first: int = 4) -> tuple[int, int]:
     return at_bound, total
 
 
-def _mean_sd(values: list[float]) -> str:
-    if len(values) < 2:
-        return f"{values[0]:.4f}" if values else "-"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run what is missing, then print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -98,22 +77,35 @@ def main(argv: list[str] | None = None) -> int:
         for s in args.strategies
     }
     objective = next(iter(rows.values()))[0]["objective"]
-    print(f"\n{args.seeds} seeds, overrides: {' '.join(args.overrides)}\n")
-    print(
-        f"| strategy | best {objective} | test accuracy | seconds per run "
-        f"| floats within {EDGE:.0%} of a bound, trials 5+ |"
-    )
-    print("|---|---|---|---|---|")
+    report = Report("strategies")
+    report.add(f"{args.seeds} seeds, overrides: {' '.join(args.overrides)}\n")
+    table = []
     for strategy, summaries in rows.items():
         best = [s["best_score"] for s in summaries]
         test = [s.get("test_accuracy", float("nan")) for s in summaries]
         secs = [s["seconds"] for s in summaries]
         counts = [edge_count(args.out / f"{strategy}-s{seed}") for seed in range(args.seeds)]
         at_bound, total = sum(c[0] for c in counts), sum(c[1] for c in counts)
-        print(
-            f"| {strategy} | {_mean_sd(best)} | {_mean_sd(test)} | {statistics.mean(secs):.0f} "
-            f"| {at_bound}/{total} |"
+        table.append(
+            [
+                strategy,
+                mean_sd(best),
+                mean_sd(test),
+                f"{statistics.mean(secs):.0f}",
+                f"{at_bound}/{total}",
+            ]
         )
+    report.table(
+        [
+            "strategy",
+            f"best {objective}",
+            "test accuracy",
+            "seconds per run",
+            f"floats within {EDGE:.0%} of a bound, trials 5+",
+        ],
+        table,
+    )
+    report.write(command_line())
     return 0
 
 

@@ -1,7 +1,7 @@
 """Wall time of one search run by 1 process and by a chief with N local workers.
 
-    python scripts/bench_parallel.py                        # 3 seeds x workers 0, 2, 3
-    python scripts/bench_parallel.py --seeds 1 --workers 0 2
+    python scripts/bench/parallel.py                        # 3 seeds x workers 0, 2, 3
+    python scripts/bench/parallel.py --seeds 1 --workers 0 2
 
 Each method runs ``scripts/tune.py`` as a user would (a fresh process tree,
 default data), with the same seed, trials and epochs:
@@ -20,74 +20,74 @@ configurations whatever the number of workers).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import Cache, Report, command_line, tune
 
 
 def run(workers: int, seed: int, trials: int, epochs: int, out: Path) -> dict:
     """One ``tune.py`` run; returns its wall time and summary."""
     run_dir = out / f"workers{workers}_seed{seed}"
-    args = [
-        sys.executable,
-        str(ROOT / "scripts" / "tune.py"),
-        f"seed={seed}",
-        f"search.max_trials={trials}",
-        f"search.epochs={epochs}",
-        "search.early_stopping_patience=0",
-        f"parallel.workers={workers}",
-        f"hydra.run.dir={run_dir}",
-    ]
     start = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"workers={workers} seed={seed} failed:\n{proc.stderr[-2000:]}")
-    summary = json.loads((run_dir / "summary.json").read_text())
+    summary = tune(
+        [
+            f"seed={seed}",
+            f"search.max_trials={trials}",
+            f"search.epochs={epochs}",
+            "search.early_stopping_patience=0",
+            f"parallel.workers={workers}",
+        ],
+        run_dir,
+    )
     return {
         "workers": workers,
         "seed": seed,
-        "seconds": round(seconds, 2),
+        "seconds": round(time.perf_counter() - start, 2),
         "best_score": summary["best_score"],
         "trials_per_worker": summary.get("trials_per_worker", {}),
     }
 
 
 def main() -> None:
-    """Run the benchmark and print a Markdown table."""
+    """Run the benchmark; write a Markdown table beside this script (``parallel.md``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2, 3])
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("bench/parallel"))
+    parser.add_argument("--fresh", action="store_true", help="ignore cached results")
     args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    rows = []
+    cache = Cache(args.out / "results.jsonl", ("workers", "seed"), args.fresh)
     for seed in range(args.seeds):
         for workers in args.workers:
-            row = run(workers, seed, args.trials, args.epochs, args.out.resolve())
-            print(json.dumps(row), flush=True)
-            rows.append(row)
-    (args.out / "results.json").write_text(json.dumps(rows, indent=2))
+            if (workers, seed) not in cache:
+                run_dir = args.out.resolve() / f"run-{len(cache.rows)}"
+                cache.add(run(workers, seed, args.trials, args.epochs, run_dir))
+    rows = [cache[(w, s)] for s in range(args.seeds) for w in args.workers]
     base = statistics.median(r["seconds"] for r in rows if r["workers"] == args.workers[0])
-    print(f"\n{args.trials} trials x {args.epochs} epochs, median of {args.seeds} seeds\n")
-    print("| method | wall time (s) | ratio | trials per worker | best val_accuracy |")
-    print("|---|---|---|---|---|")
+    report = Report("parallel")
+    report.add(f"{args.trials} trials x {args.epochs} epochs, median of {args.seeds} seeds\n")
+    table = []
     for workers in args.workers:
         mine = [r for r in rows if r["workers"] == workers]
         seconds = statistics.median(r["seconds"] for r in mine)
         split = mine[0]["trials_per_worker"] or {"(one process)": args.trials}
-        print(
-            f"| workers={workers} | {seconds:.1f} | {seconds / base:.2f} | "
-            f"{'/'.join(str(n) for n in split.values())} (seed 0) | "
-            f"{statistics.median(r['best_score'] for r in mine):.4f} |"
+        table.append(
+            [
+                f"workers={workers}",
+                f"{seconds:.1f}",
+                f"{seconds / base:.2f}",
+                f"{'/'.join(str(n) for n in split.values())} (seed 0)",
+                f"{statistics.median(r['best_score'] for r in mine):.4f}",
+            ]
         )
+    report.table(
+        ["method", "wall time (s)", "ratio", "trials per worker", "best val_accuracy"], table
+    )
+    report.write(command_line())
 
 
 if __name__ == "__main__":

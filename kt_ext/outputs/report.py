@@ -33,10 +33,12 @@ import matplotlib.pyplot as plt  # noqa: E402 - after selecting the headless bac
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
-from kt_ext.outputs import results  # noqa: E402
-from kt_ext.outputs.board import CURVE_PREFIX, TRAIN_RUN, VALIDATION_RUN, read_scalars  # noqa: E402
 from kt_ext.gp import GaussianProcess, SpaceEncoder, fit_params, standardise  # noqa: E402
-from kt_ext.outputs import files  # noqa: E402
+from kt_ext.outputs import (
+    files,  # noqa: E402
+    results,  # noqa: E402
+)
+from kt_ext.outputs.board import CURVE_PREFIX, TRAIN_RUN, VALIDATION_RUN, read_scalars  # noqa: E402
 from kt_ext.outputs.files import PROJECT, job_order  # noqa: E402
 
 _PD_SAMPLES = 128  # points the partial dependence averages over

@@ -73,7 +73,7 @@ ALIASES = [
     "keras.src.utils.python_utils.func_load",  # marshal-loads code
     "tensorflow.io.write_file",  # writes any file
     "kt_ext.tuners.halving.keras_tuner.src.utils.save_json",
-    "kt_ext.run.build.safety.instantiate",  # a function of kt-ext, but not of a config-facing module
+    "kt_ext.run.build.safety.instantiate",  # a kt-ext function, not of a config-facing module
 ]
 
 

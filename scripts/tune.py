@@ -64,7 +64,7 @@ def main(cfg: DictConfig) -> float:
     try:
         if settings.parallel.role == "worker":
             if run_worker(settings):
-                from kt_ext.run.parallel import RECYCLED
+                from kt_ext.run.workers import RECYCLED
 
                 sys.exit(RECYCLED)  # the chief starts a fresh worker in its place
             return float("nan")

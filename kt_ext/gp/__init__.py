@@ -6,6 +6,7 @@ Oracles in :mod:`kt_ext.oracles` are thin wrappers around these functions.
 
 from kt_ext.gp._acquisition import (
     ACQUISITIONS,
+    Acquisition,
     acquisition,
     acquisition_gradient,
     expected_improvement,
@@ -30,6 +31,7 @@ from kt_ext.gp._threads import single_threaded_blas
 
 __all__ = [
     "ACQUISITIONS",
+    "Acquisition",
     "acquisition",
     "acquisition_gradient",
     "expected_improvement",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import keras_tuner
@@ -21,14 +20,13 @@ import numpy as np
 from keras_tuner.engine.trial import Trial, TrialStatus
 
 from kt_ext.oracles._base import SeededOracle
+from kt_ext.oracles._sampling import ConfigurationSampler, Lineage
 from kt_ext.oracles._ucb import (
     DEFAULT_BETA,
     EncoderCache,
     UCBProposer,
-    leftover_values,
-    random_values,
 )
-from kt_ext.oracles.checks import HALVING_ARGUMENTS, check_arguments, first_untried
+from kt_ext.oracles.checks import HALVING_ARGUMENTS, check_arguments
 from kt_ext.oracles.schedule import (
     BRACKET,
     EPOCHS,
@@ -38,29 +36,11 @@ from kt_ext.oracles.schedule import (
     PARENT,
     RUNG,
     HalvingSchedule,
-    config_key,
     config_values,
 )
 
-_RANDOM_ATTEMPTS = 64
 
-
-@dataclass
-class Lineage:
-    """One configuration's segments in one bracket, with its result at each rung."""
-
-    root: str
-    group: tuple[int, int]  # (iteration, bracket)
-    values: dict[str, Any]
-    segments: list[Trial] = field(default_factory=list)
-    results: dict[int, float] = field(default_factory=dict)  # rung -> objective value
-
-    @property
-    def last(self) -> Trial:
-        return self.segments[-1]
-
-
-class HalvingOracle(SeededOracle):
+class HalvingOracle(ConfigurationSampler, SeededOracle):
     """Successive halving with early stopping at rungs, Hyperband brackets, BOHB sampling.
 
     Rungs are epoch budgets ``min_epochs·η^k`` (the top one ``max_epochs``)
@@ -398,100 +378,6 @@ class HalvingOracle(SeededOracle):
             }
         )
         return values
-
-    def _new_configuration(self, lineages: list[Lineage], trial_id: str) -> dict[str, Any] | None:
-        found = self._group_of_new(len(lineages))
-        if found is None:
-            return None
-        group, bracket = found
-        rng = np.random.default_rng([self.seed, len(self.trials)])
-        taken = {config_key(lin.values) for lin in lineages}
-        values = self._sample(lineages, taken, rng, trial_id)
-        if values is None:
-            self._exhausted = True  # every configuration of a finite space is taken
-            return None
-        first = bracket.rungs[0]
-        budgets = self.schedule.budgets
-        values = dict(values)
-        values.update({BRACKET: group[1], ITERATION: group[0], RUNG: first})
-        if self.schedule.budget == "data":
-            values.update(
-                {EPOCHS: self.max_epochs, INITIAL_EPOCH: 0, FRACTION: float(budgets[first])}
-            )
-        else:
-            top = bracket.rungs[-1] if self.mode == "async" else first
-            values.update({EPOCHS: int(budgets[top]), INITIAL_EPOCH: 0})
-        return values
-
-    def _sample(
-        self,
-        lineages: list[Lineage],
-        taken: set[str],
-        rng: np.random.Generator,
-        trial_id: str,
-    ) -> dict[str, Any] | None:
-        encoder = self._encoders.get(self.hyperparameters)
-
-        def is_taken(values: dict[str, Any]) -> bool:
-            return config_key(values) in taken
-
-        start = first_untried(self.initial_points, is_taken)
-        if start is not None:
-            return start
-        at_random = self.random_fraction > 0 and rng.random() < self.random_fraction
-        if self.sampler == "gp" and not at_random:
-            values = self._model_sample(encoder, lineages, rng, trial_id, is_taken)
-            if values is not None:
-                return values
-        values = random_values(encoder, rng, is_taken, _RANDOM_ATTEMPTS)
-        if values is None:
-            values = leftover_values(encoder, rng, is_taken)
-        return values
-
-    def _model_sample(
-        self,
-        encoder: Any,
-        lineages: list[Lineage],
-        rng: np.random.Generator,
-        trial_id: str,
-        is_taken: Any,
-    ) -> dict[str, Any] | None:
-        """GP-UCB on the highest rung with enough results (``None`` if no rung has)."""
-        needed = self.min_points_in_model or max(3, encoder.n_raw + 1)
-        for rung in reversed(range(len(self.schedule.budgets))):
-            observed = [lin for lin in lineages if rung in lin.results]
-            if len(observed) < needed:
-                continue
-            u_obs = np.array([encoder.encode(lin.values) for lin in observed])
-            g = np.array([self._rank_key(lin.results[rung]) for lin in observed])
-            finite = np.isfinite(g)
-            if finite.sum() < 2:
-                return None
-            g[~finite] = g[finite].min()
-            # Every configuration without a result at this rung is pending (kriging believer):
-            # those still training and those that stopped below it. New configurations start
-            # below a model rung above the bracket's first and do not change its data, so
-            # without them the model would propose the same point again and again.
-            pending = [encoder.encode(lin.values) for lin in lineages if rung not in lin.results]
-            u_pending = np.array(pending).reshape(len(pending), encoder.n_raw)
-            proposal = self._proposer.propose(
-                encoder, u_obs, g, u_pending, self.beta, rng, is_taken
-            )
-            if proposal is None:
-                return None
-            sign = self._sign()
-            self._proposals[trial_id] = {
-                "rung": rung,
-                "points": len(observed),  # results at the rung (they only grow)
-                "pending": len(pending),
-                "mean": sign * proposal.mean,
-                "std": proposal.std,
-                "acquisition": proposal.acquisition,
-                "beta": proposal.beta,
-                "lengthscales": proposal.lengthscales,
-            }
-            return proposal.values
-        return None
 
     # ----------------------------------------------------------------- report
     def rung_rows(self) -> list[dict[str, Any]]:

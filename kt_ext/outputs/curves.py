@@ -14,7 +14,8 @@ from typing import Any
 
 import keras
 
-from kt_ext.outputs.board import CURVE_PREFIX, TRAIN_RUN, VALIDATION_RUN, EventLog
+from kt_ext.outputs.board import EventLog
+from kt_ext.outputs.files import CURVE_PREFIX, TRAIN_RUN, VALIDATION_RUN
 
 Points = dict[str, dict[str, list[tuple[int, float]]]]  # run -> tag -> [(step, value)]
 

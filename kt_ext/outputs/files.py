@@ -34,6 +34,11 @@ ORACLE_FILE = "oracle.json"  # inside PROJECT
 FAILURE_FILE = "failure.txt"  # inside a trial's directory: why it failed
 CHECKPOINT = "continue.keras"  # inside a trial's directory: where a promoted trial continues
 TENSORBOARD = "tensorboard"
+# TensorBoard runs inside TENSORBOARD: search-level scalars, and per trial <trial>/train|validation
+SEARCH_RUN = "search"
+TRAIN_RUN = "train"
+VALIDATION_RUN = "validation"
+CURVE_PREFIX = "epoch_"  # Keras' TensorBoard names per-epoch scalars epoch_<metric>
 WORKERS = "workers"
 ASSIGNMENTS = f"{WORKERS}/assignments.csv"  # which worker ran which trial
 HYDRA = ".hydra"  # Hydra's own files: config.yaml, overrides.yaml

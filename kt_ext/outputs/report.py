@@ -38,8 +38,8 @@ from kt_ext.outputs import (
     files,  # noqa: E402
     results,  # noqa: E402
 )
-from kt_ext.outputs.board import CURVE_PREFIX, TRAIN_RUN, VALIDATION_RUN, read_scalars  # noqa: E402
-from kt_ext.outputs.files import PROJECT, job_order  # noqa: E402
+from kt_ext.outputs.board import read_scalars  # noqa: E402
+from kt_ext.outputs.files import CURVE_PREFIX, PROJECT, TRAIN_RUN, VALIDATION_RUN, job_order  # noqa: E402  # noqa: E402
 
 _PD_SAMPLES = 128  # points the partial dependence averages over
 _PD_GRID = 40  # grid points per 1-D panel (20 per axis in pairs)

@@ -181,21 +181,21 @@ def serve_workers(
     Raises:
         RunError: The server cannot listen, or every local worker exited early.
     """
-    from kt_ext.run import parallel
+    from kt_ext.run import parallel, workers
 
     par = settings.parallel
     server = parallel.OracleServer(
         tuner.oracle, Path(tuner.project_dir), par.address, par.port, par.grace_seconds
     )
-    workers: dict[str, Any] = {}  # serve() puts replacements of recycled workers here
+    running: dict[str, Any] = {}  # serve() puts replacements of recycled workers here
     try:
         port = server.start()
         tuner.save()
         if par.workers:
             if worker_command is None:
                 raise RunError("parallel.workers needs the command that starts a worker")
-            workers.update(
-                parallel.start_workers(
+            running.update(
+                workers.start_workers(
                     worker_command, par.workers, run_dir, port, par.gpu_per_worker
                 )
             )
@@ -208,8 +208,8 @@ def serve_workers(
                 run_dir.resolve(),
             )
         server.serve(
-            workers,
-            lambda tuner_id: parallel.start_worker(
+            running,
+            lambda tuner_id: workers.start_worker(
                 worker_command or [],
                 int(tuner_id.removeprefix("worker")),
                 run_dir,
@@ -220,7 +220,7 @@ def serve_workers(
     except parallel.ParallelError as e:
         raise RunError(str(e)) from e
     finally:
-        codes = parallel.stop_workers(workers)
+        codes = workers.stop_workers(running)
         server.stop()
     if server.servicer.failure is not None:
         raise server.servicer.failure
@@ -237,17 +237,17 @@ def run_worker(settings: RunSettings, job: str = "") -> bool:
     Returns:
         Whether the worker stopped early at a recycling limit
         (``parallel.recycle_*``) rather than because the search is over; its
-        process should then exit with :data:`kt_ext.run.parallel.RECYCLED` so the
+        process should then exit with :data:`kt_ext.run.workers.RECYCLED` so the
         chief starts a fresh one.
     """
-    from kt_ext.run import parallel
+    from kt_ext.run import workers
 
     par = settings.parallel
-    parallel.exit_with_chief()
+    workers.exit_with_chief()
     run_dir = Path(par.run_dir)
-    worker_id = par.worker_id or parallel.default_worker_id()
+    worker_id = par.worker_id or workers.default_worker_id()
     spec, distribution, _, hypermodel = prepare(settings)
-    with parallel.worker_environment(par.address, par.port, worker_id):
+    with workers.worker_environment(par.address, par.port, worker_id):
         tuner = make_tuner(settings, hypermodel, run_dir, distribution)
         if isinstance(tuner, tuners.TrialRecorder):
             tuner.heartbeat_seconds = par.heartbeat_seconds

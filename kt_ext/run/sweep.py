@@ -104,7 +104,7 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
         The number of jobs described.
     """
     from kt_ext.config import validate
-    from kt_ext.outputs import board  # TensorBoard's protobufs: only at the end of a sweep
+    from kt_ext.outputs import board, hparams  # TensorBoard's protobufs: only at a sweep's end
 
     columns, metrics, rungs, jobs = [], set(), 0, []
     for job in sorted(Path(sweep_dir).iterdir()):
@@ -122,17 +122,17 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
         summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
         constants = {k: summary[k] for k in ("distribute", "replicas") if k in summary}
         columns.append(
-            board.space_hparams(settings.space)
-            + (board.halving_hparams() if n else [])
-            + board.constant_hparams(constants)
+            hparams.space_hparams(settings.space)
+            + (hparams.halving_hparams() if n else [])
+            + hparams.constant_hparams(constants)
         )
         metrics.update(settings.metrics)
     if not jobs:
         return 0
-    merged = board.merge_hparams(columns)
-    merged.append(board.hp.HParam(board.JOB_HPARAM, board.hp.Discrete(jobs)))
-    summary = board.experiment_summary(
-        merged, sorted(metrics), board.status_labels(rungs), rungs=rungs > 0
+    merged = hparams.merge_hparams(columns)
+    merged.append(hparams.hp.HParam(hparams.JOB_HPARAM, hparams.hp.Discrete(jobs)))
+    summary = hparams.experiment_summary(
+        merged, sorted(metrics), hparams.status_labels(rungs), rungs=rungs > 0
     )
     with board.EventLog(sweep_dir) as log:
         log.summary(summary)

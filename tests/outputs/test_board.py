@@ -6,7 +6,7 @@ from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import api_pb2, metadata
 from tensorboard.plugins.hparams import summary_v2 as hp
 
-from kt_ext.outputs import board
+from kt_ext.outputs import board, hparams
 from kt_ext.outputs.results import TrialRow
 from kt_ext.space import parse_space
 
@@ -43,7 +43,7 @@ def infos_by_name(experiment):
 
 
 def test_domains_follow_the_sampler():
-    domains = {p.name: board.hparam_domain(p) for p in SPACE}
+    domains = {p.name: hparams.hparam_domain(p) for p in SPACE}
     assert (domains["lr"].min_value, domains["lr"].max_value) == (1e-4, 1e-1)
     assert isinstance(domains["lr"], hp.RealInterval)
     assert domains["dropout"].values == [0.0, 0.1, 0.2, 0.3, 0.4]
@@ -204,8 +204,8 @@ def test_search_scalars_include_the_gp_proposal(tmp_path):
 
 
 def test_merged_sweep_columns_take_the_hull():
-    a = board.space_hparams(parse_space({"lr": {"type": "float", "low": 1e-4, "high": 1e-2}}))
-    b = board.space_hparams(
+    a = hparams.space_hparams(parse_space({"lr": {"type": "float", "low": 1e-4, "high": 1e-2}}))
+    b = hparams.space_hparams(
         parse_space(
             {
                 "lr": {"type": "float", "low": 1e-3, "high": 1e-1},
@@ -213,19 +213,19 @@ def test_merged_sweep_columns_take_the_hull():
             }
         )
     )
-    c = board.space_hparams(parse_space({"act": {"type": "choice", "values": ["tanh", "relu"]}}))
-    merged = {h.name: h.domain for h in board.merge_hparams([a, b, c])}
+    c = hparams.space_hparams(parse_space({"act": {"type": "choice", "values": ["tanh", "relu"]}}))
+    merged = {h.name: h.domain for h in hparams.merge_hparams([a, b, c])}
     assert (merged["lr"].min_value, merged["lr"].max_value) == (1e-4, 1e-1)
     assert merged["act"].values == ["relu", "tanh"]
 
 
 def test_trial_status_labels():
     done = row("0", "COMPLETED", 0.9, 5)
-    assert board.trial_status(done, 5) == "completed"
-    assert board.trial_status(done, 9) == "early_stopped"
-    assert board.trial_status(done, 9, rung=1) == "stopped_rung_1"
-    assert board.trial_status(done, None) == "completed"
-    assert board.trial_status(row("1", "INVALID", None, None), 5) == "invalid"
+    assert hparams.trial_status(done, 5) == "completed"
+    assert hparams.trial_status(done, 9) == "early_stopped"
+    assert hparams.trial_status(done, 9, rung=1) == "stopped_rung_1"
+    assert hparams.trial_status(done, None) == "completed"
+    assert hparams.trial_status(row("1", "INVALID", None, None), 5) == "invalid"
 
 
 def test_a_trial_run_again_starts_its_curves_afresh(tmp_path):

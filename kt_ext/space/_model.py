@@ -1,0 +1,232 @@
+"""A search space's model: its entries (:class:`Param`), conditions and KerasTuner declaration.
+
+A space is a mapping from hyperparameter name to an entry::
+
+    lr:        {type: float, low: 1.0e-4, high: 1.0e-1, log: true}
+    units:     {type: int, low: 32, high: 512, step: 32}
+    optimizer: {type: choice, values: [adam, sgd, rmsprop]}
+    batch_norm: {type: bool}
+    momentum:  {type: float, low: 0.5, high: 0.99, when: {optimizer: sgd}}
+    epsilon:   1.0e-7            # a plain scalar is a fixed value
+
+This module is pure Python: parsing and validation never import TensorFlow or
+KerasTuner, so a bad config is reported in well under a second. Declaring the
+space (:meth:`SearchSpace.declare`) only calls methods on the
+``keras_tuner.HyperParameters`` object it is handed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from kt_ext.errors import ConfigError
+
+Scalar = Union[bool, int, float, str]  # noqa: UP007 - a runtime alias, valid on Python 3.9
+
+# The entry every space must declare: the batch size each trial trains with.
+BATCH_SIZE = "batch_size"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """The entry is active only when hyperparameter ``parent`` takes one of ``values``."""
+
+    parent: str
+    values: tuple[Scalar, ...]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One validated search-space entry.
+
+    Attributes:
+        name: Hyperparameter name.
+        kind: One of ``float``, ``int``, ``choice``, ``bool``, ``fixed``.
+        low: Lower bound (``float``/``int``).
+        high: Upper bound, inclusive (``float``/``int``).
+        log: Sample uniformly in log space (``float``/``int``).
+        step: Grid step; with ``log`` a multiplicative factor > 1.
+        values: Candidate values (``choice``) or ``(value,)`` for ``fixed``.
+        ordered: Whether ``choice`` values are ordered (numeric choices only).
+        default: Value of the first trial; ``None`` lets KerasTuner pick.
+        when: Conditions that must all hold for the entry to be active.
+    """
+
+    name: str
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    values: tuple[Scalar, ...] = ()
+    ordered: bool | None = None
+    default: Scalar | None = None
+    when: tuple[Condition, ...] = field(default_factory=tuple)
+
+    def domain(self) -> tuple[Scalar, ...] | None:
+        """The finite set of values the entry can take, or ``None`` if continuous."""
+        if self.kind in ("choice", "fixed"):
+            return self.values
+        if self.kind == "bool":
+            return (False, True)
+        if self.kind == "int" and self.step is not None and not self.log:
+            return tuple(range(int(self.low), int(self.high) + 1, int(self.step)))
+        if self.kind == "int" and not self.log:
+            return tuple(range(int(self.low), int(self.high) + 1))
+        return None
+
+    def check(self, value: Any, key: str = "model.values") -> Scalar:
+        """``value`` if it lies in this entry's domain (ints given as floats are accepted).
+
+        Raises:
+            ConfigError: It does not.
+        """
+        where = f"{key}.{self.name}"
+        domain = self.domain()
+        if self.kind in ("choice", "fixed", "bool"):
+            if value not in domain or (self.kind == "bool") != isinstance(value, bool):
+                raise ConfigError(where, value, f"must be one of {list(domain)}")
+            return next(v for v in domain if v == value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(where, value, "must be a number")
+        if not self.low <= value <= self.high:
+            raise ConfigError(where, value, f"must lie in [{self.low}, {self.high}]")
+        if self.kind == "int":
+            if value != int(value):
+                raise ConfigError(where, value, "must be an integer")
+            if domain is not None and int(value) not in domain:
+                raise ConfigError(
+                    where, value, f"must be on the grid {self.low}..{self.high} step {self.step}"
+                )
+            return int(value)
+        return float(value)
+
+    def declare(self, hp: Any) -> Scalar | None:
+        """Register this entry on ``hp`` (a ``keras_tuner.HyperParameters``).
+
+        Returns:
+            The entry's value in the current trial, or ``None`` when inactive.
+        """
+        with _scopes(hp, self.when):
+            if self.kind == "float":
+                return hp.Float(
+                    self.name,
+                    min_value=self.low,
+                    max_value=self.high,
+                    step=self.step,
+                    sampling="log" if self.log else "linear",
+                    default=self.default,
+                )
+            if self.kind == "int":
+                return hp.Int(
+                    self.name,
+                    min_value=int(self.low),
+                    max_value=int(self.high),
+                    step=None if self.step is None else int(self.step),
+                    sampling="log" if self.log else "linear",
+                    default=self.default,
+                )
+            if self.kind == "choice":
+                return hp.Choice(
+                    self.name, list(self.values), ordered=self.ordered, default=self.default
+                )
+            if self.kind == "bool":
+                return hp.Boolean(self.name, default=bool(self.default))
+            return hp.Fixed(self.name, self.values[0])
+
+
+@contextlib.contextmanager
+def _scopes(hp: Any, when: Sequence[Condition]) -> Iterator[None]:
+    """Open one nested KerasTuner conditional scope per condition."""
+    with contextlib.ExitStack() as stack:
+        for cond in when:
+            stack.enter_context(hp.conditional_scope(cond.parent, list(cond.values)))
+        yield
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """A validated search space, entries ordered so that parents precede children."""
+
+    params: tuple[Param, ...]
+
+    def __iter__(self) -> Iterator[Param]:
+        return iter(self.params)
+
+    def __getitem__(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        """Entry names, parents first."""
+        return [p.name for p in self.params]
+
+    def declare(self, hp: Any) -> dict[str, Scalar]:
+        """Register every entry on ``hp`` and return the active values of this trial."""
+        values: dict[str, Scalar] = {}
+        for p in self.params:
+            v = p.declare(hp)
+            if v is not None:
+                values[p.name] = v
+        return values
+
+    def default(self, name: str) -> Scalar:
+        """The default value of entry ``name``, as KerasTuner sets it.
+
+        Its ``default`` if given, else the lower bound (numbers), the first
+        value (choices, fixed) or ``False`` (bools).
+        """
+        p = self[name]
+        if p.default is not None:
+            return p.default
+        if p.kind == "float":
+            return float(p.low)
+        if p.kind == "int":
+            return int(p.low)
+        if p.kind == "bool":
+            return False
+        return p.values[0]
+
+    def resolve(self, given: Mapping[str, Any], key: str = "model.values") -> dict[str, Scalar]:
+        """The active values of one configuration: ``given`` where set, defaults elsewhere.
+
+        Args:
+            given: Values by name; ``None`` means the entry's default.
+            key: Config path of ``given``, for error messages.
+
+        Returns:
+            Active values only (an entry whose ``when`` fails is left out).
+
+        Raises:
+            ConfigError: A name the space does not declare, a value outside its
+                entry's domain, or a value for an entry that is inactive.
+        """
+        # Entries set to null only exist so that `model.values.x=...` needs no `+`.
+        unknown = sorted(k for k in set(given) - set(self.names) if given[k] is not None)
+        if unknown:
+            raise ConfigError(f"{key}.{unknown[0]}", given[unknown[0]], "not in model.space")
+        values: dict[str, Scalar] = {}
+        for p in self.params:
+            value = given.get(p.name)
+            active = all(values.get(c.parent) in c.values for c in p.when)
+            if not active:
+                if value is not None:
+                    cond = "; ".join(f"{c.parent} in {list(c.values)}" for c in p.when)
+                    raise ConfigError(f"{key}.{p.name}", value, f"inactive unless {cond}")
+                continue
+            values[p.name] = self.default(p.name) if value is None else p.check(value, key)
+        return values
+
+    def to_hyperparameters(self) -> Any:
+        """A fresh ``keras_tuner.HyperParameters`` holding this space (imports KerasTuner)."""
+        import keras_tuner
+
+        hp = keras_tuner.HyperParameters()
+        self.declare(hp)
+        return hp

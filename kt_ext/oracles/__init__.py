@@ -8,9 +8,7 @@ rules), can be used by the config layer without that cost.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from kt_ext._lazy import lazy_attributes
 from kt_ext.oracles.schedule import HalvingSchedule, config_values
 
 _LAZY = {
@@ -33,9 +31,4 @@ __all__ = [
     "oracle_parameters",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import an oracle class on first use (PEP 562)."""
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

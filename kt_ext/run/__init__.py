@@ -15,8 +15,7 @@ config is validated without paying for TensorFlow.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kt_ext._lazy import lazy_attributes
 
 _LAZY = {
     **dict.fromkeys(
@@ -49,9 +48,4 @@ __all__ = [
     "trial_board",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """Import a run function on first use (PEP 562)."""
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -1,18 +1,6 @@
-"""A search space's model: its entries (:class:`Param`), conditions and KerasTuner declaration.
+"""A search space's model: entries (:class:`Param`), conditions and the KerasTuner declaration.
 
-A space is a mapping from hyperparameter name to an entry::
-
-    lr:        {type: float, low: 1.0e-4, high: 1.0e-1, log: true}
-    units:     {type: int, low: 32, high: 512, step: 32}
-    optimizer: {type: choice, values: [adam, sgd, rmsprop]}
-    batch_norm: {type: bool}
-    momentum:  {type: float, low: 0.5, high: 0.99, when: {optimizer: sgd}}
-    epsilon:   1.0e-7            # a plain scalar is a fixed value
-
-This module is pure Python: parsing and validation never import TensorFlow or
-KerasTuner, so a bad config is reported in well under a second. Declaring the
-space (:meth:`SearchSpace.declare`) only calls methods on the
-``keras_tuner.HyperParameters`` object it is handed.
+See :mod:`kt_ext.space` for the YAML form; parsing is in :mod:`kt_ext.space._parse`.
 """
 
 from __future__ import annotations

@@ -86,32 +86,30 @@ def _parse_entry(name: Any, entry: Any, key: str) -> Param:
     return parser(name, entry, key, when)
 
 
-def _parse_float(name: str, e: Mapping[str, Any], key: str, when: tuple[Condition, ...]) -> Param:
-    low = _number(e["low"], f"{key}.low")
-    high = _number(e["high"], f"{key}.high")
+def _parse_number(
+    kind: str, name: str, e: Mapping[str, Any], key: str, when: tuple[Condition, ...]
+) -> Param:
+    """A ``float`` or ``int`` entry: the same rules, on its own kind of number."""
+    convert = _number if kind == "float" else _integer
+    low = convert(e["low"], f"{key}.low")
+    high = convert(e["high"], f"{key}.high")
     log = _flag(e.get("log", False), f"{key}.log")
     _check_bounds(low, high, log, key)
-    step = None if e.get("step") is None else _number(e["step"], f"{key}.step")
+    step = None if e.get("step") is None else convert(e["step"], f"{key}.step")
     _check_step(step, low, high, log, key)
-    default = None if e.get("default") is None else _number(e["default"], f"{key}.default")
+    default = None if e.get("default") is None else convert(e["default"], f"{key}.default")
     _check_default_in(default, low, high, key)
     return Param(
-        name=name, kind="float", low=low, high=high, log=log, step=step, default=default, when=when
+        name=name, kind=kind, low=low, high=high, log=log, step=step, default=default, when=when
     )
+
+
+def _parse_float(name: str, e: Mapping[str, Any], key: str, when: tuple[Condition, ...]) -> Param:
+    return _parse_number("float", name, e, key, when)
 
 
 def _parse_int(name: str, e: Mapping[str, Any], key: str, when: tuple[Condition, ...]) -> Param:
-    low = _integer(e["low"], f"{key}.low")
-    high = _integer(e["high"], f"{key}.high")
-    log = _flag(e.get("log", False), f"{key}.log")
-    _check_bounds(low, high, log, key)
-    step = None if e.get("step") is None else _integer(e["step"], f"{key}.step")
-    _check_step(step, low, high, log, key)
-    default = None if e.get("default") is None else _integer(e["default"], f"{key}.default")
-    _check_default_in(default, low, high, key)
-    return Param(
-        name=name, kind="int", low=low, high=high, log=log, step=step, default=default, when=when
-    )
+    return _parse_number("int", name, e, key, when)
 
 
 def _parse_choice(name: str, e: Mapping[str, Any], key: str, when: tuple[Condition, ...]) -> Param:

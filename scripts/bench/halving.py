@@ -387,6 +387,33 @@ def _paired_table(
             report.add(f"- {m}: {better} / {worse}")
 
 
+def _section(
+    report: Report,
+    rows: dict[tuple[str, int], dict],
+    methods: list[str],
+    seeds: int,
+    points: tuple[int, ...],
+    at: Callable[[dict, float], float],
+    sign: float,
+    fmt: str,
+    title: str,
+) -> None:
+    """Medians at each budget, epochs to reach random search's result, each method vs halving."""
+    report.add(f"\n{title}:\n")
+    med = _table(report, rows, methods, seeds, points, at, fmt)
+    budget = points[-1]
+    if "random" in med:
+        goal = med["random"][-1]
+        report.add(
+            f"\nEpochs until the median first reaches random search's at {budget} epochs "
+            f"({goal:{fmt}}):\n"
+        )
+        for m in methods:
+            report.add(f"- {m}: {_first_median(rows, m, seeds, budget, at, goal, sign)}")
+    if "halving" in med:
+        _paired_table(report, rows, methods, "halving", seeds, points, at, sign, fmt)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the missing (method, seed) pairs of one benchmark; write its tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -413,21 +440,8 @@ def main(argv: list[str] | None = None) -> int:
         methods = args.methods or list(SYN_METHODS)
         seeds = args.seeds or 10
         rows = _run_all("synthetic", methods, seeds, args.jobs, args.out, args.fresh)
-        report.add(f"Median true regret over {seeds} seeds (multi-fidelity Hartmann-6, R=27):\n")
-        med = _table(report, rows, methods, seeds, SYN_BUDGETS, regret_at, ".3g")
-        if "random" in med:
-            goal = med["random"][-1]
-            report.add(
-                f"\nEpochs until the median regret first is <= random search's at "
-                f"{SYN_BUDGETS[-1]} epochs ({goal:.3g}):\n"
-            )
-            for m in methods:
-                need = _first_median(rows, m, seeds, SYN_BUDGETS[-1], regret_at, goal, -1.0)
-                report.add(f"- {m}: {need}")
-        if "halving" in med:
-            _paired_table(
-                report, rows, methods, "halving", seeds, SYN_BUDGETS, regret_at, -1.0, ".3g"
-            )
+        title = f"Median true regret over {seeds} seeds (multi-fidelity Hartmann-6, R=27)"
+        _section(report, rows, methods, seeds, SYN_BUDGETS, regret_at, -1.0, ".3g", title)
         report.write(command_line())
         return 0
     methods = args.methods or list(REAL_METHODS)
@@ -440,21 +454,9 @@ def main(argv: list[str] | None = None) -> int:
         ("epoch_curve", "each epoch's result counts once that epoch is trained"),
         ("curve", "a trial's best result counts only once the whole trial ends"),
     ]:
-        report.add(
-            f"\nMedian best {objective} over {seeds} seeds (digits CNN, R={R_REAL}; {credit}):\n"
-        )
+        title = f"Median best {objective} over {seeds} seeds (digits CNN, R={R_REAL}; {credit})"
         at = functools.partial(best_at, key=key)
-        med = _table(report, rows, methods, seeds, REAL_POINTS, at, ".4f")
-        if "random" in med:
-            goal = med["random"][-1]
-            report.add(
-                f"\nEpochs until the median best {objective} first matches random search's at "
-                f"{REAL_BUDGET} epochs ({goal:.4f}):\n"
-            )
-            for m in methods:
-                report.add(f"- {m}: {_first_median(rows, m, seeds, REAL_BUDGET, at, goal, sign)}")
-        if "halving" in med:
-            _paired_table(report, rows, methods, "halving", seeds, REAL_POINTS, at, sign, ".4f")
+        _section(report, rows, methods, seeds, REAL_POINTS, at, sign, ".4f", title)
     report.write(command_line())
     return 0
 

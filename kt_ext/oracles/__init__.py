@@ -9,7 +9,8 @@ rules), can be used by the config layer without that cost.
 from __future__ import annotations
 
 from kt_ext._lazy import lazy_attributes
-from kt_ext.oracles.schedule import HalvingSchedule, config_values
+from kt_ext.oracles.schedule import HalvingSchedule as HalvingSchedule
+from kt_ext.oracles.schedule import config_values as config_values
 
 _LAZY = {
     "SeededOracle": "kt_ext.oracles._base",
@@ -20,15 +21,6 @@ _LAZY = {
     "ZoomOracle": "kt_ext.oracles._zoom",
 }
 
-__all__ = [
-    "GPUCBOracle",
-    "HalvingOracle",
-    "HalvingSchedule",
-    "OptunaOracle",
-    "SeededOracle",
-    "ZoomOracle",
-    "config_values",
-    "oracle_parameters",
-]
+__all__ = sorted(["HalvingSchedule", "config_values", *_LAZY])
 
 __getattr__ = lazy_attributes(__name__, _LAZY)

@@ -34,18 +34,6 @@ _LAZY = {
     **dict.fromkeys(("RunResult", "run_search", "run_worker"), "kt_ext.run.search"),
 }
 
-__all__ = [
-    "RunError",
-    "RunResult",
-    "callbacks",
-    "load_data",
-    "make_distribution",
-    "make_hypermodel",
-    "make_tuner",
-    "prepare",
-    "run_search",
-    "run_worker",
-    "trial_board",
-]
+__all__ = sorted([*_LAZY])
 
 __getattr__ = lazy_attributes(__name__, _LAZY)

@@ -77,14 +77,14 @@ def worker(method: str, seed: int, trials: int, epochs: int, out_dir: Path) -> d
         settings = validate(
             compose(config_name="config", overrides=overrides(method, seed, trials, epochs))
         )
-    spec, strategy = make_distribution(settings)
+    spec, distribution = make_distribution(settings)
     data = load_data(settings)
-    replicas = strategy.num_replicas_in_sync
+    replicas = distribution.num_replicas_in_sync
     hypermodel = make_hypermodel(settings, data, replicas, spec.scale_lr)
     if method == "kt_numpy":
-        tuner = _keras_tuner_numpy(settings, hypermodel, out_dir, strategy)
+        tuner = _keras_tuner_numpy(settings, hypermodel, out_dir, distribution)
     else:
-        tuner = make_tuner(settings, hypermodel, out_dir, strategy)
+        tuner = make_tuner(settings, hypermodel, out_dir, distribution)
     seconds: list[float] = []
     rss: list[float] = []
     end_trial = tuner.on_trial_end
@@ -163,7 +163,7 @@ def _wrap_begin(begin: Any, clock: list[float]) -> Any:
     return on_trial_begin
 
 
-def _keras_tuner_numpy(settings: Any, hypermodel: Any, out_dir: Path, strategy: Any) -> Any:
+def _keras_tuner_numpy(settings: Any, hypermodel: Any, out_dir: Path, distribution: Any) -> Any:
     """Plain KerasTuner: RandomSearch, NumPy inputs, the same models and strategy."""
     import keras_tuner
 
@@ -192,7 +192,7 @@ def _keras_tuner_numpy(settings: Any, hypermodel: Any, out_dir: Path, strategy: 
         seed=settings.seed,
         directory=str(out_dir),
         project_name="kt_numpy",
-        distribution_strategy=strategy,
+        distribution_strategy=distribution,
     )
 
 

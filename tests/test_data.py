@@ -201,3 +201,28 @@ def test_train_dataset_fraction_keeps_a_fixed_leading_share(digits_splits):
     assert third == labels(1 / 3)  # the same examples every time, only the order changes
     assert sorted(digits_splits.y_train[: len(third)].tolist()) == third
     assert len(labels(0.001)) == 50  # at least one batch
+
+
+def test_mnist1d_is_generated_offline_once_and_read_from_the_cache(tmp_path, monkeypatch):
+    import socket
+
+    from kt_ext import data
+
+    monkeypatch.setenv("KT_EXT_CACHE", str(tmp_path))
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("MNIST-1D must not be downloaded")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    raw = data.load_mnist1d(num_samples=500)
+    assert raw.x.shape == (400, 40) and raw.x_test.shape == (100, 40)
+    assert raw.x.dtype == np.float32 and set(np.unique(raw.y)) == set(range(10))
+    cached = tmp_path / data.MNIST1D_CACHE.format(seed=42, n=500)
+    assert cached.is_file() and not list(tmp_path.glob(".*tmp*"))
+    monkeypatch.setattr("mnist1d.data.make_dataset", no_network)  # the second call reads the file
+    again = data.load_mnist1d(num_samples=500)
+    assert np.array_equal(again.x, raw.x) and np.array_equal(again.y_test, raw.y_test)
+    cached.write_bytes(b"damaged")  # a damaged cache is generated again
+    monkeypatch.undo()
+    monkeypatch.setenv("KT_EXT_CACHE", str(tmp_path))
+    assert np.array_equal(data.load_mnist1d(num_samples=500).x, raw.x)

@@ -3,6 +3,7 @@ import pytest
 
 from models._common import learning_rate
 from models.cnn import build_cnn
+from models.cnn1d import build_cnn1d
 from models.mlp import build_mlp
 
 BASE = {
@@ -53,6 +54,28 @@ def test_cnn_depth_on_small_images_and_filter_doubling():
 def test_cnn_rejects_tabular_inputs():
     with pytest.raises(ValueError, match="image inputs"):
         build_cnn(BASE, input_shape=(30,), num_classes=2, **KW)
+
+
+@pytest.mark.parametrize("pooling", ["max", "average"])
+@pytest.mark.parametrize("input_shape", [(40,), (40, 2)])
+def test_cnn1d_halves_the_sequence_per_block_and_pools_it_whole(pooling, input_shape):
+    values = {**BASE, "pooling": pooling, "blocks": 4}
+    model = build_cnn1d(values, input_shape=input_shape, num_classes=10, **KW)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv1D)]
+    assert [c.filters for c in convs] == [8, 16, 32, 64]
+    assert [c.output.shape[1] for c in convs] == [40, 20, 10, 5]  # each block halves it
+    kind = (
+        keras.layers.GlobalMaxPooling1D if pooling == "max" else keras.layers.GlobalAveragePooling1D
+    )
+    assert any(isinstance(layer, kind) for layer in model.layers)
+    assert model.output_shape == (None, 10)
+    deep = build_cnn1d({**values, "blocks": 8}, input_shape=(4,), num_classes=2, **KW)
+    assert deep.output_shape == (None, 1)  # pooling stops at length 1, any depth builds
+
+
+def test_cnn1d_rejects_images():
+    with pytest.raises(ValueError, match="sequence inputs"):
+        build_cnn1d({**BASE, "pooling": "max"}, input_shape=(8, 8, 1), num_classes=10, **KW)
 
 
 def test_sgd_uses_momentum_and_needs_it():

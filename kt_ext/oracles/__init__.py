@@ -8,7 +8,7 @@ rules), can be used by the config layer without that cost.
 
 from __future__ import annotations
 
-from kt_ext._lazy import lazy_attributes
+from kt_ext.lazy import lazy_attributes
 from kt_ext.oracles.schedule import HalvingSchedule as HalvingSchedule
 from kt_ext.oracles.schedule import config_values as config_values
 

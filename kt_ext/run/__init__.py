@@ -15,7 +15,7 @@ config is validated without paying for TensorFlow.
 
 from __future__ import annotations
 
-from kt_ext._lazy import lazy_attributes
+from kt_ext.lazy import lazy_attributes
 
 _LAZY = {
     **dict.fromkeys(

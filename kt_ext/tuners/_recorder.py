@@ -21,7 +21,9 @@ and, where the tuner is built, makes the project safe to resume:
 * the space's initial points (``model.initial``) are evaluated first,
   whatever the oracle (:func:`~kt_ext.tuners._resume.evaluate_first`);
 * ``seed=0`` stays a seed for KerasTuner's own oracles (they replace a falsy
-  seed by a random one).
+  seed by a random one), and their draws are seeded per trial from a hash of
+  ``(seed, trial id)`` (:func:`~kt_ext.tuners._trial.independent_draws`), so
+  runs with nearby seeds do not replay each other's configurations.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from kt_ext.outputs import state
 from kt_ext.tuners._board import BoardHooks
 from kt_ext.tuners._checks import TrialChecks
 from kt_ext.tuners._resume import evaluate_first, repair_reloaded, share_project
-from kt_ext.tuners._trial import trial_seed
+from kt_ext.tuners._trial import independent_draws, trial_seed
 from kt_ext.tuners._worker import WorkerHooks
 
 
@@ -67,11 +69,14 @@ class TrialRecorder(WorkerHooks, BoardHooks, TrialChecks):
         self._created_trial = True
         self._heartbeat = None
         oracle_cls = getattr(self, "ORACLE", None)
-        if seed == 0 and not (oracle_cls and issubclass(oracle_cls, SeededOracle)):
+        kerastuner_oracle = not (oracle_cls and issubclass(oracle_cls, SeededOracle))
+        if seed == 0 and kerastuner_oracle:
             seed = trial_seed(0, "oracle") or 1  # KerasTuner's oracles turn 0 into a random seed
         share_project(kwargs.get("directory"), kwargs.get("project_name"))
         super().__init__(*args, seed=seed, **kwargs)
         if not self._is_worker():
+            if kerastuner_oracle:
+                independent_draws(self.oracle, self.run_seed)
             repair_reloaded(self.oracle)
             if initial_points:
                 evaluate_first(self.oracle, initial_points)

@@ -21,7 +21,7 @@ def test_good_command_lines_pass():
 
 def test_each_hydra_failure_names_its_key_and_rule():
     e = error("model=transformer")
-    assert (e.key, e.value) == ("model", "transformer") and "cnn, mlp, mlp_lr_wd" in e.rule
+    assert (e.key, e.value) == ("model", "transformer") and "cnn, cnn1d, mlp, mlp_lr_wd" in e.rule
     e = error("search.epoch=3")
     assert (e.key, e.value) == ("search.epoch", "3") and "+search.epoch=" in e.rule
     assert error("+search.epochs=3").rule.startswith("exists already")

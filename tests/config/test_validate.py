@@ -15,7 +15,7 @@ OFFLINE_DATA = ["digits", "breast_cancer"]
 
 
 def test_groups_have_the_documented_options():
-    assert option_names("model") == ["cnn", "mlp", "mlp_lr_wd"]
+    assert option_names("model") == ["cnn", "cnn1d", "mlp", "mlp_lr_wd"]
     assert option_names("distribute") == sorted(
         ["default", "one_device", "mirrored", "multi_worker", "auto"]
     )
@@ -38,6 +38,7 @@ def test_groups_have_the_documented_options():
         "fashion_mnist",
         "cifar10",
         "npz",
+        "mnist1d",
     }
 
 
@@ -86,9 +87,10 @@ def test_every_model_builds_at_its_defaults(compose_config, digits_splits, model
     builder = instantiate(s.builder)
     assert isinstance(builder, functools.partial)
     values = s.space.declare(s.space.to_hyperparameters())
+    sequences = model == "cnn1d"  # built for signals such as MNIST-1D's
     m = builder(
         values,
-        input_shape=digits_splits.input_shape,
+        input_shape=(40,) if sequences else digits_splits.input_shape,
         num_classes=10,
         metrics=["accuracy"],
         decay_steps=10,

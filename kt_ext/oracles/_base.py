@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any
 
 import keras_tuner
+from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.oracles.checks import check_int
 
@@ -55,6 +57,22 @@ class SeededOracle(keras_tuner.Oracle):
         if seed is not None:
             self.seed = self._seed_state = seed
         self.initial_points: list[dict[str, Any]] = []
+
+    def get_best_trials(self, num_trials: int = 1) -> list[Any]:
+        """As KerasTuner's, but a completed trial whose score is not finite is never ranked first.
+
+        KerasTuner sorts completed trials by score, so ``+inf`` wins a maximised
+        objective and ``-inf`` a minimised one. Here completed trials with a
+        finite score come first (best first), then the others in KerasTuner's order.
+        """
+        ranked = super().get_best_trials(len(self.trials))
+        finite = [
+            t
+            for t in ranked
+            if t.status == TrialStatus.COMPLETED and t.score is not None and math.isfinite(t.score)
+        ]
+        chosen = {t.trial_id for t in finite}
+        return [*finite, *(t for t in ranked if t.trial_id not in chosen)][:num_trials]
 
 
 def oracle_parameters(cls: type) -> set[str]:

@@ -277,6 +277,18 @@ class OracleContract:
         best = oracle.get_best_trials(1)[0]
         assert best.status == TrialStatus.COMPLETED and math.isfinite(best.score)
 
+    @pytest.mark.parametrize("direction", ["min", "max"])
+    def test_a_non_finite_score_is_never_the_best(self, new: Callable, direction: str) -> None:
+        oracle = new(max_trials=14)
+        oracle.objective = keras_tuner.Objective(METRIC, direction)
+        search(oracle, 3)
+        for score in (-math.inf, math.inf, math.nan):
+            run_trial(oracle, loss=score)
+        best = oracle.get_best_trials(3)
+        assert all(math.isfinite(t.score) for t in best), [t.score for t in best]
+        scores = [t.score for t in best]
+        assert scores == sorted(scores, reverse=direction == "max")
+
     def test_initial_points_come_first_once_each_and_survive_a_reload(self, new: Callable) -> None:
         from kt_ext.tuners import evaluate_first, repair_reloaded
 

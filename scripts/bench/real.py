@@ -1,0 +1,171 @@
+"""Search strategies on real training tasks where they differ: best validation loss at equal trials.
+
+Every (task, strategy, seed) is one ``scripts/tune.py`` run, as a user runs
+it, with objective ``val_loss`` (accuracy ties where losses do not) and the
+same trial budget. Tasks are small real problems whose trials take seconds:
+
+* ``mnist1d-mlp``, ``mnist1d-cnn1d``: MNIST-1D (generated offline), an MLP
+  and a 1-D CNN;
+* ``digits-cnn``: the digits CNN on 30 % of the training split (the full
+  set saturates);
+* ``cancer-mlp``: the breast-cancer table, an MLP.
+
+Tasks are split into those used to choose a method's settings (``choose``)
+and those held out to confirm them (``confirm``); both are reported. Per
+task: the median over seeds of the best validation loss and of the winner's
+test accuracy, and each strategy against ``bayes`` seed by seed (difference
+of the medians of the best validation loss, its 95% paired bootstrap
+interval, seeds won/lost/tied; positive: better than ``bayes``); then each
+strategy's mean rank over the tasks of each role.
+
+Usage::
+
+    python scripts/bench/real.py --seeds 10 --jobs 2
+    python scripts/bench/real.py --seeds 10 --strategies bayes      # re-run one method
+
+Runs are cached in ``--out`` (``bench/real``): a finished (task, strategy,
+seed) is never run again (``--fresh`` starts over). The tables go to
+``real.md`` beside this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from _common import Cache, Report, command_line, common_arguments, run_pool, tune
+from _stats import mean_ranks, median, paired, paired_cell
+
+STRATEGIES = ("random", "bayes", "kt_bayes", "tpe")
+REFERENCE = "bayes"
+# task -> (role, overrides)
+TASKS: dict[str, tuple[str, list[str]]] = {
+    "mnist1d-mlp": ("choose", ["data=mnist1d", "model=mlp", "search.epochs=15"]),
+    "digits-cnn": ("choose", ["data=digits", "model=cnn", "data.subset=0.3", "search.epochs=15"]),
+    "mnist1d-cnn1d": ("confirm", ["data=mnist1d", "model=cnn1d", "search.epochs=10"]),
+    "cancer-mlp": ("confirm", ["data=breast_cancer", "model=mlp", "search.epochs=30"]),
+}
+COMMON = ["search.objective=val_loss", "search.early_stopping_patience=3"]
+
+
+def best_curve(run_dir: Path) -> list[float]:
+    """Best validation loss after each trial (``inf`` until one completes)."""
+    best, curve = float("inf"), []
+    with open(run_dir / "trials.csv") as f:
+        for row in csv.DictReader(f):
+            value = row.get("val_loss") or ""
+            if row["status"] == "COMPLETED" and value:
+                best = min(best, float(value))
+            curve.append(best)
+    return curve
+
+
+def run_one(task: str, strategy: str, seed: int, trials: int, out: Path) -> dict:
+    """One tuning run; its best validation loss, the winner's test metrics and its curve."""
+    run_dir = out.resolve() / task / f"{strategy}-s{seed}-t{trials}"
+    overrides = [
+        *TASKS[task][1],
+        *COMMON,
+        f"strategy={strategy}",
+        f"seed={seed}",
+        f"search.max_trials={trials}",
+    ]
+    summary = tune(overrides, run_dir)
+    return {
+        "task": task,
+        "strategy": strategy,
+        "seed": seed,
+        "trials": trials,
+        "best_val_loss": summary["best_score"],
+        "test_accuracy": summary.get("test_accuracy"),
+        "test_loss": summary.get("test_loss"),
+        "failed": summary.get("failed", 0),
+        "seconds": summary["seconds"],
+        "curve": best_curve(run_dir),
+    }
+
+
+def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: int) -> Report:
+    """Per-task tables, each strategy against the reference, mean ranks per role."""
+    out = Report("real")
+    out.add(
+        f"{seeds} seeds, {trials} trials per run, objective val_loss (lower is better); "
+        "medians over seeds.\n"
+    )
+    medians: dict[str, dict[str, dict[str, float]]] = {"choose": {}, "confirm": {}}
+    for task, (role, overrides) in TASKS.items():
+        have = [s for s in strategies if all((task, s, k) in rows for k in range(seeds))]
+        if not have:
+            continue
+        out.add(f"\n### {task} ({role}: {' '.join(overrides)})\n")
+        table = []
+        medians[role][task] = {}
+        for s in have:
+            runs = [rows[(task, s, k)] for k in range(seeds)]
+            loss = [r["best_val_loss"] for r in runs]
+            medians[role][task][s] = median(loss)
+            cell = "-"
+            if s != REFERENCE and REFERENCE in have:
+                ref = [rows[(task, REFERENCE, k)]["best_val_loss"] for k in range(seeds)]
+                cell = paired_cell(paired(loss, ref, sign=-1.0), ".4f")
+            table.append(
+                [
+                    s,
+                    f"{median(loss):.4f}",
+                    f"{median([r['test_accuracy'] for r in runs]):.4f}",
+                    f"{median([r['seconds'] for r in runs]):.0f}",
+                    sum(r["failed"] for r in runs),
+                    cell,
+                ]
+            )
+        out.table(
+            [
+                "strategy",
+                "best val_loss",
+                "test accuracy",
+                "s per run",
+                "failed trials",
+                f"vs {REFERENCE}: diff [95% CI] won/lost/tied",
+            ],
+            table,
+        )
+    for role, by_task in medians.items():
+        if by_task:
+            ranks = mean_ranks(by_task, sign=-1.0)
+            out.add(f"\nMean rank over the {role} tasks ({', '.join(by_task)}; 1 is best):\n")
+            out.table(["strategy", "mean rank"], [[s, f"{r:.2f}"] for s, r in ranks.items()])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run what is missing; write the tables beside this script."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    common_arguments(parser, "real", seeds=10, jobs=2)
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    args = parser.parse_args(argv)
+    cache = Cache(args.out / "results.jsonl", ("task", "strategy", "seed", "trials"), args.fresh)
+    todo = [
+        (t, s, k)
+        for k in range(args.seeds)
+        for t in args.tasks
+        for s in args.strategies
+        if (t, s, k, args.trials) not in cache
+    ]
+    print(f"{len(todo)} runs to do", file=sys.stderr)
+    for row in run_pool(todo, lambda j: run_one(*j, args.trials, args.out), args.jobs):
+        cache.add(row)
+    rows = {
+        (r["task"], r["strategy"], r["seed"]): r
+        for r in cache.rows.values()
+        if r["trials"] == args.trials
+    }
+    report(rows, list(STRATEGIES), args.seeds, args.trials).write(command_line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

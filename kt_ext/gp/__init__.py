@@ -16,6 +16,7 @@ from kt_ext.gp._acquisition import (
     ucb_gradient,
 )
 from kt_ext.gp._encoding import INACTIVE, SpaceEncoder
+from kt_ext.gp._feasibility import FeasibilityModel
 from kt_ext.gp._gp import (
     GaussianProcess,
     GPParams,
@@ -37,6 +38,7 @@ __all__ = [
     "expected_improvement",
     "log_expected_improvement",
     "INACTIVE",
+    "FeasibilityModel",
     "SpaceEncoder",
     "polish",
     "sobol",

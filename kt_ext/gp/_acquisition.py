@@ -134,7 +134,7 @@ def _log_ei_gradient(
 
 @dataclass(frozen=True)
 class Acquisition:
-    """One acquisition function: its value, its gradient, and its value in the objective's units.
+    """One acquisition function: value, gradient, value in the objective's units, weighting.
 
     All three take the moments of the *standardised* maximised objective.
 
@@ -144,11 +144,20 @@ class Acquisition:
         in_units: ``(α, g_mean, g_scale) -> α`` in the objective's units, for
             the proposal's log (UCB is a value of the objective, EI an amount
             of it, log EI the log of an amount).
+        weigh: ``(α, p) -> α'``: the acquisition of ``m`` candidates weighted by
+            their probability ``p`` of not failing (:mod:`kt_ext.gp._feasibility`),
+            so that a likely failure ranks last and ``p = 1`` keeps the order.
     """
 
     value: Callable[[np.ndarray, np.ndarray, float, float], np.ndarray]
     gradient: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float], np.ndarray]
     in_units: Callable[[float, float, float], float]
+    weigh: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def weigh_ucb(acq: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``p · (α - min α)``: UCB may be negative, so it is shifted to 0 at the worst candidate."""
+    return p * (acq - acq.min())
 
 
 #: Every acquisition a GP strategy may select (``strategy.acquisition``), by name.
@@ -158,6 +167,7 @@ ACQUISITIONS: dict[str, Acquisition] = {
         value=lambda mean, std, beta, best: ucb(mean, std, beta),
         gradient=lambda mean, std, d_mean, d_std, beta, best: ucb_gradient(d_mean, d_std, beta),
         in_units=lambda a, g_mean, g_scale: g_mean + g_scale * a,
+        weigh=weigh_ucb,
     ),
     "ei": Acquisition(
         value=lambda mean, std, beta, best: expected_improvement(mean, std, best),
@@ -165,6 +175,7 @@ ACQUISITIONS: dict[str, Acquisition] = {
             mean, std, d_mean, d_std, best
         ),
         in_units=lambda a, g_mean, g_scale: g_scale * a,
+        weigh=lambda a, p: a * p,  # EI x P(feasible) (Gardner et al., 2014)
     ),
     "log_ei": Acquisition(
         value=lambda mean, std, beta, best: log_expected_improvement(mean, std, best),
@@ -172,6 +183,7 @@ ACQUISITIONS: dict[str, Acquisition] = {
             mean, std, d_mean, d_std, best
         ),
         in_units=lambda a, g_mean, g_scale: math.log(g_scale) + a,
+        weigh=lambda a, p: a + np.log(np.maximum(p, 1e-300)),
     ),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,11 @@ class GPUCBOracle(SeededOracle):
             ``gp_minimize(acq_func="EI")``) or ``"log_ei"`` (its logarithm,
             computed stably, so candidates far below the best still rank;
             Ament et al., 2023). ``beta`` only affects ``"ucb"``.
+        failure_aware: Model where trials fail (a second GP on failed against
+            completed trials, :class:`kt_ext.gp.FeasibilityModel`) and weigh
+            the acquisition by the probability of not failing, so the search
+            leaves regions where training diverges. Failed trials and completed
+            ones with a non-finite score count as failures.
         **oracle_args: ``objective``, ``max_trials``, ``hyperparameters``,
             ``seed`` (``0`` is a seed) and KerasTuner's other oracle
             arguments, as for :class:`kt_ext.oracles.SeededOracle`.
@@ -79,6 +85,7 @@ class GPUCBOracle(SeededOracle):
         delta: float = 0.1,
         num_candidates: int = 1024,
         acquisition: str = "ucb",
+        failure_aware: bool = True,
         **oracle_args: Any,
     ) -> None:
         check_arguments(GP_UCB_ARGUMENTS, {"max_trials": 10, **locals(), **oracle_args})
@@ -90,6 +97,7 @@ class GPUCBOracle(SeededOracle):
         self.num_candidates = num_candidates
         self._gp_params: list[float] | None = None
         self.acquisition = acquisition
+        self.failure_aware = failure_aware
         self._proposer = UCBProposer(num_candidates, acquisition)
         self._proposals: dict[str, dict[str, float]] = {}
         self._encoder_key: str | None = None
@@ -197,7 +205,10 @@ class GPUCBOracle(SeededOracle):
         u_pending = np.array(pending).reshape(len(pending), encoder.n_raw)
         beta = self._beta(len(g), encoder.n_features)
         self._proposer.warm_start = self._gp_params
-        proposal = self._proposer.propose(encoder, u_obs, g, u_pending, beta, rng, self._duplicate)
+        outcomes = self._outcomes(encoder) if self.failure_aware else None
+        proposal = self._proposer.propose(
+            encoder, u_obs, g, u_pending, beta, rng, self._duplicate, outcomes
+        )
         self._gp_params = self._proposer.warm_start
         if proposal is None:
             return None
@@ -209,4 +220,19 @@ class GPUCBOracle(SeededOracle):
             "beta": beta,
             "lengthscales": proposal.lengthscales,
         }
+        if proposal.success is not None:
+            self._proposals[trial_id]["success"] = proposal.success
         return proposal.values
+
+    def _outcomes(self, encoder: SpaceEncoder) -> tuple[np.ndarray, np.ndarray]:
+        """Raw points ``(k, p)`` of ended trials and whether each succeeded (a finite score)."""
+        rows, ok = [], []
+        for _, trial in sorted(self.trials.items()):
+            if trial.status == TrialStatus.COMPLETED:
+                ok.append(trial.score is not None and math.isfinite(float(trial.score)))
+            elif trial.status in (TrialStatus.FAILED, TrialStatus.INVALID):
+                ok.append(False)
+            else:
+                continue
+            rows.append(encoder.encode(trial.hyperparameters.values))
+        return np.array(rows, dtype=float).reshape(len(ok), encoder.n_raw), np.array(ok, bool)

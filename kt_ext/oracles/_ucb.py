@@ -17,6 +17,7 @@ import numpy as np
 from kt_ext.gp import (
     ACQUISITIONS,
     INACTIVE,
+    FeasibilityModel,
     GaussianProcess,
     GPParams,
     SpaceEncoder,
@@ -58,6 +59,7 @@ class Proposal:
     acquisition: float
     beta: float
     lengthscales: list[float]
+    success: float | None = None  # probability of not failing, when failures were modelled
 
 
 class EncoderCache:
@@ -106,6 +108,7 @@ class UCBProposer:
         beta: float,
         rng: np.random.Generator,
         is_taken: IsTaken,
+        outcomes: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Proposal | None:
         """The best candidate under the acquisition whose values are not taken.
 
@@ -118,6 +121,10 @@ class UCBProposer:
             beta: Exploration weight.
             rng: Source of all randomness of this proposal.
             is_taken: True for values that must not be proposed again.
+            outcomes: Raw points ``(k, p)`` of every trial with an outcome and
+                whether each succeeded ``(k,)``; once at least one failed and
+                one succeeded, the acquisition is weighted by the probability
+                of not failing (:class:`kt_ext.gp.FeasibilityModel`).
 
         Returns:
             The proposal, or ``None`` if every candidate is taken.
@@ -136,7 +143,9 @@ class UCBProposer:
                 x_pending = encoder.features(u_pending)
                 gp = gp.condition_on(x_pending, gp.predict(x_pending)[0])
             u_cand, acq = self._candidates(encoder, gp, beta, u_obs, y, rng)
-            for i in np.argsort(-acq, kind="stable"):
+            success = _success(encoder, outcomes, u_cand, rng)
+            ranked = acq if success is None else ACQUISITIONS[self.acquisition].weigh(acq, success)
+            for i in np.argsort(-ranked, kind="stable"):
                 values = encoder.decode(u_cand[i])
                 if is_taken(values):
                     continue
@@ -149,6 +158,7 @@ class UCBProposer:
                     acquisition=scaled,
                     beta=beta,
                     lengthscales=[float(v) for v in params.lengthscales],
+                    success=None if success is None else float(success[i]),
                 )
         return None
 
@@ -180,6 +190,22 @@ class UCBProposer:
             u = np.vstack([polished, u])
             acq = np.concatenate([acquisition(self.acquisition, mean_p, std_p, beta, best), acq])
         return u, acq
+
+
+def _success(
+    encoder: SpaceEncoder,
+    outcomes: tuple[np.ndarray, np.ndarray] | None,
+    u_cand: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray | None:
+    """Each candidate's probability of not failing (``None`` until a trial failed, one did not)."""
+    if outcomes is None:
+        return None
+    u_out, succeeded = outcomes
+    if succeeded.all() or not succeeded.any():
+        return None
+    model = FeasibilityModel(encoder.features(u_out), succeeded, rng)
+    return model.probability(encoder.features(u_cand))
 
 
 def reflect(z: np.ndarray) -> np.ndarray:

@@ -132,7 +132,19 @@ class Beta:
         check_beta(value)
 
 
-Rule = Int | Number | Choice | Beta
+@dataclass(frozen=True)
+class Flag:
+    """A true/false argument."""
+
+    name: str
+
+    def check(self, value: Any) -> None:
+        """Raise ``ValueError`` if ``value`` is not a bool."""
+        if not isinstance(value, bool):
+            raise ValueError(f"The value of `{self.name}` is {value!r}, but must be true or false.")
+
+
+Rule = Int | Number | Choice | Beta | Flag
 
 
 def check_arguments(rules: Sequence[Rule], values: Mapping[str, Any]) -> None:
@@ -165,6 +177,7 @@ GP_UCB_ARGUMENTS: tuple[Rule, ...] = (
     Choice("beta_schedule", BETA_SCHEDULES),
     ACQUISITION,
     Number("delta", 0.0, 1.0, low_open=True, high_open=True),
+    Flag("failure_aware"),
 )
 # The schedule's own arguments (reduction_factor, brackets, min_fraction, the
 # order of min and max) are HalvingSchedule.from_arguments's rules.

@@ -252,7 +252,7 @@ class TrialBoard:
         if rung is not None:
             points["halving/rung"] = float(rung)
         if proposal:
-            for key in ("mean", "std", "acquisition", "beta"):
+            for key in ("mean", "std", "acquisition", "beta", "success"):
                 points[f"gp/{key}"] = proposal.get(key)
             for name, ls in zip(features, proposal.get("lengthscales", ()), strict=False):
                 points[f"gp/lengthscale/{name}"] = ls

@@ -99,7 +99,9 @@ def test_an_acquisition_added_to_the_table_is_selectable_everywhere(
         return (ratio / sigma)[:, None] * (d_mean - z[:, None] * d_std)
 
     monkeypatch.setitem(
-        ACQUISITIONS, "pi", Acquisition(pi, pi_gradient, lambda a, g_mean, g_scale: a)
+        ACQUISITIONS,
+        "pi",
+        Acquisition(pi, pi_gradient, lambda a, g_mean, g_scale: a, lambda a, p: a + np.log(p)),
     )
     for strategy in (["strategy=bayes"], ["strategy=bohb"], ["strategy=zoom"]):
         validate(compose_config([*strategy, "strategy.acquisition=pi"]))

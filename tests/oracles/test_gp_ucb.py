@@ -274,3 +274,56 @@ def test_gp_package_imports_without_tensorflow() -> None:
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def failing_search(oracle: keras_tuner.Oracle, n: int) -> tuple[int, float]:
+    """``n`` trials of a 2-D problem whose top-right quarter diverges; (failed trials, best loss).
+
+    The optimum (0.45, 0.45) sits next to the failing region, as a good learning
+    rate sits just below those that diverge.
+    """
+    failed, best = 0, math.inf
+    for _ in range(n):
+        trial = oracle.create_trial("tuner0")
+        x, y = trial.hyperparameters.values["x"], trial.hyperparameters.values["y"]
+        if x > 0.5 and y > 0.5:
+            failed += 1
+            trial.status = TrialStatus.FAILED
+            trial.message = "non-finite loss = nan at epoch 1"
+        else:
+            loss = (x - 0.45) ** 2 + (y - 0.45) ** 2
+            best = min(best, loss)
+            oracle.update_trial(trial.trial_id, {METRIC: loss})
+            trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    return failed, best
+
+
+def test_a_failure_aware_gp_proposes_far_fewer_failing_trials(tmp_path: Path) -> None:
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    hp.Float("y", 0.0, 1.0)
+    totals = {True: [0, []], False: [0, []]}
+    for seed in range(3):
+        for aware in (True, False):
+            oracle = oracle_for(
+                tmp_path,
+                hp,
+                max_trials=30,
+                num_initial_points=5,
+                seed=seed,
+                failure_aware=aware,
+                max_consecutive_failed_trials=30,  # the blind GP fails many in a row
+            )
+            failed, best = failing_search(oracle, 30)
+            totals[aware][0] += failed
+            totals[aware][1].append(best)
+    aware_failed, blind_failed = totals[True][0], totals[False][0]
+    print(f"failed trials: aware {aware_failed}, blind {blind_failed}; best", totals)
+    assert aware_failed <= blind_failed / 2, (aware_failed, blind_failed)
+    assert np.median(totals[True][1]) <= np.median(totals[False][1]) + 1e-3
+    oracle = oracle_for(
+        tmp_path, hp, max_trials=12, num_initial_points=5, seed=0, max_consecutive_failed_trials=12
+    )
+    failing_search(oracle, 12)
+    assert all(0.0 < p.get("success", 0.5) < 1.0 for p in oracle.proposals.values())

@@ -6,6 +6,10 @@ minimum, so a method's simple regret is exact.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import hashlib
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,13 +32,58 @@ class Dim:
 
 @dataclass(frozen=True)
 class Problem:
-    """A function to minimise over ``dims`` with known minimum ``optimum``."""
+    """A function to minimise over ``dims`` with known minimum ``optimum``.
+
+    ``noise`` adds Gaussian noise of that share of the function's spread (its
+    5-95 % range over the box) to every observation; ``fails`` marks the
+    configurations whose training would fail (no observation at all).
+    Regret is always measured on ``fn`` itself, without noise.
+    """
 
     name: str
     dims: tuple[Dim, ...]
     fn: Callable[[dict[str, Any]], float]
     optimum: float
     inert: tuple[str, ...] = ()  # dimensions the function ignores
+    noise: float = 0.0
+    fails: Callable[[dict[str, Any]], bool] | None = None
+
+    def observe(self, values: dict[str, Any], seed: int) -> float | None:
+        """What a trainer reports: ``None`` for a failure, else ``fn`` plus the noise.
+
+        The noise is a function of ``(seed, values)``, so every method sees the
+        same observation of the same configuration.
+        """
+        if self.fails is not None and self.fails(values):
+            return None
+        y = self.fn(values)
+        if self.noise:
+            key = json.dumps(values, sort_keys=True, default=str)
+            digest = hashlib.sha256(f"{seed}:{self.name}:{key}".encode()).digest()
+            rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+            y += self.noise * spread(self) * float(rng.normal())
+        return y
+
+
+@functools.cache
+def spread(problem: Problem) -> float:
+    """The 5-95 % range of ``fn`` over 2,000 uniform points of the box (log scale for log dims)."""
+    rng = np.random.default_rng(0)
+    values = []
+    for _ in range(2000):
+        v: dict[str, Any] = {}
+        for d in problem.dims:
+            if d.kind == "choice":
+                v[d.name] = d.choices[int(rng.integers(len(d.choices)))]
+            elif d.log:
+                v[d.name] = float(np.exp(rng.uniform(np.log(d.low), np.log(d.high))))
+            else:
+                v[d.name] = float(rng.uniform(d.low, d.high))
+            if d.kind == "int":
+                v[d.name] = round(v[d.name])
+        values.append(problem.fn(v))
+    low, high = np.percentile(values, [5, 95])
+    return float(high - low)
 
 
 def _branin(v: dict[str, Any]) -> float:
@@ -136,3 +185,22 @@ PROBLEMS = {
         inert=tuple(f"z{i}" for i in range(6)),
     ),
 }
+
+
+def _variant(name: str, suffix: str, **changes: Any) -> Problem:
+    return dataclasses.replace(PROBLEMS[name], name=f"{name}_{suffix}", **changes)
+
+
+# Noisy observations, 1 % and 10 % of each function's spread.
+for _name in ("branin", "hartmann6", "ackley5", "mixed"):
+    for _pct in (1, 10):
+        _p = _variant(_name, f"noise{_pct}", noise=_pct / 100)
+        PROBLEMS[_p.name] = _p
+# Failure regions next to the optimum, as diverging learning rates sit above good ones.
+# branin_fail and mixed_fail were used to check the failure model; hartmann6_fail is held out.
+for _p in (
+    _variant("branin", "fail", fails=lambda v: v["x1"] > 2.5 and v["x2"] > 7.5),
+    _variant("mixed", "fail", fails=lambda v: v["lr"] > 0.1),
+    _variant("hartmann6", "fail", fails=lambda v: v["x0"] + v["x1"] > 1.2),
+):
+    PROBLEMS[_p.name] = _p

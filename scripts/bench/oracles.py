@@ -3,6 +3,7 @@
 Every method minimises the same functions through its own ask/tell interface:
 
 * ``gpucb``: kt-ext's :class:`kt_ext.oracles.GPUCBOracle` (default β = 1);
+* ``gpucb_blind``: the same without the failure model (``failure_aware=False``);
 * ``gpucb_b2``: the same with β = 2, to show the effect of more exploration;
 * ``gp_ei`` / ``gp_logei``: the same GP with expected improvement or log EI
   (``strategy=bayes strategy.acquisition=ei|log_ei``);
@@ -27,6 +28,14 @@ suggestion (ask plus tell; over the last ten of 50 for the 6-D function, i.e.
 at ~45-50 observations), duplicate proposals (summed over seeds) and, for
 the 12-D function, the share of ignored coordinates proposed within 1% of a
 bound (edge over-exploration; uniform sampling gives 2%).
+
+Noisy variants (``<name>_noise1``, ``<name>_noise10``) add Gaussian noise of 1 %
+or 10 % of the function's spread to every observation; the regret is that of
+the best observation's configuration on the function without noise. Failure
+variants (``branin_fail``, ``mixed_fail``, held out: ``hartmann6_fail``)
+return no observation in a region next to the optimum, as diverging learning
+rates sit above good ones; the tables add the failed trials per method
+(scikit-optimize cannot be told of a failure and is not run on them).
 
 Usage::
 
@@ -73,6 +82,7 @@ from _functions import PROBLEMS, Problem  # noqa: E402
 
 METHODS = (
     "gpucb",
+    "gpucb_blind",
     "gpucb_b2",
     "gp_ei",
     "gp_logei",
@@ -83,7 +93,16 @@ METHODS = (
     "optuna_gp",
     "skopt",
 )
-KT_METHODS = ("gpucb", "gpucb_b2", "gp_ei", "gp_logei", "kt_ext_tpe", "kt_bayes", "kt_random")
+KT_METHODS = (
+    "gpucb",
+    "gpucb_blind",
+    "gpucb_b2",
+    "gp_ei",
+    "gp_logei",
+    "kt_ext_tpe",
+    "kt_bayes",
+    "kt_random",
+)
 BUDGETS = (25, 50)
 
 
@@ -110,8 +129,11 @@ def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple
 
     objective = keras_tuner.Objective("f", "min")
     kwargs = {"objective": objective, "max_trials": budget, "hyperparameters": _kt_space(problem)}
+    kwargs["max_consecutive_failed_trials"] = budget  # failure regions: count, do not stop
     if method == "gpucb":
         oracle = GPUCBOracle(seed=seed, **kwargs)
+    elif method == "gpucb_blind":  # failed trials left out of the model, as before
+        oracle = GPUCBOracle(seed=seed, failure_aware=False, **kwargs)
     elif method == "gpucb_b2":
         oracle = GPUCBOracle(seed=seed, beta=2.0, **kwargs)
     elif method in ("gp_ei", "gp_logei"):
@@ -133,10 +155,14 @@ def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple
                 break
             values = dict(trial.hyperparameters.values)
             ask = time.perf_counter() - start
-            y = problem.fn(values)
+            y = problem.observe(values, seed)
             start = time.perf_counter()
-            oracle.update_trial(trial.trial_id, {"f": y})
-            trial.status = TrialStatus.COMPLETED
+            if y is None:
+                trial.status = TrialStatus.FAILED
+                trial.message = "failed"
+            else:
+                oracle.update_trial(trial.trial_id, {"f": y})
+                trial.status = TrialStatus.COMPLETED
             oracle.end_trial(trial)
             out.append((values, y, ask + time.perf_counter() - start))
     return out
@@ -170,9 +196,12 @@ def _run_optuna(method: str, problem: Problem, seed: int, budget: int) -> list:
         trial = study.ask(dists)
         values = dict(trial.params)
         ask = time.perf_counter() - start
-        y = problem.fn(values)
+        y = problem.observe(values, seed)
         start = time.perf_counter()
-        study.tell(trial, y)
+        if y is None:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(trial, y)
         out.append((values, y, ask + time.perf_counter() - start))
     return out
 
@@ -199,7 +228,7 @@ def _run_skopt(problem: Problem, seed: int, budget: int) -> list:
         x = opt.ask()
         ask = time.perf_counter() - start
         values = {d.name: _plain(v) for d, v in zip(problem.dims, x, strict=True)}
-        y = problem.fn(values)
+        y = problem.observe(values, seed)  # skopt cannot be told of failures: not run on them
         start = time.perf_counter()
         opt.tell(x, y)
         out.append((values, y, ask + time.perf_counter() - start))
@@ -221,10 +250,13 @@ def run_one(method: str, problem_name: str, seed: int, budget: int) -> dict[str,
             history = _run_optuna(method, problem, seed, budget)
         else:
             history = _run_skopt(problem, seed, budget)
-    best, regrets, seen, duplicates = math.inf, [], set(), 0
+    # The recommendation is the best observation so far; its regret is measured on the
+    # function without noise (the same as the best observation's when there is none).
+    best_seen, best_true, regrets, seen, duplicates = math.inf, math.inf, [], set(), 0
     for values, y, _ in history:
-        best = min(best, y)
-        regrets.append(best - problem.optimum)
+        if y is not None and y < best_seen:
+            best_seen, best_true = y, problem.fn(values)
+        regrets.append(best_true - problem.optimum)
         key = json.dumps(values, sort_keys=True)
         duplicates += key in seen
         seen.add(key)
@@ -235,6 +267,7 @@ def run_one(method: str, problem_name: str, seed: int, budget: int) -> dict[str,
         "regret": regrets,
         "seconds": [s for _, _, s in history],
         "duplicates": duplicates,
+        "failed": sum(y is None for _, y, _ in history),
         "edge": edge_count(problem, [values for values, _, _ in history]),
     }
 
@@ -342,6 +375,19 @@ def tables(rows: list[dict[str, Any]], budgets: tuple[int, ...]) -> str:
             edged,
             edge_share,
         )
+    failing = [p for p in problems if PROBLEMS[p].fails]
+
+    def failed(m: str, p: str) -> str:
+        counts = [r.get("failed", 0) for r in rows if r["method"] == m and r["problem"] == p]
+        return str(sum(counts)) if counts else "-"
+
+    if failing:
+        lines += _table(
+            f"Failed trials, summed over {seeds} seeds (the configurations whose training fails)",
+            methods,
+            failing,
+            failed,
+        )
     dup = {m: sum(r["duplicates"] for r in rows if r["method"] == m) for m in methods}
     lines.append(
         "\nDuplicate proposals, all runs: " + ", ".join(f"{m} {n}" for m, n in dup.items())
@@ -355,11 +401,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", type=int, default=max(BUDGETS))
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
+    parser.add_argument(
+        "--problems",
+        nargs="+",
+        default=[p for p in PROBLEMS if not PROBLEMS[p].noise and not PROBLEMS[p].fails],
+        choices=list(PROBLEMS),
+        help="default: the noiseless ones; also <name>_noise1|10 and <name>_fail",
+    )
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("bench/oracles.jsonl"))
     parser.add_argument("--fresh", action="store_true", help="ignore results already in --out")
     parser.add_argument("--report", default="oracles", help="name of the markdown file written")
+    parser.add_argument("--block", default="", help="name of the results block in that file")
     parser.add_argument(
         "--native-threads", action="store_true", help="leave BLAS/torch threading as shipped"
     )
@@ -379,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         for s in range(args.seeds)
         for p in args.problems
         for m in methods
-        if (m, p, s) not in keys
+        if (m, p, s) not in keys and not (m == "skopt" and PROBLEMS[p].fails)
     ]
     print(f"{len(todo)} runs to do, {len(keys)} reused", file=sys.stderr)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -398,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         if r["method"] in methods and r["problem"] in args.problems and r["seed"] < args.seeds
     ]
     budgets = tuple(b for b in BUDGETS if b <= args.budget)
-    report = Report(args.report)
+    report = Report(args.report, args.block)
     report.add(tables(rows, budgets))
     report.write(command_line())
     return 0

@@ -77,3 +77,34 @@ def head_and_compile(
     model = keras.Model(inputs, outputs, name=name)
     model.compile(optimizer=optimizer(values, decay_steps), loss=loss, metrics=list(metrics))
     return model
+
+
+def conv_blocks(x: Any, values: Mapping[str, Any], conv: type, pool: type, size: int) -> Any:
+    """``blocks`` x [conv -> (BatchNorm) -> ReLU -> pool]: the blocks the CNNs share.
+
+    Block ``i`` has ``filters * 2**i`` filters of size ``kernel_size``; a block
+    pools (halving the map) only while the map is at least 2 wide, so small
+    inputs take any depth.
+
+    Args:
+        x: The input tensor.
+        values: Active hyperparameters (``blocks``, ``filters``, ``kernel_size``,
+            ``batch_norm`` and those of :func:`dense_kwargs`).
+        conv: ``keras.layers.Conv2D`` or ``Conv1D``.
+        pool: The pooling layer class matching ``conv``.
+        size: The map's smallest extent at the input.
+    """
+    for i in range(int(values["blocks"])):
+        x = conv(
+            int(values["filters"]) * 2**i,
+            int(values["kernel_size"]),
+            padding="same",
+            **dense_kwargs(values),
+        )(x)
+        if values["batch_norm"]:
+            x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation("relu")(x)
+        if size >= 2:
+            x = pool(pool_size=2)(x)
+            size //= 2
+    return x

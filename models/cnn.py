@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 
-from models._common import dense_kwargs, head_and_compile
+from models._common import conv_blocks, dense_kwargs, head_and_compile
 
 
 def build_cnn(
@@ -46,20 +46,7 @@ def build_cnn(
         )
     inputs = keras.Input(shape=input_shape)
     x = inputs
-    size = min(input_shape[:2])
-    for i in range(int(values["blocks"])):
-        x = keras.layers.Conv2D(
-            int(values["filters"]) * 2**i,
-            int(values["kernel_size"]),
-            padding="same",
-            **dense_kwargs(values),
-        )(x)
-        if values["batch_norm"]:
-            x = keras.layers.BatchNormalization()(x)
-        x = keras.layers.Activation("relu")(x)
-        if size >= 2:
-            x = keras.layers.MaxPooling2D()(x)
-            size //= 2
+    x = conv_blocks(x, values, keras.layers.Conv2D, keras.layers.MaxPooling2D, min(input_shape[:2]))
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dense(int(values["units"]), activation="relu", **dense_kwargs(values))(x)
     x = keras.layers.Dropout(float(values["dropout"]))(x)

@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 
-from models._common import dense_kwargs, head_and_compile
+from models._common import conv_blocks, dense_kwargs, head_and_compile
 
 
 def build_cnn1d(
@@ -49,20 +49,7 @@ def build_cnn1d(
     x = keras.layers.Reshape((input_shape[0], 1))(inputs) if len(input_shape) == 1 else inputs
     maximum = values["pooling"] == "max"
     pool = keras.layers.MaxPooling1D if maximum else keras.layers.AveragePooling1D
-    length = input_shape[0]
-    for i in range(int(values["blocks"])):
-        x = keras.layers.Conv1D(
-            int(values["filters"]) * 2**i,
-            int(values["kernel_size"]),
-            padding="same",
-            **dense_kwargs(values),
-        )(x)
-        if values["batch_norm"]:
-            x = keras.layers.BatchNormalization()(x)
-        x = keras.layers.Activation("relu")(x)
-        if length >= 2:
-            x = pool(pool_size=2)(x)
-            length //= 2
+    x = conv_blocks(x, values, keras.layers.Conv1D, pool, input_shape[0])
     if maximum:
         x = keras.layers.GlobalMaxPooling1D()(x)
     else:

@@ -25,6 +25,7 @@ Usage::
 
     python scripts/bench/halving.py synthetic --seeds 10
     python scripts/bench/halving.py real --seeds 3 --jobs 2
+    python scripts/bench/halving.py real --task mnist1d-cnn1d --objective val_loss --seeds 10
 
 Results are cached as JSON lines in ``--out`` (``bench/halving``); a re-run
 only computes what is missing (``--fresh`` starts over). The tables go to
@@ -182,6 +183,12 @@ def regret_at(row: dict[str, Any], budget: float) -> float:
 R_REAL = 27
 REAL_BUDGET = 162  # epochs: 6 full trainings
 REAL_POINTS = (27, 54, 81, 162)
+# Real tasks: the digits CNN (saturates: every gap within half a validation example) and
+# MNIST-1D's 1-D CNN, where methods differ.
+REAL_TASKS = {
+    "digits-cnn": ["model=cnn"],
+    "mnist1d-cnn1d": ["data=mnist1d", "model=cnn1d"],
+}
 REAL_METHODS = {
     "halving": ["strategy=halving", "strategy.iterations=3"],
     "bohb": ["strategy=bohb", "strategy.iterations=3"],
@@ -192,8 +199,10 @@ REAL_METHODS = {
 }
 
 
-def real_one(method: str, seed: int, tmp: str, objective: str = "val_accuracy") -> dict[str, Any]:
-    """One digits-CNN search stopped at ``REAL_BUDGET`` epochs; best objective after each trial."""
+def real_one(
+    method: str, seed: int, tmp: str, objective: str = "val_accuracy", task: str = "digits-cnn"
+) -> dict[str, Any]:
+    """One search of a real task, stopped at ``REAL_BUDGET`` epochs; the best after each trial."""
     from hydra import compose, initialize_config_dir
     from keras_tuner.engine.trial import Trial, TrialStatus
 
@@ -203,7 +212,7 @@ def real_one(method: str, seed: int, tmp: str, objective: str = "val_accuracy") 
 
     overrides = [
         *REAL_METHODS[method],
-        "model=cnn",
+        *REAL_TASKS[task],
         f"seed={seed}",
         f"search.epochs={R_REAL}",
         "search.early_stopping_patience=0",
@@ -299,14 +308,17 @@ def _run_all(
     out: Path,
     fresh: bool,
     objective: str = "val_accuracy",
+    task: str = "digits-cnn",
 ) -> dict[tuple[str, int], dict]:
     """Every (method, seed) result, running the missing ones in fresh processes."""
     suffix = "" if objective == "val_accuracy" else f"-{objective}"
+    suffix += "" if task == "digits-cnn" else f"-{task}"
     cache = Cache(out / f"{kind}{suffix}.jsonl", ("method", "seed"), fresh)
     if kind == "real":  # rows cached before per-epoch credit are run again (later lines win)
         cache.rows = {k: r for k, r in cache.rows.items() if "epoch_curve" in r}
     todo = [(m, s) for m in methods for s in range(seeds) if (m, s) not in cache]
     cmd = [sys.executable, __file__, "one", kind, "--out", str(out), "--objective", objective]
+    cmd += ["--task", task]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
 
     def launch(job: tuple[str, int]) -> dict:
@@ -424,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--objective", default="val_accuracy", help="(real) val_accuracy|val_loss")
+    parser.add_argument("--task", default="digits-cnn", choices=list(REAL_TASKS), help="(real)")
     args = parser.parse_args(argv)
     if args.kind == "one":
         import tempfile
@@ -432,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.sub == "synthetic":
                 row = synthetic_run(args.method, args.seed, tmp)
             else:
-                row = real_one(args.method, args.seed, tmp, args.objective)
+                row = real_one(args.method, args.seed, tmp, args.objective, args.task)
             print(json.dumps(row))
         return 0
     if args.kind == "synthetic":
@@ -447,14 +460,15 @@ def main(argv: list[str] | None = None) -> int:
     methods = args.methods or list(REAL_METHODS)
     seeds = args.seeds or 3
     objective = args.objective
-    report = Report("halving", f"real, {objective}")
-    rows = _run_all("real", methods, seeds, args.jobs, args.out, args.fresh, objective)
+    task = args.task
+    report = Report("halving", f"real, {objective}" + ("" if task == "digits-cnn" else f", {task}"))
+    rows = _run_all("real", methods, seeds, args.jobs, args.out, args.fresh, objective, task)
     sign = 1.0 if rows[(methods[0], 0)].get("direction", "max") == "max" else -1.0
     for key, credit in [
         ("epoch_curve", "each epoch's result counts once that epoch is trained"),
         ("curve", "a trial's best result counts only once the whole trial ends"),
     ]:
-        title = f"Median best {objective} over {seeds} seeds (digits CNN, R={R_REAL}; {credit})"
+        title = f"Median best {objective} over {seeds} seeds ({task}, R={R_REAL}; {credit})"
         at = functools.partial(best_at, key=key)
         _section(report, rows, methods, seeds, REAL_POINTS, at, sign, ".4f", title)
     report.write(command_line())

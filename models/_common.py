@@ -108,3 +108,27 @@ def conv_blocks(x: Any, values: Mapping[str, Any], conv: type, pool: type, size:
             x = pool(pool_size=2)(x)
             size //= 2
     return x
+
+
+def dense_head_and_compile(
+    inputs: Any,
+    x: Any,
+    values: Mapping[str, Any],
+    *,
+    num_classes: int,
+    metrics: Sequence[str],
+    decay_steps: int,
+    name: str,
+) -> keras.Model:
+    """The CNNs' tail: Dense(``units``) -> ReLU -> Dropout -> :func:`head_and_compile`."""
+    x = keras.layers.Dense(int(values["units"]), activation="relu", **dense_kwargs(values))(x)
+    x = keras.layers.Dropout(float(values["dropout"]))(x)
+    return head_and_compile(
+        inputs,
+        x,
+        values,
+        num_classes=num_classes,
+        metrics=metrics,
+        decay_steps=decay_steps,
+        name=name,
+    )

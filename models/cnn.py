@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 
-from models._common import conv_blocks, dense_kwargs, head_and_compile
+from models._common import conv_blocks, dense_head_and_compile
 
 
 def build_cnn(
@@ -48,9 +48,7 @@ def build_cnn(
     x = inputs
     x = conv_blocks(x, values, keras.layers.Conv2D, keras.layers.MaxPooling2D, min(input_shape[:2]))
     x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(int(values["units"]), activation="relu", **dense_kwargs(values))(x)
-    x = keras.layers.Dropout(float(values["dropout"]))(x)
-    return head_and_compile(
+    return dense_head_and_compile(
         inputs,
         x,
         values,

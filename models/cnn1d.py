@@ -7,7 +7,7 @@ from typing import Any
 
 import keras
 
-from models._common import conv_blocks, dense_kwargs, head_and_compile
+from models._common import conv_blocks, dense_head_and_compile
 
 
 def build_cnn1d(
@@ -54,9 +54,7 @@ def build_cnn1d(
         x = keras.layers.GlobalMaxPooling1D()(x)
     else:
         x = keras.layers.GlobalAveragePooling1D()(x)
-    x = keras.layers.Dense(int(values["units"]), activation="relu", **dense_kwargs(values))(x)
-    x = keras.layers.Dropout(float(values["dropout"]))(x)
-    return head_and_compile(
+    return dense_head_and_compile(
         inputs,
         x,
         values,

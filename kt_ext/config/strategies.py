@@ -131,7 +131,8 @@ def _schedule_cost(
     space: SearchSpace,
     schedule: HalvingSchedule | None,
 ) -> str:
-    assert schedule is not None  # noqa: S101 - the entry has a schedule
+    if schedule is None:
+        raise ValueError("a successive-halving strategy needs its schedule to describe its cost")
     return schedule.describe()
 
 

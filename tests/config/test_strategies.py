@@ -17,7 +17,7 @@ from kt_ext.run.preview import describe_cost
 from tests.conftest import CONF, option_names
 
 # Keys of a strategy YAML that are run-time wiring, not arguments with a rule.
-WIRING = {"_target_", "_partial_", "defaults", "seed", "delta_note"}
+WIRING = {"_target_", "_partial_", "defaults", "seed"}
 SCHEDULE_KEYS = {"reduction_factor", "brackets", "min_fraction"}  # HalvingSchedule's rules
 
 

@@ -57,7 +57,9 @@ class GPUCBOracle(SeededOracle):
     Args:
         num_initial_points: Quasi-random trials before the GP is used;
             ``None`` means ``max(3, p + 1)`` for ``p`` tunable hyperparameters.
-        beta: ``β`` of the ``"constant"`` schedule, ``>= 0``.
+        beta: ``β`` of the ``"constant"`` schedule, ``>= 0``; each proposal
+            widens it by the fitted noise share
+            (:func:`kt_ext.oracles._ucb.noise_adjusted_beta`).
         beta_schedule: ``"constant"`` or ``"srinivas"``
             (:func:`kt_ext.gp.srinivas_beta`, which grows like ``sqrt(log t)``).
         delta: ``δ`` of the ``"srinivas"`` schedule, in ``(0, 1)``.
@@ -217,7 +219,7 @@ class GPUCBOracle(SeededOracle):
             "mean": sign * proposal.mean,
             "std": proposal.std,
             "acquisition": proposal.acquisition,
-            "beta": beta,
+            "beta": proposal.beta,
             "lengthscales": proposal.lengthscales,
         }
         if proposal.success is not None:

@@ -45,6 +45,7 @@ _POLISH_BELOW = 0.7
 _ENUMERATE_LIMIT = 20_000
 _FIT_RESTARTS = 1
 _RESTART_EVERY = 5  # fits between random restarts (the warm start is usually enough)
+_MAX_NOISE_BOOST = 4.0  # cap of noise_adjusted_beta's factor
 
 IsTaken = Callable[[dict[str, Any]], bool]
 
@@ -139,6 +140,7 @@ class UCBProposer:
             params = fit_params(x_obs, y, rng, warm_start=warm, restarts=restarts)
             self.warm_start = [float(v) for v in params.to_vector()]
             gp = GaussianProcess(x_obs, y, params)
+            beta = noise_adjusted_beta(beta, params)
             if len(u_pending):
                 x_pending = encoder.features(u_pending)
                 gp = gp.condition_on(x_pending, gp.predict(x_pending)[0])
@@ -190,6 +192,34 @@ class UCBProposer:
             u = np.vstack([polished, u])
             acq = np.concatenate([acquisition(self.acquisition, mean_p, std_p, beta, best), acq])
         return u, acq
+
+
+def noise_adjusted_beta(beta: float, params: GPParams) -> float:
+    """The exploration weight divided by the share of the outputs' variance the model calls signal.
+
+    On a noisy objective (a real training run: seed, data order, early
+    stopping) the best observations are partly luck, and UCB with the plain
+    weight keeps sampling around them: the posterior deviation ``σ`` of the
+    latent function says nothing about how much of the observed spread was
+    noise. Dividing ``β`` by ``σ_f² / (σ_f² + σ_n²)`` widens exploration in
+    proportion to the fitted noise, leaves a noiseless fit (``σ_n²`` at its
+    floor) exactly as it was, and is capped at ``4 β``.
+
+    Chosen on Branin and Hartmann6 with 1 % and 10 % noise (median regret at
+    50 evaluations, 10 seeds: 0.49 → 0.38, 8.7 → 3.9, 0.0056 → 0.0081,
+    0.16 → 0.072; noiseless unchanged) and confirmed on Ackley5 and the mixed
+    space, noisy and noiseless, and Hartmann6 in 12-D
+    (``scripts/bench/oracles.md``, "Noisy observations").
+
+    Args:
+        beta: The configured weight.
+        params: The fitted kernel hyperparameters (standardised outputs).
+
+    Returns:
+        The weight UCB uses for this proposal.
+    """
+    signal = params.amplitude / (params.amplitude + params.noise)
+    return beta / max(signal, 1.0 / _MAX_NOISE_BOOST)
 
 
 def _success(

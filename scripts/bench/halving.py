@@ -96,6 +96,7 @@ def _oracle(method: str, seed: int) -> Any:
     import keras_tuner
 
     from kt_ext.oracles import GPUCBOracle, HalvingOracle
+    from kt_ext.tuners._trial import independent_draws
 
     objective = keras_tuner.Objective("loss", "min")
     halving = {"min_epochs": 1, "max_epochs": R_SYN, "reduction_factor": 3, "seed": seed}
@@ -120,15 +121,20 @@ def _oracle(method: str, seed: int) -> Any:
             random_fraction=1 / 3 if method == "bohb_random_third" else 0.0,
             **halving,
         )
-    if method == "kt_hyperband":
-        return keras_tuner.oracles.HyperbandOracle(
-            objective, max_epochs=R_SYN, factor=3, hyperband_iterations=10,
-            hyperparameters=_space(), seed=seed + 1,  # KerasTuner turns seed 0 into a random one
-        )  # fmt: skip
-    if method == "random":
-        return keras_tuner.oracles.RandomSearchOracle(
-            objective, max_trials=100, hyperparameters=_space(), seed=seed + 1
-        )
+    if method in ("kt_hyperband", "random"):
+        # seed + 1: KerasTuner turns seed 0 into a random one; each trial's draws come from
+        # a hash of (seed, trial), as kt-ext runs these oracles, so nearby seeds share nothing
+        if method == "kt_hyperband":
+            oracle = keras_tuner.oracles.HyperbandOracle(
+                objective, max_epochs=R_SYN, factor=3, hyperband_iterations=10,
+                hyperparameters=_space(), seed=seed + 1,
+            )  # fmt: skip
+        else:
+            oracle = keras_tuner.oracles.RandomSearchOracle(
+                objective, max_trials=100, hyperparameters=_space(), seed=seed + 1
+            )
+        independent_draws(oracle, seed)
+        return oracle
     if method == "gpucb":
         return GPUCBOracle(objective=objective, max_trials=100, hyperparameters=_space(), seed=seed)
     raise ValueError(method)

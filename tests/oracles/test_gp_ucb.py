@@ -350,3 +350,22 @@ def test_a_failure_aware_gp_proposes_far_fewer_failing_trials(tmp_path: Path) ->
     )
     failing_search(oracle, 12)
     assert all(0.0 < p.get("success", 0.5) < 1.0 for p in oracle.proposals.values())
+
+
+def test_many_observations_refit_the_kernel_only_as_the_data_grow() -> None:
+    from kt_ext.oracles._ucb import EncoderCache, UCBProposer
+
+    encoder = EncoderCache().get(branin_space())
+    rng = np.random.default_rng(0)
+    u = rng.random((251, 2))
+    g = -np.array([branin(encoder.decode(x)) for x in u])
+    proposer = UCBProposer(num_candidates=64)
+
+    def fitted(n: int) -> list[float] | None:
+        before = list(proposer.warm_start or [])
+        proposer.propose(encoder, u[:n], g[:n], np.zeros((0, 2)), 1.0, rng, lambda v: False)
+        return proposer.warm_start if proposer.warm_start != before else None
+
+    assert fitted(20) is not None and fitted(21) is not None  # few points: every call
+    assert fitted(250) is not None  # 250 // 100 = 2: every second call
+    assert fitted(251) is None

@@ -9,9 +9,18 @@ rule, which the scripts print as one line (exit status 2, nothing written).
 Each composed config is then validated (:func:`kt_ext.config.validate`), so a
 multirun with one bad job stops before its first job rather than mid-sweep.
 
+It is also where configs from elsewhere are kept from running code:
+whatever ``--config-dir`` and ``--config-name`` bring in is composed here
+too, and refused if it sets a key only the command line may set
+(:func:`kt_ext.config.safety.check_trusted_keys`: Hydra's callbacks,
+logging, launcher, sweeper, job environment, run and output directories,
+the allowlist), all before Hydra instantiates anything.
+``--experimental-rerun`` (which unpickles a file of a run directory) is
+refused.
+
 Command lines this module cannot judge alone are left to Hydra: ``--help``,
-``--info``, ``--cfg``, shell completion, ``--config-dir``/``--config-path``.
-For a multirun (``-m``), every value of every sweep is checked, at most
+``--info``, ``--cfg``, shell completion, ``--config-path``. For a multirun
+(``-m``), every value of every sweep is checked, at most
 :data:`MAX_SWEEP_VALUES` per sweep.
 """
 
@@ -70,25 +79,42 @@ def check_overrides(argv: Sequence[str], config_dir: str | Path, config_name: st
     from hydra._internal.utils import get_args_parser
 
     args = get_args_parser().parse_args(list(argv))  # a usage error exits here, as in Hydra
+    if args.experimental_rerun:
+        raise ConfigError(
+            "--experimental-rerun",
+            args.experimental_rerun,
+            "not supported: it unpickles a file, which can run code; rerun the command instead",
+        )
     if (
         args.help
         or args.hydra_help
         or args.info
         or args.cfg
         or args.shell_completion
-        or args.experimental_rerun
-        or args.config_dir
         or args.config_path
     ):
         return
     from omegaconf import OmegaConf, open_dict
 
-    from kt_ext.config import validate
+    from kt_ext.config import safety, validate
 
     variants = _variants(args.overrides, multirun=args.multirun)
     name = args.config_name or config_name
+    extra = None
+    if args.config_dir:
+        extra = Path(args.config_dir).resolve()
+        if not extra.is_dir():
+            raise ConfigError("--config-dir", args.config_dir, "no such directory")
+    primary = str(Path(config_dir).resolve())
+    source = "a config file" if extra is None else f"a config file in {extra}"
+    roots = {key.split(".")[0] for key in safety.TRUSTED_KEYS}
+    trusted: dict[tuple[str, ...], list[DictConfig]] = {}
     for overrides in variants:
-        cfg = _compose(str(Path(config_dir).resolve()), name, overrides)
+        cfg = _compose(primary, name, overrides, extra)
+        own = tuple(o for o in overrides if re.split(r"[./=@]", o.lstrip("+~"))[0] in roots)
+        if own not in trusted:
+            trusted[own] = _trusted(primary, config_name, list(own))
+        safety.check_trusted_keys(cfg, trusted[own], source)
         with open_dict(cfg):
             del cfg["hydra"]  # what the scripts receive: the config without Hydra's node
         if OmegaConf.select(cfg, "search") is not None:  # a kt-ext run config
@@ -139,13 +165,42 @@ def _variants(overrides: Sequence[str], multirun: bool) -> list[list[str]]:
     return variants
 
 
-def _compose(config_dir: str, config_name: str, overrides: list[str]) -> DictConfig:
-    from hydra import compose, initialize_config_dir
+def _trusted(config_dir: str, config_name: str, overrides: list[str]) -> list[DictConfig]:
+    """What trusted sources give: the repository's config and Hydra's defaults alone.
+
+    Each with the command line's ``hydra.*``/``safety.*`` overrides, where they apply.
+    """
+    out = []
+    for name in (config_name, None):
+        try:
+            out.append(_compose(config_dir, name, overrides, None))
+        except ConfigError:  # an override needs a key that config lacks
+            continue
+    return out
+
+
+def _compose(
+    config_dir: str, config_name: str | None, overrides: list[str], extra_dir: Path | None
+) -> DictConfig:
+    """Compose as ``hydra.main`` would, ``extra_dir`` searched first (``--config-dir``)."""
+    from hydra import compose
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.config_search_path import SearchPathQuery
+    from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import ConfigCompositionException, MissingConfigException
 
+    search_path = create_config_search_path(config_dir)
+    if extra_dir is not None:  # where Hydra puts --config-dir
+        search_path.prepend(
+            provider="command-line",
+            path=f"file://{extra_dir}",
+            anchor=SearchPathQuery(provider="schema"),
+        )
+    GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
-            return compose(config_name, overrides=overrides, return_hydra_config=True)
+        Hydra.create_main_hydra2(task_name="kt_ext_check", config_search_path=search_path)
+        return compose(config_name, overrides=overrides, return_hydra_config=True)
     except MissingConfigException as e:
         group, _, option = (e.missing_cfg_file or "").rpartition("/")
         if group and e.options:
@@ -162,6 +217,11 @@ def _compose(config_dir: str, config_name: str, overrides: list[str]) -> DictCon
                 key = found.group(1)
                 raise ConfigError(key, value_of.get(key, ""), rule.format(key=key)) from None
         raise ConfigError("overrides", " ".join(overrides), _one_line(message)) from None
+    except Exception as e:  # noqa: BLE001 - anything else Hydra raises while composing
+        what = f"{type(e).__name__}: {e}"
+        raise ConfigError(config_name or "config", " ".join(overrides), _one_line(what)) from None
+    finally:
+        GlobalHydra.instance().clear()
 
 
 def _one_line(message: str) -> str:

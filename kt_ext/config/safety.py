@@ -16,8 +16,21 @@ code. kt-ext only instantiates targets from an allowlist, checked twice:
    instances or functions of the libraries (``keras``, ``tensorflow`` and
    ``keras_tuner`` contribute classes only).
 
-Users trust more modules with ``safety.allow_modules: [my_models]``; the
-objects of a listed module (and its submodules) are all allowed.
+Users trust more modules with ``safety.allow_modules=[my_models]`` on the
+command line (or in the repository's own ``conf/config.yaml``); the objects
+of a listed module (and its submodules) are all allowed.
+
+Threat model: config files given with ``--config-dir``/``--config-name``
+(a colleague's ``best_config.yaml``, a tutorial's config) and run
+directories may come from someone else; the repository's ``conf/``, the
+command line and the environment of the person running kt-ext are trusted.
+Besides ``_target_``, Hydra runs code and chooses paths from its own node
+(callbacks, logging handler factories, launcher, sweeper, environment
+variables, the run and sweep directories): :func:`check_trusted_keys`
+refuses a composed config in which any of :data:`TRUSTED_KEYS` differs from
+what the command line gives on top of the repository's config or of Hydra's
+own defaults (what a ``best_config.yaml`` that kt-ext wrote composes to),
+before Hydra acts on them.
 """
 
 from __future__ import annotations
@@ -33,6 +46,25 @@ CODE_MODULES = ("kt_ext.data", "kt_ext.distribute", "kt_ext.tuners", "kt_ext.ora
 #: Library packages whose classes (not functions) a config may name.
 CLASS_PACKAGES = ("kt_ext", "models", "keras", "tensorflow", "keras_tuner")
 TARGET = "_target_"
+#: Keys only the repository's own config and the command line may set: Hydra runs code
+#: from them (callbacks, logging factories, launcher, sweeper, job environment), they
+#: choose where kt-ext writes, or they widen this allowlist.
+TRUSTED_KEYS = (
+    "hydra.callbacks",
+    "hydra.job_logging",
+    "hydra.hydra_logging",
+    "hydra.launcher",
+    "hydra.sweeper",
+    "hydra.searchpath",
+    "hydra.run",
+    "hydra.sweep",
+    "hydra.output_subdir",
+    "hydra.job.chdir",
+    "hydra.job.env_set",
+    "hydra.job.env_copy",
+    "hydra.mode",
+    "safety",
+)
 
 
 def under(name: str, modules: Sequence[str]) -> bool:
@@ -122,3 +154,49 @@ def instantiate(node: Mapping[str, Any], key: str, allow: Sequence[str] = (), **
             raise ConfigError(sub_key, target, f"cannot be imported: {e}") from None
         check_object(obj, sub_key, target, allow)
     return hydra_instantiate(node, **kwargs)
+
+
+def check_trusted_keys(composed: Any, trusted: Sequence[Any], source: str) -> None:
+    """Refuse ``composed`` if a :data:`TRUSTED_KEYS` entry differs from every ``trusted`` one.
+
+    Args:
+        composed: The config as the command line composes it (Hydra's node included).
+        trusted: The same command line's ``hydra.*`` and ``safety.*`` overrides
+            applied to trusted configs alone (the repository's, Hydra's defaults).
+        source: What else took part in ``composed`` (for the message).
+
+    Raises:
+        ConfigError: Naming the first key a config file changed.
+    """
+    from omegaconf import OmegaConf
+
+    for key in TRUSTED_KEYS:
+        mine = _plain(OmegaConf.select(composed, key, default=None))
+        theirs = [_plain(OmegaConf.select(t, key, default=None)) for t in trusted]
+        if all(mine != other for other in theirs):
+            # name a key that differs (``hydra.callbacks.evil``), from the closest baseline
+            where, value = min((_differences(key, mine, o) for o in theirs), key=len)[0]
+            raise ConfigError(
+                where,
+                value,
+                f"set by {source}; only the command line may set it (it runs code, chooses "
+                "where kt-ext writes, or widens what configs may run)",
+            )
+
+
+def _differences(key: str, mine: Any, theirs: Any) -> list[tuple[str, Any]]:
+    """The most specific keys below ``key`` where ``mine`` differs from ``theirs``, with values."""
+    if not (isinstance(mine, dict) and isinstance(theirs, dict)):
+        return [(key, mine)] if mine != theirs else []
+    out = []
+    for k in [*mine, *(k for k in theirs if k not in mine)]:
+        out += _differences(f"{key}.{k}", mine.get(k), theirs.get(k))
+    return out
+
+
+def _plain(node: Any) -> Any:
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(node):
+        return OmegaConf.to_container(node, resolve=False)
+    return node

@@ -54,4 +54,3 @@ def test_every_value_of_every_sweep_is_composed():
 def test_what_only_hydra_can_judge_is_left_to_it():
     check_overrides(["--help"], CONF, "config")
     check_overrides(["--cfg", "job", "model=transformer"], CONF, "config")
-    check_overrides(["-cd", "/elsewhere", "-cn", "best_config", "x=1"], CONF, "config")

@@ -8,6 +8,7 @@ built from those arrays per trial, because batch size is a hyperparameter.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -235,7 +236,18 @@ def _images(x: np.ndarray) -> np.ndarray:
 
 
 def _labels(y: np.ndarray) -> np.ndarray:
-    return np.asarray(y).reshape(-1).astype("int64")
+    """Labels as int64 class ids; floats must be exact integers (``3.0``, never ``0.3``)."""
+    y = np.asarray(y).reshape(-1)
+    if y.dtype.kind == "f":
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            raise ValueError(
+                f"labels must be integer class ids; found {float(y[bad][0]):g} "
+                f"({int(bad.sum())} non-integer labels)"
+            )
+    elif y.dtype.kind not in "iub":
+        raise ValueError(f"labels must be integer class ids; found dtype {y.dtype}")
+    return y.astype("int64")
 
 
 # ----------------------------------------------------------------------------- split
@@ -265,12 +277,14 @@ def split(
         The splits, with ``num_classes`` taken from the labels.
 
     Raises:
-        ValueError: Labels are not integer ids ``0..k-1`` or a split would be empty.
+        ValueError: The data break a rule of :func:`check_data`, or a class
+            is missing from the training or validation split.
     """
     from sklearn.model_selection import train_test_split
 
-    y_all = raw.y if raw.y_test is None else np.concatenate([raw.y, raw.y_test])
-    num_classes = _check_labels(y_all)
+    y_test = None if raw.y_test is None else _labels(raw.y_test)
+    raw = dataclasses.replace(raw, y=_labels(raw.y), y_test=y_test)
+    num_classes = check_data(raw)
     x, y = raw.x, raw.y
     if raw.x_test is None:
         x, x_test, y, y_test = train_test_split(
@@ -291,6 +305,14 @@ def split(
                 random_state=seed,
                 stratify=_stratify(y_train, keep),
             )
+    for name, labels in (("training", y_train), ("validation", y_val)):
+        missing = sorted(set(range(num_classes)) - set(np.unique(labels).tolist()))
+        if missing:
+            raise ValueError(
+                f"class {missing[0]} has no example in the {name} split "
+                f"({len(labels)} examples); each class needs examples in both splits: "
+                "use more data or a larger data.val_fraction / data.subset"
+            )
     if standardize:
         mean = x_train.mean(axis=0)
         std = x_train.std(axis=0) + 1e-8
@@ -299,12 +321,53 @@ def split(
     return Splits(cast(x_train), y_train, cast(x_val), y_val, cast(x_test), y_test, num_classes)
 
 
-def _check_labels(y: np.ndarray) -> int:
+def check_data(raw: RawData) -> int:
+    """Check loaded arrays before any trial; the number of classes.
+
+    Rules: features and labels of equal length, numeric and finite features
+    (a NaN would make every trial fail with a misleading "diverged" message),
+    integer labels ``0..k-1`` with every class present and ``k >= 2``, the
+    same example shape in the test arrays.
+
+    Raises:
+        ValueError: Naming the first rule broken.
+    """
+    pairs = [("x", "y", raw.x, raw.y)]
+    if raw.x_test is not None or raw.y_test is not None:
+        if raw.x_test is None or raw.y_test is None:
+            raise ValueError("x_test and y_test must be given together")
+        pairs.append(("x_test", "y_test", raw.x_test, raw.y_test))
+    for x_name, y_name, x, y in pairs:
+        if len(x) != len(y):
+            raise ValueError(f"{x_name} has {len(x)} examples but {y_name} has {len(y)} labels")
+        if x.dtype.kind not in "fiub":
+            raise ValueError(f"{x_name} must be numeric; found dtype {x.dtype}")
+        finite = np.isfinite(x) if x.dtype.kind == "f" else np.ones(x.shape, bool)
+        if not finite.all():
+            first = int(np.argwhere(~finite.reshape(len(x), -1).all(axis=1))[0][0])
+            raise ValueError(
+                f"{x_name} holds {int((~finite).sum())} NaN or infinite values "
+                f"(the first in example {first}); clean or impute them"
+            )
+    if raw.x_test is not None and raw.x_test.shape[1:] != raw.x.shape[1:]:
+        raise ValueError(
+            f"x_test examples have shape {raw.x_test.shape[1:]}, x examples {raw.x.shape[1:]}"
+        )
+    y = raw.y if raw.y_test is None else np.concatenate([raw.y, raw.y_test])
     if y.size == 0:
         raise ValueError("the dataset is empty")
-    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-        raise ValueError("labels must be integer class ids 0..k-1")
-    return max(int(y.max()) + 1, 2)
+    if y.min() < 0:
+        raise ValueError(f"labels must be class ids 0..k-1; found {int(y.min())}")
+    present = np.bincount(y)
+    if (present == 0).any():
+        gap = int(np.argmin(present > 0))
+        raise ValueError(
+            f"labels must be class ids 0..k-1 with every class present; class {gap} has no "
+            f"example (labels run to {len(present) - 1})"
+        )
+    if len(present) < 2:
+        raise ValueError(f"at least two classes are needed; every label is {int(y[0])}")
+    return len(present)
 
 
 def _stratify(y: np.ndarray, size: float) -> np.ndarray | None:

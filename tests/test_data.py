@@ -8,6 +8,7 @@ import pytest
 
 from kt_ext.data import (
     RawData,
+    Splits,
     load_breast_cancer,
     load_digits,
     load_keras_dataset,
@@ -226,3 +227,46 @@ def test_mnist1d_is_generated_offline_once_and_read_from_the_cache(tmp_path, mon
     monkeypatch.undo()
     monkeypatch.setenv("KT_EXT_CACHE", str(tmp_path))
     assert np.array_equal(data.load_mnist1d(num_samples=500).x, raw.x)
+
+
+def _raw(n: int = 40, classes: int = 2, **change) -> RawData:
+    x = np.random.default_rng(0).normal(size=(n, 3)).astype("float32")
+    return RawData(**{"x": x, "y": np.arange(n) % classes, **change})
+
+
+def _split(raw: RawData) -> Splits:
+    fractions = {"val_fraction": 0.2, "test_fraction": 0.2, "subset": 1.0}
+    return split(raw, seed=0, standardize=False, **fractions)
+
+
+NAN = np.where(np.eye(40, 3, dtype=bool), np.nan, 0.0)
+# (case, the broken data, what the one-line error says)
+BROKEN = [
+    ("float_labels", _raw(y=np.linspace(0, 1, 40)), "found 0.025641 (38 non-integer labels)"),
+    ("nan_labels", _raw(y=np.full(40, np.nan)), "integer class ids"),
+    ("string_labels", _raw(y=np.array(["a", "b"] * 20)), "found dtype <U1"),
+    ("negative_labels", _raw(y=np.arange(40) % 2 - 1), "found -1"),
+    ("a_class_missing", _raw(y=(np.arange(40) % 2) * 2), "class 1 has no example"),
+    ("one_class", _raw(y=np.zeros(40, int)), "at least two classes"),
+    ("nan_inputs", _raw(x=NAN), "holds 3 NaN or infinite values (the first in example 0)"),
+    ("inf_inputs", _raw(x=np.full((40, 3), np.inf)), "NaN or infinite"),
+    ("string_inputs", _raw(x=np.array([["a"] * 3] * 40)), "must be numeric"),
+    ("lengths_differ", _raw(y=np.arange(39) % 2), "x has 40 examples but y has 39 labels"),
+    ("test_half_given", _raw(x_test=np.zeros((4, 3))), "given together"),
+    ("test_lengths_differ", _raw(x_test=np.zeros((4, 3)), y_test=np.zeros(5, int)), "x_test has 4"),
+    ("test_shape_differs", _raw(x_test=np.zeros((4, 5)), y_test=np.arange(4) % 2), "shape (5,)"),
+    ("empty", _raw(x=np.zeros((0, 3)), y=np.zeros(0, int)), "empty"),
+    ("three_examples", _raw(n=3), "has no example in the"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "raw", "message"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_data_is_refused_with_the_rule(case, raw, message):
+    with pytest.raises(ValueError) as info:
+        _split(raw)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_float_labels_that_are_exact_integers_are_class_ids():
+    splits = _split(_raw(y=(np.arange(40) % 2).astype("float64")))
+    assert splits.y_train.dtype == np.int64 and splits.num_classes == 2

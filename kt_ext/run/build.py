@@ -53,8 +53,10 @@ def load_data(settings: RunSettings) -> Splits:
             subset=d.subset,
             standardize=d.standardize,
         )
-    except ValueError as e:
-        raise ConfigError("data", d.loader["_target_"], str(e)) from e
+    except ValueError as e:  # kt_ext.data.check_data's rules, and splits missing a class
+        if "path" in d.loader:
+            raise ConfigError("data.loader.path", d.loader["path"], str(e)) from e
+        raise ConfigError("data.loader", d.loader["_target_"], str(e)) from e
 
 
 def make_distribution(settings: RunSettings) -> tuple[Distribute, Any]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import yaml
 
@@ -93,6 +94,19 @@ def test_missing_npz_file_exits_2(run_tune, tmp_path):
     proc = run_tune("data=npz", f"data.loader.path={tmp_path / 'none.npz'}")
     assert proc.returncode == 2
     assert "data.loader.path" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_broken_data_exits_2_before_the_first_trial(run_tune, tmp_path):
+    x = np.random.default_rng(0).normal(size=(60, 4))
+    np.savez(tmp_path / "soft.npz", x=x, y=np.linspace(0, 1, 60))  # probabilities, not classes
+    run_dir = tmp_path / "run"
+    proc = run_tune(
+        "data=npz", f"data.loader.path={tmp_path / 'soft.npz'}", f"hydra.run.dir={run_dir}"
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("kt-ext: error")]
+    assert len(errors) == 1 and "data.loader.path" in errors[0] and "integer class ids" in errors[0]
+    assert not run_dir.exists()
 
 
 def test_full_error_shows_traceback(run_tune):

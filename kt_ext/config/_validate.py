@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from kt_ext.config import safety
+from kt_ext.config._keys import check_known_keys
 from kt_ext.config._settings import DataSettings, ParallelSettings, RunSettings, SearchSettings
 from kt_ext.config.strategies import strategy_of
 from kt_ext.errors import ConfigError
@@ -47,6 +48,7 @@ def validate(cfg: DictConfig) -> RunSettings:
         ConfigError: The first key that breaks a rule.
     """
     raw = _resolve(cfg)
+    check_known_keys(raw)
     _check_no_missing(raw, "")
     allow = _modules(_mapping(raw, "safety"), "safety.allow_modules")
     safety.check_config(raw, allow)  # before anything a target names is imported

@@ -26,11 +26,13 @@ Command lines this module cannot judge alone are left to Hydra: ``--help``,
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kt_ext.config._keys import KNOWN
 from kt_ext.errors import ConfigError, fail
 
 if TYPE_CHECKING:
@@ -215,6 +217,14 @@ def _compose(
             found = pattern.search(message)
             if found:
                 key = found.group(1)
+                group, _, name = key.rpartition(".")
+                if "Could not override" in message and not key.startswith("hydra."):
+                    # kt-ext reads no key it does not know: name the one meant, not the +
+                    rule = "no such key; check the spelling"
+                    if group in KNOWN:
+                        close = difflib.get_close_matches(name, KNOWN[group], n=1, cutoff=0.6)
+                        meant = f"did you mean {group}.{close[0]}? " if close else ""
+                        rule = f"no such key; {meant}known: {', '.join(sorted(KNOWN[group]))}"
                 raise ConfigError(key, value_of.get(key, ""), rule.format(key=key)) from None
         raise ConfigError("overrides", " ".join(overrides), _one_line(message)) from None
     except Exception as e:  # noqa: BLE001 - anything else Hydra raises while composing

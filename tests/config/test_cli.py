@@ -23,7 +23,10 @@ def test_each_hydra_failure_names_its_key_and_rule():
     e = error("model=transformer")
     assert (e.key, e.value) == ("model", "transformer") and "cnn, cnn1d, mlp, mlp_lr_wd" in e.rule
     e = error("search.epoch=3")
-    assert (e.key, e.value) == ("search.epoch", "3") and "+search.epoch=" in e.rule
+    assert (e.key, e.value) == ("search.epoch", "3") and "did you mean search.epochs?" in e.rule
+    e = error("+search.epoch=3")  # adding it does not help: kt-ext would not read it
+    assert (e.key, e.value) == ("search.epoch", 3) and "did you mean search.epochs?" in e.rule
+    assert "+model.space.lr.hihg=" not in error("model.space.lr.hihg=2").rule
     assert error("+search.epochs=3").rule.startswith("exists already")
     assert error("~search.nosuch").key == "search.nosuch"
     assert "override syntax" in error("search.epochs=[1").rule

@@ -56,6 +56,9 @@ MALFORMED = [
     # Hydra's own errors (kt_ext.config.cli), in one line too
     (["search.epochs=[1"], "search.epochs"),
     (["search.epoch=3"], "search.epoch"),
+    (["+search.epoch=3"], "search.epoch"),  # added, it would be ignored: refused too
+    (["+seeed=3"], "seeed"),
+    (["+train.metric=[auc]"], "train.metric"),
     (["model=transformer"], "model"),
     (["+search.epochs=3"], "search.epochs"),
     (["~search.nosuch"], "search.nosuch"),

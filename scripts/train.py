@@ -11,7 +11,6 @@ config exits with status 2 and one line naming the key.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from omegaconf import DictConfig
 from kt_ext.config import discard_run_dir, validate_or_exit
 from kt_ext.config.cli import check_command_line
 from kt_ext.errors import ConfigError, fail
+from kt_ext.native_log import import_tensorflow
 from kt_ext.run.sweep import register_resolvers
 
 register_resolvers()
@@ -33,7 +33,7 @@ def main(cfg: DictConfig) -> float:
     """Train ``model.values`` and return the best objective value."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     settings = validate_or_exit(cfg, run_dir)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()  # without TensorFlow's C++ start-up log
     from kt_ext.run import RunError
     from kt_ext.run.train import train_one
 

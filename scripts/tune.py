@@ -14,7 +14,6 @@ run directory behind (``HYDRA_FULL_ERROR=1`` shows the traceback).
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from kt_ext.config import discard_run_dir, validate_or_exit
 from kt_ext.config.cli import check_command_line
 from kt_ext.errors import ConfigError, fail
+from kt_ext.native_log import import_tensorflow
 from kt_ext.outputs.files import BEST_CONFIG
 from kt_ext.outputs.results import best_config, write_yaml
 from kt_ext.run.sweep import register_resolvers
@@ -47,7 +47,7 @@ def main(cfg: DictConfig) -> float:
     """Run one tuning job and return its best objective value."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     settings = validate_or_exit(cfg, run_dir)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()  # without TensorFlow's C++ start-up log
     from kt_ext.run import RunError, run_search, run_worker  # heavy: imports TensorFlow
 
     if settings.preview:

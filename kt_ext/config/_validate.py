@@ -27,7 +27,7 @@ from kt_ext.config.strategies import strategy_of
 from kt_ext.errors import ConfigError
 from kt_ext.oracles.schedule import HalvingSchedule
 from kt_ext.outputs import files
-from kt_ext.space import BATCH_SIZE, SearchSpace, parse_space
+from kt_ext.space import SearchSpace, check_batch_size, parse_space
 
 MISSING = "???"
 DIRECTIONS = ("max", "min")
@@ -70,10 +70,7 @@ def validate(cfg: DictConfig) -> RunSettings:
     )
     model = _mapping(raw, "model")
     space = parse_space(_mapping(model, "model.space"), "model.space")
-    if BATCH_SIZE not in space.names:
-        raise ConfigError(
-            f"model.space.{BATCH_SIZE}", None, "required: the batch size every trial trains with"
-        )
+    check_batch_size(space)
     strategy, schedule = _strategy(_mapping(raw, "strategy"))
     return RunSettings(
         seed=seed,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -201,8 +202,24 @@ def callbacks(settings: RunSettings) -> list[keras.callbacks.Callback]:
     return cbs
 
 
+def check_metrics(metrics: Sequence[str]) -> None:
+    """Each of ``train.metrics`` is a metric Keras knows (else every trial would fail).
+
+    Raises:
+        ConfigError: Naming the first unknown metric.
+    """
+    for name in metrics:
+        try:
+            keras.metrics.get(name)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                "train.metrics", name, "not a Keras metric (e.g. accuracy, auc, precision)"
+            ) from None
+
+
 def prepare(settings: RunSettings) -> tuple[Distribute, Any, Splits, SpaceHyperModel]:
     """Devices, distribution, data and the checked hypermodel: what every process of a run needs."""
+    check_metrics(settings.metrics)
     spec, distribution = make_distribution(settings)
     replicas = int(distribution.num_replicas_in_sync)
     data = load_data(settings)

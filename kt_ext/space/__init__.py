@@ -16,11 +16,19 @@ so a bad config is reported in well under a second. Declaring the space
 shares this vocabulary.
 """
 
-from kt_ext.space._model import BATCH_SIZE, Condition, Param, Scalar, SearchSpace
+from kt_ext.space._model import (
+    BATCH_SIZE,
+    Condition,
+    Param,
+    Scalar,
+    SearchSpace,
+    check_batch_size,
+)
 from kt_ext.space._parse import grid_values, parse_space
 
 __all__ = [
     "BATCH_SIZE",
+    "check_batch_size",
     "Condition",
     "Param",
     "Scalar",

@@ -218,3 +218,23 @@ class SearchSpace:
         hp = keras_tuner.HyperParameters()
         self.declare(hp)
         return hp
+
+
+def check_batch_size(space: SearchSpace, key: str = "model.space") -> None:
+    """The space has a :data:`BATCH_SIZE` entry, and every value it can draw is an integer >= 1.
+
+    Raises:
+        ConfigError: Naming the entry's key.
+    """
+    if BATCH_SIZE not in space.names:
+        raise ConfigError(
+            f"{key}.{BATCH_SIZE}", None, "required: the batch size every trial trains with"
+        )
+    entry, where = space[BATCH_SIZE], f"{key}.{BATCH_SIZE}"
+    if entry.kind in ("int", "float"):
+        if entry.kind == "float" or entry.low < 1:
+            raise ConfigError(f"{where}.low", entry.low, "batch sizes must be integers >= 1")
+        return
+    for value in entry.domain() or ():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}.values", value, "batch sizes must be integers >= 1")

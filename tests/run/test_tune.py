@@ -37,6 +37,8 @@ MALFORMED = [
         "model.space.momentum.when.solver",
     ),
     (["~model.space.batch_size"], "model.space.batch_size"),
+    (["model.space.batch_size.values=[0,32]"], "model.space.batch_size.values"),
+    (["model.space.batch_size.values=[-8,32]"], "model.space.batch_size.values"),
     (["data.subset=0"], "data.subset"),
     (["data.subset=1.5"], "data.subset"),
     (["data.val_fraction=0.9"], "data.val_fraction"),
@@ -109,6 +111,19 @@ def test_broken_data_exits_2_before_the_first_trial(run_tune, tmp_path):
     assert proc.returncode == 2, proc.stderr[-2000:]
     errors = [line for line in proc.stderr.splitlines() if line.startswith("kt-ext: error")]
     assert len(errors) == 1 and "data.loader.path" in errors[0] and "integer class ids" in errors[0]
+    assert not run_dir.exists()
+
+
+def test_late_errors_are_one_line_without_tensorflows_start_up_log(run_tune, tmp_path):
+    # an unknown metric is found once Keras is imported, before the first trial
+    run_dir = tmp_path / "run"
+    proc = run_tune(
+        "train.metrics=[nosuch]", "search.objective=val_loss", f"hydra.run.dir={run_dir}"
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1  # no TensorFlow C++ log before it
+    assert lines[0].startswith("kt-ext: error: train.metrics = 'nosuch': not a Keras metric")
     assert not run_dir.exists()
 
 

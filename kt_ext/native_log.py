@@ -1,0 +1,57 @@
+"""TensorFlow's C++ start-up log, kept off the console.
+
+Importing TensorFlow and touching its devices writes lines straight to file
+descriptor 2 from C++ (``WARNING: All log messages before
+absl::InitializeLog()...``, ``I0000 ... oneDNN custom operations are on``,
+``E0000 ... failed call to cuInit`` on a machine without a GPU), before and
+regardless of ``TF_CPP_MIN_LOG_LEVEL``. A one-line kt-ext error would arrive
+behind them. :func:`import_tensorflow` imports TensorFlow and lists its
+devices with descriptor 2 redirected to a temporary file, then replays every
+line that is not such a log line (Python warnings, anything unexpected), so
+nothing else is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+
+# absl/TensorFlow C++ log lines: "I0000 00:00:1796150708.180983    9392 port.cc:153] ..."
+_NATIVE = re.compile(
+    r"^([IWEF]\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\]|WARNING: All log messages before absl"
+    r"|To enable the following instructions: .* rebuild TensorFlow)"
+)
+
+
+@contextlib.contextmanager
+def native_log_dropped() -> Iterator[None]:
+    """Drop C++ log lines written to descriptor 2 inside the block; replay the rest."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode(errors="replace").splitlines(keepends=True):
+                if not _NATIVE.match(line):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+
+
+def import_tensorflow() -> None:
+    """Import TensorFlow and Keras and list the devices, without the C++ start-up log."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with native_log_dropped():
+        import keras  # noqa: F401
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()

@@ -22,7 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from kt_ext.config import discard_run_dir, validate_or_exit
+from kt_ext.config import discard_run_dir, resume, validate_or_exit
 from kt_ext.config.cli import check_command_line
 from kt_ext.errors import ConfigError, fail
 from kt_ext.native_log import import_tensorflow
@@ -47,6 +47,14 @@ def main(cfg: DictConfig) -> float:
     """Run one tuning job and return its best objective value."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     settings = validate_or_exit(cfg, run_dir)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    chief = settings.parallel.role != "worker"
+    if chief:
+        try:
+            resume.check_resume(run_dir, config)  # also each job of a multirun
+        except ConfigError as e:
+            discard_run_dir(run_dir)
+            fail(e, 2)
     import_tensorflow()  # without TensorFlow's C++ start-up log
     from kt_ext.run import RunError, run_search, run_worker  # heavy: imports TensorFlow
 
@@ -61,6 +69,8 @@ def main(cfg: DictConfig) -> float:
             discard_run_dir(run_dir)
         return float("nan")
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    if chief:
+        resume.record(run_dir, config)
     try:
         if settings.parallel.role == "worker":
             if run_worker(settings):
@@ -82,7 +92,6 @@ def main(cfg: DictConfig) -> float:
         fail(e, 2)
     except RunError as e:
         fail(e, 1)
-    config = OmegaConf.to_container(cfg, resolve=True)
     best = best_config(config, settings.space.names, result.best_values, result.best_trial_id)
     write_yaml(run_dir / BEST_CONFIG, best)
     log.info(

@@ -21,6 +21,7 @@ class SearchSettings:
     executions_per_trial: int
     max_retries_per_trial: int
     max_consecutive_failed_trials: int
+    allow_resume_changes: bool = False  # resume a run dir with other settings (config.resume)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ def validate(cfg: DictConfig) -> RunSettings:
         max_consecutive_failed_trials=_int(
             search_raw, "search.max_consecutive_failed_trials", minimum=1
         ),
+        allow_resume_changes=_bool(search_raw, "search.allow_resume_changes", missing=False),
     )
     model = _mapping(raw, "model")
     space = parse_space(_mapping(model, "model.space"), "model.space")
@@ -109,7 +110,7 @@ def validate_or_exit(cfg: DictConfig, run_dir: Path) -> RunSettings:
 
 
 def discard_run_dir(run_dir: Path) -> bool:
-    """Remove a run directory holding nothing but Hydra's own files.
+    """Remove a run directory holding nothing but Hydra's own files (and a settings record).
 
     Called when validation fails, so a bad config leaves nothing behind. A
     directory with any other content (results of an earlier run) is kept.
@@ -122,7 +123,8 @@ def discard_run_dir(run_dir: Path) -> bool:
     run_dir = Path(run_dir).resolve()
     if not run_dir.is_dir():
         return False
-    if any(p.name != files.HYDRA and p.suffix != ".log" for p in run_dir.iterdir()):
+    own = (files.HYDRA, files.SEARCH_SETTINGS)
+    if any(p.name not in own and p.suffix != ".log" for p in run_dir.iterdir()):
         return False
     shutil.rmtree(run_dir)
     cwd = Path.cwd().resolve()
@@ -253,8 +255,11 @@ def _initial(
     return tuple(out)
 
 
-def _bool(node: Mapping[str, Any], key: str) -> bool:
+def _bool(node: Mapping[str, Any], key: str, missing: bool | None = None) -> bool:
+    """``node[key]`` if it is a boolean; ``missing`` stands in for an absent key if given."""
     value = _leaf(node, key)
+    if value is None and missing is not None and key.rsplit(".", 1)[-1] not in node:
+        return missing
     if not isinstance(value, bool):
         raise ConfigError(key, value, "must be true or false")
     return value

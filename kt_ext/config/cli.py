@@ -98,7 +98,7 @@ def check_overrides(argv: Sequence[str], config_dir: str | Path, config_name: st
         return
     from omegaconf import OmegaConf, open_dict
 
-    from kt_ext.config import safety, validate
+    from kt_ext.config import resume, safety, validate
 
     variants = _variants(args.overrides, multirun=args.multirun)
     name = args.config_name or config_name
@@ -117,10 +117,13 @@ def check_overrides(argv: Sequence[str], config_dir: str | Path, config_name: st
         if own not in trusted:
             trusted[own] = _trusted(primary, config_name, list(own))
         safety.check_trusted_keys(cfg, trusted[own], source)
+        run_dir = OmegaConf.select(cfg, "hydra.run.dir")
         with open_dict(cfg):
             del cfg["hydra"]  # what the scripts receive: the config without Hydra's node
         if OmegaConf.select(cfg, "search") is not None:  # a kt-ext run config
             validate(cfg)
+            if not args.multirun and run_dir:  # before Hydra writes into an existing run
+                resume.check_resume(Path(run_dir), OmegaConf.to_container(cfg, resolve=True))
 
 
 def _variants(overrides: Sequence[str], multirun: bool) -> list[list[str]]:

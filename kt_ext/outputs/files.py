@@ -14,6 +14,7 @@ multirun) holds::
     best_model.keras            the best trial's model (best-epoch weights)
     model.keras                 scripts/train.py: the one configuration's model
     summary.json                scores, test metrics and counts
+    search_settings.json        what defines the search (seed, strategy, space, ...): resume check
     rungs.csv                   successive halving: the rung each trial reached
     zoom_stages.csv             coarse to fine: every stage's ranges
     convergence.png, curves.png, partial_dependence.png   the report
@@ -51,6 +52,7 @@ BEST_CONFIG = "best_config.yaml"
 BEST_MODEL = "best_model.keras"
 MODEL = "model.keras"
 SUMMARY = "summary.json"
+SEARCH_SETTINGS = "search_settings.json"  # kt_ext.config.resume: checked when a run resumes
 RUNGS_CSV = "rungs.csv"
 ZOOM_STAGES_CSV = "zoom_stages.csv"
 

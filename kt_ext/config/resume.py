@@ -1,0 +1,118 @@
+"""Resuming a run directory only with the settings that started it.
+
+A resumed run continues its KerasTuner project: finished trials count, the
+oracle's state goes on. If the command line changed what defines the search
+(the seed, the strategy or its arguments, the space, the objective, the
+epochs, the data), the new trials would be ranked together with the old ones
+as if they came from one search. On its first start a search records those
+settings (:data:`FINGERPRINT`, resolved) in
+:data:`kt_ext.outputs.files.SEARCH_SETTINGS`; every later start into the
+same directory compares them and refuses a difference with one line listing
+the keys, unless ``search.allow_resume_changes=true`` is given (then the
+record follows the new settings). ``search.max_trials`` may grow: that is
+what resuming is for.
+
+The check runs before Hydra writes anything into the directory
+(:mod:`kt_ext.config.cli`), so a refused command leaves an existing run's
+files as they were. The record is plain JSON, read without following a
+symbolic link.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from kt_ext.errors import ConfigError
+from kt_ext.outputs.files import SEARCH_SETTINGS
+
+#: The dotted keys whose values define a search.
+FINGERPRINT = (
+    "seed",
+    "strategy",
+    "model.space",
+    "model.initial",
+    "search.objective",
+    "search.direction",
+    "search.epochs",
+    "search.early_stopping_patience",
+    "search.executions_per_trial",
+    "data",
+    "train.metrics",
+)
+ALLOW = "search.allow_resume_changes"
+
+
+def fingerprint(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`FINGERPRINT` values of a resolved, plain config (JSON round-tripped)."""
+    out = {}
+    for key in FINGERPRINT:
+        node: Any = config
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        out[key] = node
+    if isinstance(out["strategy"], Mapping):  # its max_trials is search.max_trials, which may grow
+        out["strategy"] = {k: v for k, v in out["strategy"].items() if k != "max_trials"}
+    return json.loads(json.dumps(out, sort_keys=True, default=str))
+
+
+def recorded(run_dir: Path) -> dict[str, Any] | None:
+    """The settings recorded in ``run_dir``, or ``None`` if it has none.
+
+    Raises:
+        ConfigError: The record is a symbolic link or not a JSON mapping.
+    """
+    path = Path(run_dir) / SEARCH_SETTINGS
+    if not path.exists() and not path.is_symlink():
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ConfigError(str(path), None, f"cannot be read as this run's settings ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), None, "must hold a JSON mapping of this run's settings")
+    return data
+
+
+def check_resume(run_dir: Path, config: Mapping[str, Any]) -> None:
+    """Refuse to resume ``run_dir`` with settings other than those recorded there.
+
+    Raises:
+        ConfigError: Listing every differing key, unless ``search.allow_resume_changes``.
+    """
+    before = recorded(run_dir)
+    if before is None or _allowed(config):
+        return
+    now = fingerprint(config)
+    changed = [k for k in FINGERPRINT if before.get(k) != now.get(k)]
+    if changed:
+        shown = "; ".join(f"{k}: {_short(before.get(k))} -> {_short(now.get(k))}" for k in changed)
+        raise ConfigError(
+            "hydra.run.dir",
+            str(run_dir),
+            f"this run was started with other settings ({shown}); resume it with the same "
+            f"settings, use a new directory, or add {ALLOW}=true to mix the trials",
+        )
+
+
+def record(run_dir: Path, config: Mapping[str, Any]) -> None:
+    """Record the settings on a search's first start (again when changes were allowed)."""
+    from kt_ext.outputs.results import write_json
+
+    if recorded(run_dir) is None or _allowed(config):
+        write_json(Path(run_dir) / SEARCH_SETTINGS, fingerprint(config))
+
+
+def _allowed(config: Mapping[str, Any]) -> bool:
+    search = config.get("search")
+    return isinstance(search, Mapping) and search.get("allow_resume_changes") is True
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= width else text[: width - 3] + "..."

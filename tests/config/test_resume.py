@@ -1,0 +1,88 @@
+"""Resuming a run directory only with the settings that started it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from omegaconf import OmegaConf
+
+from kt_ext.config.cli import check_overrides
+from kt_ext.config.resume import check_resume, fingerprint, record
+from kt_ext.errors import ConfigError
+from kt_ext.outputs.files import SEARCH_SETTINGS
+from tests.conftest import CONF, TUNE
+
+
+@pytest.fixture(scope="module")
+def plain(compose_config):
+    def _plain(*overrides: str) -> dict:
+        return OmegaConf.to_container(compose_config(list(overrides)), resolve=True)
+
+    return _plain
+
+
+def test_the_same_settings_resume_and_more_trials_are_allowed(tmp_path, plain):
+    record(tmp_path, plain())
+    check_resume(tmp_path, plain())
+    check_resume(tmp_path, plain("search.max_trials=50"))
+    assert json.loads((tmp_path / SEARCH_SETTINGS).read_text()) == fingerprint(plain())
+
+
+def test_settings_that_change_the_search_are_refused_with_every_key(tmp_path, plain):
+    record(tmp_path, plain())
+    with pytest.raises(ConfigError) as info:
+        check_resume(tmp_path, plain("seed=7", "strategy=bayes", "model.space.lr.low=0.001"))
+    rule = info.value.rule
+    assert info.value.key == "hydra.run.dir"
+    assert "seed: 42 -> 7" in rule and "strategy: " in rule and "model.space: " in rule
+    assert "search.allow_resume_changes=true" in rule
+    for override in ("search.epochs=3", "data=breast_cancer", "search.objective=val_loss"):
+        with pytest.raises(ConfigError, match=override.split("=")[0].split(".")[0]):
+            check_resume(tmp_path, plain(override))
+
+
+def test_changes_pass_when_asked_for_and_the_record_follows(tmp_path, plain):
+    record(tmp_path, plain())
+    changed = plain("seed=7", "search.allow_resume_changes=true")
+    check_resume(tmp_path, changed)
+    record(tmp_path, changed)
+    check_resume(tmp_path, plain("seed=7"))
+
+
+def test_a_record_that_is_a_link_or_not_json_is_refused(tmp_path, plain):
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps(fingerprint(plain())))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / SEARCH_SETTINGS).symlink_to(outside)
+    with pytest.raises(ConfigError, match="cannot be read"):
+        check_resume(run, plain())
+    (run / SEARCH_SETTINGS).unlink()
+    (run / SEARCH_SETTINGS).write_text("[1, 2")
+    with pytest.raises(ConfigError, match="cannot be read"):
+        check_resume(run, plain())
+
+
+def test_the_command_line_check_refuses_before_hydra_writes_anything(tmp_path, plain):
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    overrides = run / ".hydra" / "overrides.yaml"
+    overrides.write_text("- search.max_trials=3\n")
+    record(run, plain())
+    with pytest.raises(ConfigError, match="seed: 42 -> 7"):
+        check_overrides(["seed=7", f"hydra.run.dir={run}"], CONF, "config")
+    proc = subprocess.run(
+        [sys.executable, str(TUNE), "seed=7", f"hydra.run.dir={run}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kt-ext: error: hydra.run.dir")
+    assert overrides.read_text() == "- search.max_trials=3\n"  # the run's files as they were
+    assert sorted(p.name for p in run.iterdir()) == [".hydra", SEARCH_SETTINGS]

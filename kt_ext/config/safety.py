@@ -1,24 +1,29 @@
 """What a config may instantiate through ``_target_``.
 
 Hydra's ``instantiate`` calls whatever a ``_target_`` names, so a config is
-code. kt-ext only instantiates targets from an allowlist, checked twice:
+code. kt-ext instantiates a ``_target_`` only in one of four slots, each of
+which accepts one kind of object (:data:`SLOTS`): a data loader, a model
+builder, a tuner, a distribution strategy. It is checked twice:
 
 1. :func:`check_config`, before anything is imported: every ``_target_`` in
-   the config (nested ones included) must lie under an allowed module path.
-   A target outside (``os.system``, ``subprocess.run``, ``builtins.eval``,
-   ``pickle.loads``, ``logging.os.system``, ``functools.partial``, ...) is a
-   :class:`ConfigError` naming the key; nothing has been imported or called.
+   the config (nested ones included) must sit at a slot's key and lie in the
+   slot's module with the slot's name pattern (``kt_ext.data.load_*``,
+   ``models.*.build_*``, a registered tuner of ``kt_ext.tuners``,
+   ``kt_ext.distribute.*``). Anything else (``os.system``,
+   ``builtins.eval``, ``functools.partial``, a KerasTuner tuner, a class of
+   Keras or TensorFlow that writes files or listens on a port, a target
+   nested in an argument) is a :class:`ConfigError` naming the key; nothing
+   has been imported or called.
 2. :func:`instantiate`, before calling: every target is resolved and the
-   object itself is checked, so an alias inside an allowed module
-   (``kt_ext.tuners.os.system``) is rejected too. Allowed are classes defined
-   in the allowed packages, and functions defined in kt-ext's config-facing
-   modules, ``models`` or a module the user lists; never modules, builtins,
-   instances or functions of the libraries (``keras``, ``tensorflow`` and
-   ``keras_tuner`` contribute classes only).
+   object itself is checked (defined in the slot's module, a function or a
+   subclass of the slot's base class as the slot requires), so an alias
+   (``kt_ext.data.np.load``) is rejected too; and the arguments the config
+   gives are bound to its signature, so a misspelt argument is named.
 
 Users trust more modules with ``safety.allow_modules=[my_models]`` on the
-command line (or in the repository's own ``conf/config.yaml``); the objects
-of a listed module (and its submodules) are all allowed.
+command line (or in the repository's own ``conf/config.yaml``): the classes
+and functions of a listed module (and its submodules) are allowed in any
+slot and nested.
 
 Threat model: config files given with ``--config-dir``/``--config-name``
 (a colleague's ``best_config.yaml``, a tutorial's config) and run
@@ -37,14 +42,48 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kt_ext.errors import ConfigError
 
-#: Module paths whose classes and functions a config may name.
-CODE_MODULES = ("kt_ext.data", "kt_ext.distribute", "kt_ext.tuners", "kt_ext.oracles", "models")
-#: Library packages whose classes (not functions) a config may name.
-CLASS_PACKAGES = ("kt_ext", "models", "keras", "tensorflow", "keras_tuner")
+
+@dataclass(frozen=True)
+class Slot:
+    """What the ``_target_`` at one config key may name.
+
+    Attributes:
+        module: The package the object must be defined in.
+        prefix: How its name starts (``""``: any name).
+        kind: ``"function"`` or ``"class"``.
+        accepts: What the slot accepts, in words (error messages).
+    """
+
+    module: str
+    prefix: str
+    kind: str
+    accepts: str
+
+
+#: The config keys where a ``_target_`` may sit, and what each accepts.
+SLOTS: dict[str, Slot] = {
+    "data.loader": Slot(
+        "kt_ext.data", "load_", "function", "a loader kt_ext.data.load_*(...) -> RawData"
+    ),
+    "model.builder": Slot(
+        "models",
+        "build_",
+        "function",
+        "a builder models.<file>.build_*(values, *, input_shape, num_classes, metrics, "
+        "decay_steps) -> keras.Model",
+    ),
+    "strategy": Slot("kt_ext.tuners", "", "class", "a tuner of kt_ext.config.strategies"),
+    "distribute": Slot(
+        "kt_ext.distribute", "", "class", "a subclass of kt_ext.distribute.Distribute"
+    ),
+}
+# Hydra's instantiate keywords, not arguments of the target
+_HYDRA_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 TARGET = "_target_"
 #: Keys only the repository's own config and the command line may set: Hydra runs code
 #: from them (callbacks, logging factories, launcher, sweeper, job environment), they
@@ -85,13 +124,20 @@ def targets(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from targets(v, f"{prefix}[{i}]")
 
 
-def _rule(allow: Sequence[str]) -> str:
-    extra = f", {', '.join(allow)}" if allow else ""
+def _rule(slot: Slot | None, allow: Sequence[str]) -> str:
+    listed = f" or a class or function of {', '.join(allow)}" if allow else ""
+    if slot is None:
+        where = "_target_ may only name " + (f"{listed[4:]}" if allow else "nothing here")
+        return f"not allowed: {where}; list trusted modules with safety.allow_modules=[...]"
     return (
-        f"not allowed: _target_ must name a class or function of {', '.join(CODE_MODULES)}"
-        f"{extra}, or a class of keras, tensorflow or keras_tuner; "
-        "list trusted modules in safety.allow_modules"
+        f"not allowed: must name {slot.accepts}{listed}; "
+        "list trusted modules with safety.allow_modules=[...]"
     )
+
+
+def _slot(key: str) -> Slot | None:
+    """The slot of a ``..._target_`` key, or ``None`` if a target may not sit there."""
+    return SLOTS.get(key[: -len(TARGET) - 1]) if key.endswith("." + TARGET) else None
 
 
 def check_config(config: Mapping[str, Any], allow: Sequence[str] = ()) -> None:
@@ -107,28 +153,75 @@ def check_config(config: Mapping[str, Any], allow: Sequence[str] = ()) -> None:
 def _check_path(key: str, target: Any, allow: Sequence[str]) -> None:
     if not isinstance(target, str) or "." not in target:
         raise ConfigError(key, target, "must name a class or function as module.name")
-    if not under(target, (*CODE_MODULES, *CLASS_PACKAGES, *allow)):
-        raise ConfigError(key, target, _rule(allow))
+    if under(target, allow):
+        return
+    slot = _slot(key)
+    module, _, name = target.rpartition(".")
+    if slot is None or not under(module, (slot.module,)) or not name.startswith(slot.prefix):
+        raise ConfigError(key, target, _rule(slot, allow))
+    if slot is SLOTS["strategy"] and target not in _registered_tuners():
+        raise ConfigError(key, target, _rule(slot, allow))
+
+
+def _registered_tuners() -> set[str]:
+    from kt_ext.config.strategies import STRATEGIES
+
+    return set(STRATEGIES)
 
 
 def check_object(obj: Any, key: str, target: str, allow: Sequence[str] = ()) -> None:
-    """Check what ``target`` resolved to.
+    """Check what ``target`` (at config key ``key``) resolved to.
 
     Raises:
-        ConfigError: ``obj`` is not a class of an allowed package or a function
-            of an allowed module.
+        ConfigError: ``obj`` is not what the key's slot accepts (a function or
+            class of an allowed module, of the slot's kind and base class).
     """
     module = getattr(obj, "__module__", None) or ""
-    if inspect.isclass(obj):
-        ok = under(module, (*CLASS_PACKAGES, *allow))
-    elif inspect.isfunction(obj):
-        ok = under(module, (*CODE_MODULES, *allow))
-    else:
-        ok = False
+    kind = "class" if inspect.isclass(obj) else "function" if inspect.isfunction(obj) else None
+    slot = _slot(key)
+    if kind is not None and under(module, allow):
+        return
+    ok = (
+        slot is not None
+        and kind == slot.kind
+        and under(module, (slot.module,))
+        and obj.__name__.startswith(slot.prefix)
+        and (slot is not SLOTS["distribute"] or _is_distribute(obj))
+    )
     if not ok:
-        kind = type(obj).__name__
+        what = type(obj).__name__ if kind is None else kind
         name = getattr(obj, "__qualname__", getattr(obj, "__name__", "?"))
-        raise ConfigError(key, target, f"resolves to {kind} {module}.{name}, {_rule(allow)}")
+        raise ConfigError(key, target, f"resolves to {what} {module}.{name}, {_rule(slot, allow)}")
+
+
+def _is_distribute(obj: type) -> bool:
+    from kt_ext.distribute import Distribute
+
+    return issubclass(obj, Distribute)
+
+
+def check_arguments(obj: Any, node: Mapping[str, Any], key: str) -> None:
+    """The config's arguments for ``obj`` bind to its signature.
+
+    Raises:
+        ConfigError: Naming the first argument ``obj`` does not take.
+    """
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return
+    kwargs = {k: v for k, v in node.items() if k not in _HYDRA_KEYS}
+    try:
+        signature.bind_partial(*node.get("_args_", ()), **kwargs)
+    except TypeError:
+        params = signature.parameters
+        takes = ", ".join(n for n, p in params.items() if p.kind is not p.VAR_KEYWORD)
+        for name, value in kwargs.items():
+            if name not in params:
+                raise ConfigError(
+                    f"{key}.{name}", value, f"not an argument of {key}; it takes {takes}"
+                ) from None
+        raise ConfigError(key, node.get(TARGET), f"arguments do not fit {signature}") from None
 
 
 def instantiate(node: Mapping[str, Any], key: str, allow: Sequence[str] = (), **kwargs: Any) -> Any:
@@ -153,6 +246,7 @@ def instantiate(node: Mapping[str, Any], key: str, allow: Sequence[str] = (), **
         except ImportError as e:
             raise ConfigError(sub_key, target, f"cannot be imported: {e}") from None
         check_object(obj, sub_key, target, allow)
+    check_arguments(_locate(node[TARGET]), {**node, **kwargs}, key)
     return hydra_instantiate(node, **kwargs)
 
 

@@ -64,7 +64,7 @@ def test_validation_rejects_targets_outside_the_allowlist(compose_config, tmp_pa
     assert not marker.exists()
 
 
-# Aliases that look allowed by their path: only the resolved object tells.
+# Targets under a slot's module that are not what the slot accepts.
 ALIASES = [
     "kt_ext.tuners.halving.os.system",  # os imported by an allowed module
     "kt_ext.tuners.halving.os",  # a module, not a class or function
@@ -73,19 +73,66 @@ ALIASES = [
     "keras.src.utils.python_utils.func_load",  # marshal-loads code
     "tensorflow.io.write_file",  # writes any file
     "kt_ext.tuners.halving.keras_tuner.src.utils.save_json",
-    "kt_ext.run.build.safety.instantiate",  # a kt-ext function, not of a config-facing module
+    "kt_ext.run.build.safety.instantiate",  # a kt-ext function, not of a slot's module
+    "kt_ext.tuners.RandomSearch",  # a tuner, in the builder's slot
 ]
 
 
 @pytest.mark.parametrize("target", ALIASES)
-def test_instantiate_rejects_what_an_allowed_path_resolves_to(tmp_path, target):
+def test_a_slot_refuses_what_it_does_not_accept(tmp_path, target):
     marker = tmp_path / "pwned"
     node = {"_target_": target, "_args_": [touch(marker)]}
-    safety.check_config({"model": {"builder": node}})  # the path alone passes
     with pytest.raises(ConfigError) as info:
+        safety.check_config({"model": {"builder": node}})
+    assert info.value.key == "model.builder._target_" and "not allowed" in str(info.value)
+    with pytest.raises(ConfigError):
         safety.instantiate(node, "model.builder")
-    assert info.value.key == "model.builder._target_" and "resolves to" in str(info.value)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "target"),
+    [
+        ("strategy", "keras_tuner.RandomSearch"),  # overwrite: true deletes a directory tree
+        ("strategy", "kt_ext.tuners.SingleTrial"),  # a kt-ext class, but no registered tuner
+        ("distribute", "tensorflow.distribute.Server"),  # listens on every interface
+        ("distribute", "kt_ext.outputs.serve.TensorBoardProcess"),  # outlives the run
+        ("data.loader", "tensorflow.io.TFRecordWriter"),  # writes where it is told
+        ("data.loader", "kt_ext.outputs.board.EventLog"),
+        ("model.builder", "keras.layers.Lambda"),
+    ],
+)
+def test_classes_with_side_effects_are_refused_in_every_slot(key, target):
+    node: dict = {"_target_": target}
+    for part in reversed(key.split(".")):
+        node = {part: node}
+    with pytest.raises(ConfigError, match="not allowed"):
+        safety.check_config(node)
+
+
+def test_an_alias_with_the_slots_name_is_caught_once_resolved(tmp_path, monkeypatch):
+    import os
+
+    import kt_ext.distribute
+    import models.mlp
+
+    marker = tmp_path / "pwned"
+    monkeypatch.setattr(models.mlp, "build_evil", os.system, raising=False)
+    node = {"_target_": "models.mlp.build_evil", "_args_": [touch(marker)]}
+    safety.check_config({"model": {"builder": node}})  # the path alone passes
+    with pytest.raises(ConfigError, match="resolves to builtin_function_or_method posix.system"):
+        safety.instantiate(node, "model.builder")
+    monkeypatch.setattr(kt_ext.distribute, "Server", dict, raising=False)
+    with pytest.raises(ConfigError, match="subclass of kt_ext.distribute.Distribute"):
+        safety.instantiate({"_target_": "kt_ext.distribute.Server"}, "distribute")
+    assert not marker.exists()
+
+
+def test_a_misspelt_argument_is_named(tmp_path):
+    node = {"_target_": "kt_ext.data.load_npz", "pth": str(tmp_path / "x.npz")}
+    with pytest.raises(ConfigError) as info:
+        safety.instantiate(node, "data.loader")
+    assert info.value.key == "data.loader.pth" and "it takes path" in info.value.rule
 
 
 def test_nested_targets_are_checked_before_the_outer_one_is_called(tmp_path):
@@ -136,5 +183,5 @@ def test_tune_rejects_a_library_function_with_one_line_and_no_side_effect(tmp_pa
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = [line for line in proc.stderr.splitlines() if line.startswith("kt-ext: error")]
     assert len(lines) == 1 and "model.builder._target_" in lines[0], lines
-    assert "resolves to function keras.src.utils.python_utils.func_load" in lines[0]
+    assert "not allowed: must name a builder models.<file>.build_*" in lines[0]
     assert not run_dir.exists()

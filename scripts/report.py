@@ -24,11 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=5, help="rows of the best-N table and curves")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from kt_ext.config.resume import check_no_links
+    from kt_ext.errors import ConfigError
     from kt_ext.outputs.report import report
 
     try:
+        check_no_links(args.path, "path")  # the report is written into it
         files = report(args.path, args.top)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ConfigError) as e:
         print(f"kt-ext: error: {e}", file=sys.stderr)
         return 2
     for f in files:

@@ -51,7 +51,8 @@ def main(cfg: DictConfig) -> float:
     chief = settings.parallel.role != "worker"
     if chief:
         try:
-            resume.check_resume(run_dir, config)  # also each job of a multirun
+            resume.check_no_links(run_dir)  # also each job of a multirun
+            resume.check_resume(run_dir, config)
         except ConfigError as e:
             discard_run_dir(run_dir)
             fail(e, 2)

@@ -16,6 +16,11 @@ The check runs before Hydra writes anything into the directory
 (:mod:`kt_ext.config.cli`), so a refused command leaves an existing run's
 files as they were. The record is plain JSON, read without following a
 symbolic link.
+
+A run directory from someone else may hold symbolic links planted to make
+kt-ext write elsewhere (``kt/`` pointing at a directory of yours, a
+``trials.csv`` pointing at a file of yours). :func:`check_no_links` refuses
+a directory that holds any before anything is written into it.
 """
 
 from __future__ import annotations
@@ -106,6 +111,27 @@ def record(run_dir: Path, config: Mapping[str, Any]) -> None:
 
     if recorded(run_dir) is None or _allowed(config):
         write_json(Path(run_dir) / SEARCH_SETTINGS, fingerprint(config))
+
+
+def check_no_links(run_dir: Path, key: str = "hydra.run.dir") -> None:
+    """Refuse a run directory (given as ``key``) that holds a symbolic link anywhere below it.
+
+    Raises:
+        ConfigError: Naming the first link and where it points.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return
+    for root, dirs, names in os.walk(run_dir, followlinks=False):
+        for name in sorted([*dirs, *names]):
+            path = Path(root) / name
+            if path.is_symlink():
+                raise ConfigError(
+                    key,
+                    str(run_dir),
+                    f"holds a symbolic link {path.relative_to(run_dir)} -> {os.readlink(path)}; "
+                    "kt-ext never writes through links: remove it or use a new directory",
+                )
 
 
 def _allowed(config: Mapping[str, Any]) -> bool:

@@ -86,3 +86,26 @@ def test_the_command_line_check_refuses_before_hydra_writes_anything(tmp_path, p
     assert len(lines) == 1 and lines[0].startswith("kt-ext: error: hydra.run.dir")
     assert overrides.read_text() == "- search.max_trials=3\n"  # the run's files as they were
     assert sorted(p.name for p in run.iterdir()) == [".hydra", SEARCH_SETTINGS]
+
+
+def test_a_run_directory_with_a_planted_link_is_refused_before_anything_is_written(tmp_path, plain):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "precious.txt").write_text("mine")
+    run = tmp_path / "shared-run"
+    (run / "kt").mkdir(parents=True)
+    (run / "kt" / "trial_0").symlink_to(mine)
+    with pytest.raises(ConfigError, match=r"symbolic link kt/trial_0 -> .*mine"):
+        check_overrides([f"hydra.run.dir={run}"], CONF, "config")
+    (run / "kt" / "trial_0").unlink()
+    (run / "trials.csv").symlink_to(mine / "precious.txt")
+    proc = subprocess.run(
+        [sys.executable, str(TUNE), f"hydra.run.dir={run}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and "symbolic link trials.csv" in proc.stderr
+    assert (mine / "precious.txt").read_text() == "mine"
+    assert sorted(p.name for p in run.iterdir()) == ["kt", "trials.csv"]  # no .hydra written

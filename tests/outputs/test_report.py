@@ -148,6 +148,22 @@ def test_sweep_report_and_cli(tmp_path):
     assert bad.stderr.strip().splitlines()[-1].startswith("kt-ext: error:")
 
 
+def test_a_shared_run_with_a_planted_link_is_not_written_through(tmp_path):
+    run_dir = write_run(tmp_path / "run", random_trials(3))
+    victim = tmp_path / "victim.png"
+    victim.write_bytes(b"mine")
+    (run_dir / "convergence.png").unlink(missing_ok=True)
+    (run_dir / "convergence.png").symlink_to(victim)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "report.py"), str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "symbolic link convergence.png" in proc.stderr
+    assert victim.read_bytes() == b"mine"
+
+
 def test_load_run_rejects_a_directory_without_a_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="oracle.json"):
         report.load_run(tmp_path)

@@ -123,6 +123,7 @@ def check_overrides(argv: Sequence[str], config_dir: str | Path, config_name: st
         if OmegaConf.select(cfg, "search") is not None:  # a kt-ext run config
             validate(cfg)
             if not args.multirun and run_dir:  # before Hydra writes into an existing run
+                resume.check_writable(Path(run_dir))
                 resume.check_no_links(Path(run_dir))
                 resume.check_resume(Path(run_dir), OmegaConf.to_container(cfg, resolve=True))
 

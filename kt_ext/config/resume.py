@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,31 @@ def check_no_links(run_dir: Path, key: str = "hydra.run.dir") -> None:
                     f"holds a symbolic link {path.relative_to(run_dir)} -> {os.readlink(path)}; "
                     "kt-ext never writes through links: remove it or use a new directory",
                 )
+
+
+def check_writable(run_dir: Path, key: str = "hydra.run.dir") -> None:
+    """The run directory exists as a directory, or can be created where it is asked for.
+
+    When it does not exist, a probe directory is made and removed at once in
+    its nearest existing parent (permission bits do not tell for root or
+    for read-only and virtual file systems).
+
+    Raises:
+        ConfigError: A part of the path is a file, or the directory cannot be created.
+    """
+    path = Path(run_dir).absolute()
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(key, str(run_dir), f"{existing} is a file, not a directory")
+    if existing == path:
+        return
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".kt-ext-probe-", dir=existing))
+    except OSError as e:
+        reason = f"cannot be created in {existing}: {e.strerror}"
+        raise ConfigError(key, str(run_dir), reason) from None
 
 
 def _allowed(config: Mapping[str, Any]) -> bool:

@@ -109,3 +109,13 @@ def test_a_run_directory_with_a_planted_link_is_refused_before_anything_is_writt
     assert proc.returncode == 2 and "symbolic link trials.csv" in proc.stderr
     assert (mine / "precious.txt").read_text() == "mine"
     assert sorted(p.name for p in run.iterdir()) == ["kt", "trials.csv"]  # no .hydra written
+
+
+def test_a_run_directory_that_cannot_be_made_is_one_line_before_hydra(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(ConfigError, match="is a file, not a directory"):
+        check_overrides([f"hydra.run.dir={afile / 'run'}"], CONF, "config")
+    with pytest.raises(ConfigError, match="cannot be created in /proc"):
+        check_overrides(["hydra.run.dir=/proc/nope/run"], CONF, "config")
+    check_overrides([f"hydra.run.dir={tmp_path / 'new' / 'run'}"], CONF, "config")

@@ -83,6 +83,7 @@ from _functions import PROBLEMS, Problem  # noqa: E402
 METHODS = (
     "gpucb",
     "gpucb_blind",
+    "gpucb_plain_beta",
     "gpucb_b2",
     "gp_ei",
     "gp_logei",
@@ -93,7 +94,7 @@ METHODS = (
     "optuna_gp",
     "skopt",
 )
-KT_METHODS = METHODS[:8]  # driven through KerasTuner's oracle API
+KT_METHODS = METHODS[:9]  # driven through KerasTuner's oracle API
 BUDGETS = (25, 50)
 
 
@@ -126,6 +127,8 @@ def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple
         oracle = GPUCBOracle(seed=seed, **kwargs)
     elif method == "gpucb_blind":  # failed trials left out of the model, as before
         oracle = GPUCBOracle(seed=seed, failure_aware=False, **kwargs)
+    elif method == "gpucb_plain_beta":  # β not widened by the fitted noise (see run_one)
+        oracle = GPUCBOracle(seed=seed, **kwargs)
     elif method == "gpucb_b2":
         oracle = GPUCBOracle(seed=seed, beta=2.0, **kwargs)
     elif method in ("gp_ei", "gp_logei"):
@@ -240,7 +243,15 @@ def run_one(method: str, problem_name: str, seed: int, budget: int) -> dict[str,
     problem = PROBLEMS[problem_name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if method in KT_METHODS:
+        if method == "gpucb_plain_beta":  # the ablation: β as configured, whatever the noise
+            from kt_ext.oracles import _ucb
+
+            adjusted, _ucb.noise_adjusted_beta = _ucb.noise_adjusted_beta, lambda b, p: b
+            try:
+                history = _run_kt(method, problem, seed, budget)
+            finally:
+                _ucb.noise_adjusted_beta = adjusted
+        elif method in KT_METHODS:
             history = _run_kt(method, problem, seed, budget)
         elif method.startswith("optuna"):
             history = _run_optuna(method, problem, seed, budget)

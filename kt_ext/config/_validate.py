@@ -51,6 +51,7 @@ def validate(cfg: DictConfig) -> RunSettings:
     check_known_keys(raw)
     _check_no_missing(raw, "")
     allow = _modules(_mapping(raw, "safety"), "safety.allow_modules")
+    allow += _modules({safety.ALLOW_ENV: safety.env_modules()}, safety.ALLOW_ENV)
     safety.check_config(raw, allow)  # before anything a target names is imported
     seed = _int(raw, "seed", minimum=0)
     search_raw = _mapping(raw, "search")

@@ -21,7 +21,8 @@ builder, a tuner, a distribution strategy. It is checked twice:
    gives are bound to its signature, so a misspelt argument is named.
 
 Users trust more modules with ``safety.allow_modules=[my_models]`` on the
-command line (or in the repository's own ``conf/config.yaml``): the classes
+command line (or in the repository's own ``conf/config.yaml``), or with the
+environment variable :data:`ALLOW_ENV` (comma-separated): the classes
 and functions of a listed module (and its submodules) are allowed in any
 slot and nested.
 
@@ -41,6 +42,7 @@ before Hydra acts on them.
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +87,7 @@ SLOTS: dict[str, Slot] = {
 # Hydra's instantiate keywords, not arguments of the target
 _HYDRA_KEYS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_")
 TARGET = "_target_"
+ALLOW_ENV = "KT_EXT_ALLOW_MODULES"  # more trusted modules, comma-separated (never from a file)
 #: Keys only the repository's own config and the command line may set: Hydra runs code
 #: from them (callbacks, logging factories, launcher, sweeper, job environment), they
 #: choose where kt-ext writes, or they widen this allowlist.
@@ -104,6 +107,11 @@ TRUSTED_KEYS = (
     "hydra.mode",
     "safety",
 )
+
+
+def env_modules() -> list[str]:
+    """The modules :data:`ALLOW_ENV` lists (the environment is trusted, config files are not)."""
+    return [m.strip() for m in os.environ.get(ALLOW_ENV, "").split(",") if m.strip()]
 
 
 def under(name: str, modules: Sequence[str]) -> bool:

@@ -185,3 +185,14 @@ def test_tune_rejects_a_library_function_with_one_line_and_no_side_effect(tmp_pa
     assert len(lines) == 1 and "model.builder._target_" in lines[0], lines
     assert "not allowed: must name a builder models.<file>.build_*" in lines[0]
     assert not run_dir.exists()
+
+
+def test_the_environment_can_trust_a_module(compose_config, monkeypatch):
+    cfg = compose_config(["model.builder._target_=tests.builders.flaky_mlp"])
+    with pytest.raises(ConfigError, match="safety.allow_modules"):
+        validate(cfg)
+    monkeypatch.setenv(safety.ALLOW_ENV, "tests, other.pkg")
+    assert validate(cfg).allow_modules == ("tests", "other.pkg")
+    monkeypatch.setenv(safety.ALLOW_ENV, "os system")
+    with pytest.raises(ConfigError, match=safety.ALLOW_ENV):
+        validate(cfg)

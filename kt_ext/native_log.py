@@ -5,9 +5,11 @@ descriptor 2 from C++ (``WARNING: All log messages before
 absl::InitializeLog()...``, ``I0000 ... oneDNN custom operations are on``,
 ``E0000 ... failed call to cuInit`` on a machine without a GPU), before and
 regardless of ``TF_CPP_MIN_LOG_LEVEL``. A one-line kt-ext error would arrive
-behind them. :func:`import_tensorflow` imports TensorFlow and lists its
-devices with descriptor 2 redirected to a temporary file, then replays every
-line that is not such a log line (Python warnings, anything unexpected), so
+behind them. :func:`import_tensorflow` imports TensorFlow and
+:func:`native_log_dropped` wraps the first device access (devices must not be
+touched at import: virtual CPUs and thread counts can only be set before),
+each with descriptor 2 redirected to a temporary file; every line that is not
+such a log line (Python warnings, anything unexpected) is replayed, so
 nothing else is lost.
 """
 
@@ -48,10 +50,8 @@ def native_log_dropped() -> Iterator[None]:
 
 
 def import_tensorflow() -> None:
-    """Import TensorFlow and Keras and list the devices, without the C++ start-up log."""
+    """Import TensorFlow and Keras without the C++ start-up log (devices untouched)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with native_log_dropped():
         import keras  # noqa: F401
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
+        import tensorflow  # noqa: F401

@@ -176,6 +176,11 @@ class TrialBoard:
             )
         return True
 
+    def has_session(self, trial_id: str) -> bool:
+        """Whether the trial's HParams session (with its final metrics) has been written."""
+        directory = self.logdir / trial_id
+        return directory.is_dir() and hparams.SECONDS_METRIC in read_scalars(directory)
+
     def trial_ended(
         self,
         row: TrialRow,

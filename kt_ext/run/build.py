@@ -20,6 +20,7 @@ from kt_ext.config import RunSettings, safety
 from kt_ext.data import Splits, split
 from kt_ext.distribute import Distribute
 from kt_ext.errors import ConfigError, argument_error
+from kt_ext.native_log import native_log_dropped
 from kt_ext.outputs import state
 from kt_ext.outputs.board import TrialBoard
 from kt_ext.outputs.curves import CurveLogger
@@ -77,9 +78,10 @@ def make_distribution(settings: RunSettings) -> tuple[Distribute, Any]:
             settings.distribute["_target_"],
             "must name a kt_ext.distribute class (Distribute or a subclass)",
         )
-    spec.setup()
     try:
-        distribution = spec.create()
+        with native_log_dropped():  # the first device access logs from C++ (cuInit, ...)
+            spec.setup()
+            distribution = spec.create()
     except ConfigError:
         raise
     except (RuntimeError, ValueError) as e:
@@ -219,8 +221,8 @@ def check_metrics(metrics: Sequence[str]) -> None:
 
 def prepare(settings: RunSettings) -> tuple[Distribute, Any, Splits, SpaceHyperModel]:
     """Devices, distribution, data and the checked hypermodel: what every process of a run needs."""
+    spec, distribution = make_distribution(settings)  # first: devices are set up only before use
     check_metrics(settings.metrics)
-    spec, distribution = make_distribution(settings)
     replicas = int(distribution.num_replicas_in_sync)
     data = load_data(settings)
     log.info(

@@ -9,9 +9,11 @@ session and the search-level scalars are written.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import keras_tuner
+from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.gp import SpaceEncoder
 from kt_ext.oracles.schedule import EPOCHS, INITIAL_EPOCH, PARENT
@@ -58,7 +60,24 @@ class BoardHooks:
         if self.board is not None:
             self._log_trial(trial.trial_id)
 
-    def _log_trial(self, trial_id: str) -> None:
+    def on_search_begin(self) -> None:
+        """Write the sessions a kill cut off before the search goes on.
+
+        A trial's session is written once the oracle has recorded the trial as
+        ended; a kill between the two leaves an ended trial without a session,
+        and a resumed search never runs that trial again. The chief writes
+        them here, from the oracle's record.
+        """
+        super().on_search_begin()
+        is_worker = getattr(self, "_is_worker", lambda: False)
+        if self.board is None or is_worker():
+            return
+        ended = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
+        for trial_id, trial in sorted(self.oracle.trials.items()):
+            if trial.status in ended and not self.board.has_session(trial_id):
+                self._log_trial(trial_id, started=time.time())
+
+    def _log_trial(self, trial_id: str, started: float | None = None) -> None:
         """The trial's HParams session and search-level scalars, from the oracle's record."""
         trial = self.oracle.get_trial(trial_id)
         values = trial.hyperparameters.values
@@ -76,7 +95,7 @@ class BoardHooks:
             features = SpaceEncoder(self.oracle.hyperparameters.get_config()["space"]).feature_names
         self.board.trial_ended(
             trial_rows([trial])[0],
-            self._trial_started,
+            self._trial_started if started is None else started,
             planned_epochs=planned,
             halving=rung_row,
             best=best[0].score if best else None,

@@ -420,3 +420,19 @@ def test_kerastuner_oracles_evaluate_the_initial_points_first(tmp_path, oracle_c
         trial.status = "COMPLETED"
         oracle.end_trial(trial)
     assert seen[:2] == points and points[0] not in seen[2:] and points[1] not in seen[2:]
+
+
+def test_a_resumed_search_writes_the_sessions_a_kill_cut_off(hypermodel, tmp_path):
+    import shutil
+
+    def tuner_with_board():
+        tuner = make_tuner(RandomSearch, hypermodel, tmp_path, max_trials=2, seed=4)
+        tuner.board = TrialBoard(tmp_path / "tb", SPACE, ["accuracy"], max_epochs=1)
+        return tuner
+
+    tuner_with_board().search(epochs=1, verbose=0)
+    first = tmp_path / "tb" / "0"
+    assert "seconds" in read_scalars(first)
+    shutil.rmtree(first)  # as if killed after the oracle recorded the trial, before its session
+    tuner_with_board().search(epochs=1, verbose=0)  # nothing left to run: only the repair
+    assert "seconds" in read_scalars(first)

@@ -161,8 +161,9 @@ def check_writable(run_dir: Path, key: str = "hydra.run.dir") -> None:
 
 
 def _allowed(config: Mapping[str, Any]) -> bool:
-    search = config.get("search")
-    return isinstance(search, Mapping) and search.get("allow_resume_changes") is True
+    group, _, key = ALLOW.partition(".")
+    node = config.get(group)
+    return isinstance(node, Mapping) and node.get(key) is True
 
 
 def _short(value: Any, width: int = 40) -> str:

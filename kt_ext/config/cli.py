@@ -116,7 +116,7 @@ def check_overrides(argv: Sequence[str], config_dir: str | Path, config_name: st
         own = tuple(o for o in overrides if re.split(r"[./=@]", o.lstrip("+~"))[0] in roots)
         if own not in trusted:
             trusted[own] = _trusted(primary, config_name, list(own))
-        safety.check_trusted_keys(cfg, trusted[own], source)
+        safety.check_trusted_keys(cfg, trusted[own], source, overrides)
         run_dir = OmegaConf.select(cfg, "hydra.run.dir")
         with open_dict(cfg):
             del cfg["hydra"]  # what the scripts receive: the config without Hydra's node

@@ -91,22 +91,20 @@ ALLOW_ENV = "KT_EXT_ALLOW_MODULES"  # more trusted modules, comma-separated (nev
 #: Keys only the repository's own config and the command line may set: Hydra runs code
 #: from them (callbacks, logging factories, launcher, sweeper, job environment), they
 #: choose where kt-ext writes, or they widen this allowlist.
-TRUSTED_KEYS = (
-    "hydra.callbacks",
-    "hydra.job_logging",
-    "hydra.hydra_logging",
-    "hydra.launcher",
-    "hydra.sweeper",
-    "hydra.searchpath",
-    "hydra.run",
-    "hydra.sweep",
-    "hydra.output_subdir",
-    "hydra.job.chdir",
-    "hydra.job.env_set",
-    "hydra.job.env_copy",
-    "hydra.mode",
-    "safety",
+TRUSTED_KEYS = ("hydra", "safety")
+"""Only the command line may set these; Hydra's whole node, since every part of it either
+runs code (callbacks, logging factories, launcher, sweeper), chooses a path (run and sweep
+directories, ``output_subdir``, ``job.name``, which names the job's log file), sets the
+environment or the working directory, or becomes a worker's command line (``overrides``)."""
+SET_BY_HYDRA = (
+    "hydra.runtime",
+    "hydra.job.config_name",
+    "hydra.job.override_dirname",
+    "hydra.overrides",
 )
+"""Keys under ``hydra`` that Hydra fills from the command line while composing, so they differ
+from a baseline without being set by a file; ``hydra.overrides`` is checked against the command
+line itself (:func:`check_trusted_keys`), the others Hydra overwrites."""
 
 
 def env_modules() -> list[str]:
@@ -258,7 +256,9 @@ def instantiate(node: Mapping[str, Any], key: str, allow: Sequence[str] = (), **
     return hydra_instantiate(node, **kwargs)
 
 
-def check_trusted_keys(composed: Any, trusted: Sequence[Any], source: str) -> None:
+def check_trusted_keys(
+    composed: Any, trusted: Sequence[Any], source: str, overrides: Sequence[str]
+) -> None:
     """Refuse ``composed`` if a :data:`TRUSTED_KEYS` entry differs from every ``trusted`` one.
 
     Args:
@@ -266,24 +266,51 @@ def check_trusted_keys(composed: Any, trusted: Sequence[Any], source: str) -> No
         trusted: The same command line's ``hydra.*`` and ``safety.*`` overrides
             applied to trusted configs alone (the repository's, Hydra's defaults).
         source: What else took part in ``composed`` (for the message).
+        overrides: The command line's overrides ``composed`` was made with; Hydra's
+            record of them (``hydra.overrides``) must be exactly these.
 
     Raises:
         ConfigError: Naming the first key a config file changed.
     """
     from omegaconf import OmegaConf
 
+    hydra_own = [o for o in overrides if o.lstrip("+~").startswith("hydra.")]
+    recorded = {"hydra": hydra_own, "task": [o for o in overrides if o not in hydra_own]}
+    for part, expected in recorded.items():
+        given = _plain(OmegaConf.select(composed, f"hydra.overrides.{part}", default=[]))
+        if list(given or []) != expected:
+            raise _set_by(source, f"hydra.overrides.{part}", given)
     for key in TRUSTED_KEYS:
-        mine = _plain(OmegaConf.select(composed, key, default=None))
-        theirs = [_plain(OmegaConf.select(t, key, default=None)) for t in trusted]
+        mine = _without(key, _plain(OmegaConf.select(composed, key, default=None)))
+        theirs = [_without(key, _plain(OmegaConf.select(t, key, default=None))) for t in trusted]
         if all(mine != other for other in theirs):
             # name a key that differs (``hydra.callbacks.evil``), from the closest baseline
             where, value = min((_differences(key, mine, o) for o in theirs), key=len)[0]
-            raise ConfigError(
-                where,
-                value,
-                f"set by {source}; only the command line may set it (it runs code, chooses "
-                "where kt-ext writes, or widens what configs may run)",
-            )
+            raise _set_by(source, where, value)
+
+
+def _set_by(source: str, key: str, value: Any) -> ConfigError:
+    return ConfigError(
+        key,
+        value,
+        f"set by {source}; only the command line may set it (it runs code, chooses "
+        "where kt-ext writes, or widens what configs may run)",
+    )
+
+
+def _without(root: str, node: Any) -> Any:
+    """``node`` (the plain value at ``root``) without the :data:`SET_BY_HYDRA` keys."""
+    if not isinstance(node, dict):
+        return node
+    node = dict(node)
+    for key in SET_BY_HYDRA:
+        parent, _, leaf = key.rpartition(".")
+        if parent == root:
+            node.pop(leaf, None)
+        elif parent.startswith(f"{root}.") and isinstance(node.get(parent.split(".")[1]), dict):
+            head = parent.split(".")[1]
+            node[head] = _without(f"{root}.{head}", node[head])
+    return node
 
 
 def _differences(key: str, mine: Any, theirs: Any) -> list[tuple[str, Any]]:

@@ -206,7 +206,9 @@ def load_mnist1d(seed: int = 42, num_samples: int = 5000) -> RawData:
 
 
 def load_npz(path: str) -> RawData:
-    """A user's ``.npz``: ``x`` and ``y``, or ``x_train``, ``y_train``, ``x_test``, ``y_test``.
+    """A user's ``.npz``: ``x``, ``y`` (or ``x_train``, ``y_train``), maybe ``x_test``, ``y_test``.
+
+    A test pair given is the test split (half a pair is refused by :func:`check_data`).
 
     Integer (uint8) images are scaled to [0, 1]; ``(n, h, w)`` images get a channel axis.
     """
@@ -215,18 +217,19 @@ def load_npz(path: str) -> RawData:
         raise FileNotFoundError(f"no such file: {file}")
     with np.load(file, allow_pickle=False) as f:
         keys = set(f.files)
-        if {"x_train", "y_train", "x_test", "y_test"} <= keys:
-            return RawData(
-                x=_images(f["x_train"]),
-                y=_labels(f["y_train"]),
-                x_test=_images(f["x_test"]),
-                y_test=_labels(f["y_test"]),
+        pairs = (("x_train", "y_train"), ("x", "y"))
+        train = next((pair for pair in pairs if set(pair) <= keys), None)
+        if train is None:
+            raise ValueError(
+                f"{file} must hold arrays x, y (or x_train, y_train), optionally x_test, y_test; "
+                f"found {sorted(keys)}"
             )
-        if {"x", "y"} <= keys:
-            return RawData(x=_images(f["x"]), y=_labels(f["y"]))
-    raise ValueError(
-        f"{file} must hold arrays x, y or x_train, y_train, x_test, y_test; found {sorted(keys)}"
-    )
+        return RawData(
+            x=_images(f[train[0]]),
+            y=_labels(f[train[1]]),
+            x_test=_images(f["x_test"]) if "x_test" in keys else None,
+            y_test=_labels(f["y_test"]) if "y_test" in keys else None,
+        )
 
 
 def _images(x: np.ndarray) -> np.ndarray:

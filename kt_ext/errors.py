@@ -25,8 +25,8 @@ class ConfigError(ValueError):
     def __init__(self, key: str, value: Any, rule: str) -> None:
         self.key = key
         self.value = value
-        self.rule = rule
-        super().__init__(f"{key} = {value!r}: {rule}")
+        self.rule = " ".join(str(rule).split())  # one line, whatever a library's message held
+        super().__init__(f"{key} = {value!r}: {self.rule}")
 
 
 _ARGUMENT_RULE = re.compile(r"The value of `(\w+)` is (.*?), but (.*?)\.?$", re.S)

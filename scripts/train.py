@@ -18,7 +18,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from kt_ext.config import discard_run_dir, validate_or_exit
+from kt_ext.config import discard_run_dir, resume, validate_or_exit
 from kt_ext.config.cli import check_command_line
 from kt_ext.errors import ConfigError, fail
 from kt_ext.native_log import import_tensorflow
@@ -38,7 +38,9 @@ def main(cfg: DictConfig) -> float:
     from kt_ext.run.train import train_one
 
     try:
-        return train_one(settings, run_dir).objective
+        objective = train_one(settings, run_dir).objective
+        resume.release_hydra_files()  # trained: Hydra's files describe this command
+        return objective
     except ConfigError as e:
         discard_run_dir(run_dir)
         fail(e, 2)

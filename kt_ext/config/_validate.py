@@ -20,7 +20,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from kt_ext.config import safety
+from kt_ext.config import resume, safety
 from kt_ext.config._keys import check_known_keys
 from kt_ext.config._settings import DataSettings, ParallelSettings, RunSettings, SearchSettings
 from kt_ext.config.strategies import strategy_of
@@ -53,6 +53,7 @@ def validate(cfg: DictConfig) -> RunSettings:
     allow = _modules(_mapping(raw, "safety"), "safety.allow_modules")
     allow += _modules({safety.ALLOW_ENV: safety.env_modules()}, safety.ALLOW_ENV)
     safety.check_config(raw, allow)  # before anything a target names is imported
+    safety.check_early(raw, allow)  # the loader's and distribution's signatures
     seed = _int(raw, "seed", minimum=0)
     search_raw = _mapping(raw, "search")
     train = _mapping(raw, "train")
@@ -122,8 +123,8 @@ def discard_run_dir(run_dir: Path) -> bool:
         Whether the directory was removed.
     """
     run_dir = Path(run_dir).resolve()
-    if not run_dir.is_dir():
-        return False
+    if not run_dir.is_dir() or resume.existed(run_dir):
+        return False  # an existing run's files are put back by resume.protect_hydra_files
     own = (files.HYDRA, files.SEARCH_SETTINGS)
     if any(p.name not in own and p.suffix != ".log" for p in run_dir.iterdir()):
         return False

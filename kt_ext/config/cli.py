@@ -126,6 +126,7 @@ def check_overrides(argv: Sequence[str], config_dir: str | Path, config_name: st
                 resume.check_writable(Path(run_dir))
                 resume.check_no_links(Path(run_dir))
                 resume.check_resume(Path(run_dir), OmegaConf.to_container(cfg, resolve=True))
+                resume.protect_hydra_files(Path(run_dir))
 
 
 def _variants(overrides: Sequence[str], multirun: bool) -> list[list[str]]:

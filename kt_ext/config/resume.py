@@ -14,8 +14,12 @@ what resuming is for.
 
 The check runs before Hydra writes anything into the directory
 (:mod:`kt_ext.config.cli`), so a refused command leaves an existing run's
-files as they were. The record is plain JSON, read without following a
-symbolic link.
+files as they were. A command that passes it but fails later, before its
+search starts (a broken data file, a metric Keras does not know), would
+still leave Hydra's rewritten ``.hydra/*.yaml`` behind:
+:func:`protect_hydra_files` keeps their bytes and puts them back when the
+process exits unless :func:`release_hydra_files` was called when the search
+started. The record is plain JSON, read without following a symbolic link.
 
 A run directory from someone else may hold symbolic links planted to make
 kt-ext write elsewhere (``kt/`` pointing at a directory of yours, a
@@ -25,6 +29,7 @@ a directory that holds any before anything is written into it.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import tempfile
@@ -33,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from kt_ext.errors import ConfigError
-from kt_ext.outputs.files import SEARCH_SETTINGS
+from kt_ext.outputs.files import HYDRA, SEARCH_SETTINGS
 
 #: The dotted keys whose values define a search.
 FINGERPRINT = (
@@ -169,3 +174,57 @@ def _allowed(config: Mapping[str, Any]) -> bool:
 def _short(value: Any, width: int = 40) -> str:
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+_kept: dict[Path, bytes] = {}
+_logs: dict[Path, int] = {}
+_folder: list[Path] = []
+_existing: set[Path] = set()
+
+
+def existed(run_dir: Path) -> bool:
+    """Whether ``run_dir`` existed before this command (then a failure never removes it)."""
+    return Path(run_dir).resolve() in _existing
+
+
+def protect_hydra_files(run_dir: Path) -> None:
+    """Keep an existing run's ``.hydra`` files and log sizes, to put back at exit (see above)."""
+    run_dir = Path(run_dir)
+    if run_dir.is_dir():
+        _existing.add(run_dir.resolve())
+    folder = run_dir / HYDRA
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    _folder[:] = [folder]
+    for path in folder.iterdir():
+        if path.is_file() and not path.is_symlink():
+            _kept[path] = path.read_bytes()
+    for path in run_dir.glob("*.log"):  # Hydra's job log, appended to by every command
+        if path.is_file() and not path.is_symlink():
+            _logs[path] = path.stat().st_size
+    atexit.register(_put_back)
+
+
+def release_hydra_files() -> None:
+    """The search started: Hydra's files now describe the command that continues it."""
+    _kept.clear()
+    _logs.clear()
+    _folder.clear()
+
+
+def _put_back() -> None:
+    try:
+        for folder in _folder:
+            for path in folder.iterdir():
+                if path not in _kept:
+                    path.unlink()
+        for path, data in _kept.items():
+            if path.is_symlink() or not path.is_file() or path.read_bytes() != data:
+                path.unlink(missing_ok=True)
+                path.write_bytes(data)
+        for path, size in _logs.items():
+            if path.is_file() and not path.is_symlink() and path.stat().st_size > size:
+                os.truncate(path, size)
+    except OSError:
+        pass
+    release_hydra_files()

@@ -222,10 +222,11 @@ def check_arguments(obj: Any, node: Mapping[str, Any], key: str) -> None:
     except TypeError:
         params = signature.parameters
         takes = ", ".join(n for n, p in params.items() if p.kind is not p.VAR_KEYWORD)
+        takes = f"it takes {takes}" if takes else "it takes no arguments"
         for name, value in kwargs.items():
             if name not in params:
                 raise ConfigError(
-                    f"{key}.{name}", value, f"not an argument of {key}; it takes {takes}"
+                    f"{key}.{name}", value, f"not an argument of {key}; {takes}"
                 ) from None
         raise ConfigError(key, node.get(TARGET), f"arguments do not fit {signature}") from None
 
@@ -242,8 +243,17 @@ def instantiate(node: Mapping[str, Any], key: str, allow: Sequence[str] = (), **
     Raises:
         ConfigError: A target outside the allowlist, or one that cannot be imported.
     """
-    from hydra._internal.utils import _locate
     from hydra.utils import instantiate as hydra_instantiate
+
+    _check_resolved(node, key, allow, kwargs)
+    return hydra_instantiate(node, **kwargs)
+
+
+def _check_resolved(
+    node: Mapping[str, Any], key: str, allow: Sequence[str], kwargs: Mapping[str, Any]
+) -> None:
+    """Resolve every target in ``node``, check each object and the outer one's arguments."""
+    from hydra._internal.utils import _locate
 
     for sub_key, target in targets(node, key):
         _check_path(sub_key, target, allow)
@@ -253,7 +263,30 @@ def instantiate(node: Mapping[str, Any], key: str, allow: Sequence[str] = (), **
             raise ConfigError(sub_key, target, f"cannot be imported: {e}") from None
         check_object(obj, sub_key, target, allow)
     check_arguments(_locate(node[TARGET]), {**node, **kwargs}, key)
-    return hydra_instantiate(node, **kwargs)
+
+
+#: Slots whose shipped modules import without TensorFlow: their targets are resolved and
+#: their arguments bound while the config is validated, so a misspelt loader or argument
+#: is one line before TensorFlow starts; other targets are checked when instantiated.
+EARLY_SLOTS = ("data.loader", "distribute")
+
+
+def check_early(config: Mapping[str, Any], allow: Sequence[str] = ()) -> None:
+    """:func:`instantiate`'s checks, without the call, for the :data:`EARLY_SLOTS`.
+
+    Only targets in a slot's own module (``kt_ext.data``, ``kt_ext.distribute``)
+    are resolved here; a trusted module of the user's is imported only when used.
+
+    Raises:
+        ConfigError: A target that does not exist, is not what its slot accepts,
+            or is given an argument it does not take.
+    """
+    for key in EARLY_SLOTS:
+        node: Any = config
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping) and under(str(node.get(TARGET, "")), (SLOTS[key].module,)):
+            _check_resolved(node, key, allow, {})
 
 
 def check_trusted_keys(

@@ -22,6 +22,7 @@ in :data:`STRATEGIES`.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -148,6 +149,42 @@ def _halving_schedule(args: Mapping[str, Any]) -> HalvingSchedule:
     )
 
 
+#: Keys every strategy config may hold besides its arguments' rules.
+COMMON_KEYS = ("_target_", "_partial_", "seed")
+#: The halving schedule's arguments (rules: ``HalvingSchedule.from_arguments``).
+SCHEDULE_KEYS = (
+    "min_epochs",
+    "max_epochs",
+    "reduction_factor",
+    "brackets",
+    "iterations",
+    "budget",
+    "min_fraction",
+)
+#: What kt-ext gives every tuner when it builds it (``kt_ext.run.build.make_tuner``): the
+#: model, the search settings, and where and how the project is stored. A strategy config
+#: that sets one (``strategy.directory``, ``strategy.overwrite``) is refused.
+RUN_TIME_ARGUMENTS = (
+    "hypermodel",
+    "objective",
+    "hyperparameters",
+    "tune_new_entries",
+    "allow_new_entries",
+    "directory",
+    "project_name",
+    "overwrite",
+    "executions_per_trial",
+    "max_retries_per_trial",
+    "max_consecutive_failed_trials",
+    "distribution_strategy",
+    "initial_points",
+    "schedule",
+    "oracle",
+    "tuner_id",
+    "logger",
+)
+
+
 @dataclass(frozen=True)
 class Strategy:
     """One search strategy's facts; see the module docstring.
@@ -160,11 +197,15 @@ class Strategy:
         outputs: Files it adds to the run directory.
         initial_points: Whether it evaluates ``model.initial`` first (KerasTuner's
             grid and Hyperband enumerate their own trials).
+        keys: Arguments it reads whose rules live elsewhere (the schedule's);
+            with the rules' names and :data:`COMMON_KEYS`, every key its
+            config may hold (a registered strategy refuses any other).
     """
 
     target: str
     arguments: Sequence[checks.Rule]
     cost: Cost = _trials_cost
+    keys: tuple[str, ...] = ()
     schedule: Callable[[Mapping[str, Any]], HalvingSchedule] | None = None
     outputs: tuple[str, ...] = ()
     initial_points: bool = True
@@ -175,6 +216,29 @@ class Strategy:
         Raises:
             ConfigError: The first argument that breaks its rule, as ``strategy.<name>``.
         """
+        known = (*COMMON_KEYS, *(rule.name for rule in self.arguments), *self.keys)
+        for name in args:
+            if self.arguments and name not in known:
+                close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+                hint = f"did you mean strategy.{close[0]}? " if close else ""
+                raise ConfigError(
+                    f"strategy.{name}",
+                    args[name],
+                    f"no such argument of {self.target}; {hint}known: {', '.join(sorted(known))}",
+                )
+            if name in RUN_TIME_ARGUMENTS:
+                raise ConfigError(
+                    f"strategy.{name}",
+                    args[name],
+                    "kt-ext sets it when it builds the tuner (the model, the search settings, "
+                    "the run directory); remove it from the strategy config",
+                )
+        if args.get("_partial_") is not True:
+            raise ConfigError(
+                "strategy._partial_",
+                args.get("_partial_"),
+                "must be true: the tuner gets its model and directory at run time",
+            )
         try:
             checks.check_arguments(self.arguments, args)
             return None if self.schedule is None else self.schedule(args)
@@ -215,6 +279,7 @@ STRATEGIES: dict[str, Strategy] = {
             _schedule_cost,
             schedule=_halving_schedule,
             outputs=(files.RUNGS_CSV,),
+            keys=SCHEDULE_KEYS,
         ),
     )
 }

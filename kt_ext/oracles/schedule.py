@@ -116,16 +116,15 @@ class HalvingSchedule:
         Raises:
             ValueError: An argument breaks its rule (the message names it).
         """
-        if budget == "data":
-            if (
-                isinstance(min_fraction, bool)
-                or not isinstance(min_fraction, (int, float))
-                or not (0.0 < min_fraction <= 1.0)
-            ):
-                raise ValueError(
-                    f"The value of `min_fraction` is {min_fraction!r}, but must be in (0, 1]."
-                )
-        elif min_epochs > max_epochs:
+        if (
+            isinstance(min_fraction, bool)
+            or not isinstance(min_fraction, (int, float))
+            or not (0.0 < min_fraction <= 1.0)
+        ):
+            raise ValueError(
+                f"The value of `min_fraction` is {min_fraction!r}, but must be in (0, 1]."
+            )
+        if budget == "epochs" and min_epochs > max_epochs:
             raise ValueError(
                 f"The value of `min_epochs` is {min_epochs}, but must be <= max_epochs "
                 f"({max_epochs})."

@@ -7,7 +7,6 @@ factories, so they agree on data splits, model and oracle.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from kt_ext.outputs import state
 from kt_ext.outputs.board import TrialBoard
 from kt_ext.outputs.curves import CurveLogger
 from kt_ext.outputs.files import PROJECT, TENSORBOARD
+from kt_ext.space import smallest_batch_size
 from kt_ext.tuners.hypermodel import SpaceHyperModel
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,10 @@ def load_data(settings: RunSettings) -> Splits:
         if isinstance(cause, (FileNotFoundError, ValueError)) and "path" in d.loader:
             raise ConfigError("data.loader.path", d.loader["path"], str(cause)) from e
         raise RunError(f"loading data with {d.loader['_target_']} failed: {cause}") from e
+    where = ("data.loader.path", d.loader["path"]) if "path" in d.loader else None
+    where = where or ("data.loader", d.loader["_target_"])
     try:
-        return split(
+        splits = split(
             raw,
             seed=settings.seed,
             val_fraction=d.val_fraction,
@@ -56,9 +58,16 @@ def load_data(settings: RunSettings) -> Splits:
             standardize=d.standardize,
         )
     except ValueError as e:  # kt_ext.data.check_data's rules, and splits missing a class
-        if "path" in d.loader:
-            raise ConfigError("data.loader.path", d.loader["path"], str(e)) from e
-        raise ConfigError("data.loader", d.loader["_target_"], str(e)) from e
+        raise ConfigError(*where, str(e)) from e
+    smallest = smallest_batch_size(settings.space)
+    if len(splits.y_train) < smallest:
+        raise ConfigError(
+            *where,
+            f"the training split has {len(splits.y_train)} examples, fewer than the smallest "
+            f"batch size model.space.batch_size can draw ({smallest}); use more data, a larger "
+            "data.subset or smaller batches",
+        )
+    return splits
 
 
 def make_distribution(settings: RunSettings) -> tuple[Distribute, Any]:
@@ -148,13 +157,8 @@ def make_tuner(
         RunError: The existing project's state is damaged or incomplete.
     """
     s = settings.search
+    # a partial (strategy._partial_ is checked with the config: kt_ext.config.strategies)
     factory = safety.instantiate(settings.strategy, "strategy", settings.allow_modules)
-    if not isinstance(factory, functools.partial):
-        raise ConfigError(
-            "strategy._partial_",
-            settings.strategy.get("_partial_"),
-            "must be true: the tuner gets its model and directory at run time",
-        )
     try:
         return factory(
             hypermodel=hypermodel,

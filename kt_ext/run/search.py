@@ -18,7 +18,7 @@ from typing import Any
 import keras_tuner
 
 from kt_ext import tuners
-from kt_ext.config import RunSettings
+from kt_ext.config import RunSettings, resume
 from kt_ext.config.strategies import strategy_of
 from kt_ext.data import Splits
 from kt_ext.outputs import files, results, writers
@@ -74,6 +74,7 @@ def run_search(
     spec, distribution, data, hypermodel = prepare(settings)
     replicas = int(distribution.num_replicas_in_sync)
     tuner = make_tuner(settings, hypermodel, run_dir, distribution)
+    resume.release_hydra_files()  # the search starts: Hydra's files now describe this command
     strategy = strategy_of(settings.strategy["_target_"])
     log.info(
         "strategy: %s",

@@ -23,12 +23,14 @@ from kt_ext.space._model import (
     Scalar,
     SearchSpace,
     check_batch_size,
+    smallest_batch_size,
 )
 from kt_ext.space._parse import grid_values, parse_space
 
 __all__ = [
     "BATCH_SIZE",
     "check_batch_size",
+    "smallest_batch_size",
     "Condition",
     "Param",
     "Scalar",

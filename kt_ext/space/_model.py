@@ -238,3 +238,11 @@ def check_batch_size(space: SearchSpace, key: str = "model.space") -> None:
     for value in entry.domain() or ():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{where}.values", value, "batch sizes must be integers >= 1")
+
+
+def smallest_batch_size(space: SearchSpace) -> int:
+    """The smallest batch size the space can draw (its :data:`BATCH_SIZE` entry checked)."""
+    entry = space[BATCH_SIZE]
+    if entry.kind == "int":
+        return int(entry.low)
+    return min(int(v) for v in entry.domain() or ())

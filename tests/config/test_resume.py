@@ -88,6 +88,32 @@ def test_the_command_line_check_refuses_before_hydra_writes_anything(tmp_path, p
     assert sorted(p.name for p in run.iterdir()) == [".hydra", SEARCH_SETTINGS]
 
 
+def test_a_command_that_fails_after_hydra_started_leaves_the_run_as_it_was(tmp_path, plain):
+    """The same settings pass the check; the broken data file is found after TensorFlow starts."""
+    import numpy as np
+
+    data = tmp_path / "one_class.npz"
+    np.savez(data, x=np.zeros((40, 3), "float32"), y=np.zeros(40, int))
+    overrides = ["data=npz", f"data.loader.path={data}"]
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "overrides.yaml").write_text("- search.max_trials=3\n")
+    (run / "tune.log").write_text("the first run's log\n")
+    record(run, plain(*overrides))
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    proc = subprocess.run(
+        [sys.executable, str(TUNE), *overrides, f"hydra.run.dir={run}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "at least two classes" in lines[0], lines
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
 def test_a_run_directory_with_a_planted_link_is_refused_before_anything_is_written(tmp_path, plain):
     mine = tmp_path / "mine"
     mine.mkdir()

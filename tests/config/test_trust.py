@@ -21,32 +21,6 @@ from kt_ext.errors import ConfigError
 from kt_ext.outputs.results import best_config
 from tests.conftest import CONF, ROOT
 
-COPY = {"_target_": "shutil.copyfile", "src": "/etc/hostname", "dst": "/tmp/owned"}
-LOG_FILE = {"class": "logging.FileHandler", "filename": "/tmp/owned.log"}
-# (case, the dotted key a shared config sets and the refusal names, its value)
-MALICIOUS = [
-    ("callback_exec", "hydra.callbacks.x", {"_target_": "builtins.exec"}),
-    ("callback_copy", "hydra.callbacks.x", COPY),
-    ("callback_allowed_class", "hydra.callbacks.x", {"_target_": "kt_ext.run.sweep.SweepSummary"}),
-    ("logging_factory", "hydra.job_logging.handlers.x", {"()": "os.system"}),
-    ("hydra_logging_factory", "hydra.hydra_logging.handlers.x", {"()": "os.system"}),
-    ("logging_file_elsewhere", "hydra.job_logging.handlers.f", LOG_FILE),
-    ("run_dir", "hydra.run.dir", "/tmp/someone-elses-run"),
-    ("sweep_dir", "hydra.sweep.dir", "/tmp/elsewhere"),
-    ("sweep_subdir", "hydra.sweep.subdir", "../../elsewhere"),
-    ("output_subdir", "hydra.output_subdir", "../../elsewhere"),
-    ("env_preload", "hydra.job.env_set.LD_PRELOAD", "/tmp/evil.so"),
-    ("env_copy", "hydra.job.env_copy", ["HOME"]),
-    ("chdir", "hydra.job.chdir", True),
-    ("launcher", "hydra.launcher._target_", "os.system"),
-    ("sweeper_params", "hydra.sweeper.params", {"search.epochs": "1,2"}),
-    ("searchpath", "hydra.searchpath", ["file:///tmp"]),
-    ("mode", "hydra.mode", "MULTIRUN"),
-    ("self_widening_allowlist", "safety.allow_modules", ["shutil"]),
-]  # fmt: skip
-IDS = [m[0] for m in MALICIOUS]
-NAMED = {"env_copy": "hydra.job.env_set.HOME"}  # Hydra turns env_copy into env_set
-
 
 def nested(key: str, value: object) -> dict:
     """``{"a": {"b": value}}`` for ``"a.b"``."""
@@ -60,35 +34,6 @@ def write(directory: Path, name: str, body: dict, on_repo_config: bool = True) -
     if on_repo_config:
         body = {"defaults": ["config", "_self_"], **body}
     (directory / f"{name}.yaml").write_text(yaml.safe_dump(body))
-
-
-@pytest.mark.parametrize(("name", "key", "value"), MALICIOUS, ids=IDS)
-def test_a_shared_config_cannot_set_what_only_the_command_line_may(tmp_path, name, key, value):
-    write(tmp_path, name, nested(key, value))
-    with pytest.raises(ConfigError) as info:
-        check_overrides(["-cd", str(tmp_path), "-cn", name], CONF, "config")
-    assert info.value.key == NAMED.get(name, key)
-    assert "only the command line may set it" in info.value.rule
-    assert not Path("/tmp/owned").exists() and not Path("/tmp/owned.log").exists()
-
-
-@pytest.mark.parametrize(("name", "key", "value"), MALICIOUS[:4], ids=IDS[:4])
-def test_nor_can_a_shared_option_of_a_config_group(tmp_path, name, key, value):
-    option = tmp_path / "model" / "shared.yaml"
-    option.parent.mkdir()
-    option.write_text("# @package _global_\n" + yaml.safe_dump(nested(key, value)))
-    with pytest.raises(ConfigError) as info:
-        check_overrides(["-cd", str(tmp_path), "model=shared"], CONF, "config")
-    assert info.value.key == key
-
-
-@pytest.mark.parametrize(("name", "key", "value"), MALICIOUS[:6], ids=IDS[:6])
-def test_nor_a_best_config_that_names_no_defaults(tmp_path, name, key, value, compose_config):
-    shared = {**OmegaConf.to_container(compose_config(), resolve=True), **nested(key, value)}
-    write(tmp_path, "best_config", shared, on_repo_config=False)
-    with pytest.raises(ConfigError) as info:
-        check_overrides(["-cd", str(tmp_path), "-cn", "best_config"], CONF, "config")
-    assert info.value.key == key
 
 
 def test_the_best_config_kt_ext_writes_passes(tmp_path, compose_config):
@@ -112,7 +57,7 @@ def test_the_command_line_stays_trusted(tmp_path):
 
 
 def test_a_shared_allowlist_repeated_on_the_command_line_passes(tmp_path):
-    write(tmp_path, "shared", nested(*MALICIOUS[-1][1:3]))
+    write(tmp_path, "shared", nested("safety.allow_modules", ["shutil"]))
     argv = ["-cd", str(tmp_path), "-cn", "shared"]
     with pytest.raises(ConfigError):
         check_overrides(argv, CONF, "config")

@@ -436,3 +436,31 @@ def test_a_resumed_search_writes_the_sessions_a_kill_cut_off(hypermodel, tmp_pat
     shutil.rmtree(first)  # as if killed after the oracle recorded the trial, before its session
     tuner_with_board().search(epochs=1, verbose=0)  # nothing left to run: only the repair
     assert "seconds" in read_scalars(first)
+
+
+def test_a_planted_model_file_with_code_is_refused_and_its_code_never_runs(tmp_path):
+    """A shared run directory's parent checkpoint holding a Lambda layer: safe mode refuses it."""
+    import types
+
+    import keras
+    import keras_tuner
+
+    from kt_ext.oracles.schedule import INITIAL_EPOCH, PARENT
+    from kt_ext.outputs.files import CHECKPOINT
+    from kt_ext.tuners.halving import _HalvingTuner
+
+    marker = tmp_path / "ran"
+    code = f"lambda x: (open({str(marker)!r}, 'w').close(), x)[1]"
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(eval(code))])  # noqa: S307
+    (tmp_path / "parent").mkdir()
+    model.save(tmp_path / "parent" / CHECKPOINT)
+    marker.unlink(missing_ok=True)  # saving traced the lambda once
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed(PARENT, "parent")
+    hp.Fixed(INITIAL_EPOCH, 3)
+    tuner = types.SimpleNamespace(
+        _loading=False, get_trial_dir=lambda t: str(tmp_path / t), distribution_strategy=None
+    )
+    with pytest.raises(ValueError, match="safe_mode"):
+        _HalvingTuner._build_hypermodel(tuner, hp)
+    assert not marker.exists()

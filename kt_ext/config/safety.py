@@ -32,11 +32,14 @@ directories may come from someone else; the repository's ``conf/``, the
 command line and the environment of the person running kt-ext are trusted.
 Besides ``_target_``, Hydra runs code and chooses paths from its own node
 (callbacks, logging handler factories, launcher, sweeper, environment
-variables, the run and sweep directories): :func:`check_trusted_keys`
-refuses a composed config in which any of :data:`TRUSTED_KEYS` differs from
-what the command line gives on top of the repository's config or of Hydra's
-own defaults (what a ``best_config.yaml`` that kt-ext wrote composes to),
-before Hydra acts on them.
+variables, the run and sweep directories, the job's name, which names its
+log file, and the overrides handed to workers): :func:`check_trusted_keys`
+refuses a composed config in which Hydra's node or ``safety``
+(:data:`TRUSTED_KEYS`) differs from what the command line gives on top of
+the repository's config or of Hydra's own defaults (what a
+``best_config.yaml`` that kt-ext wrote composes to), before Hydra acts on
+them. The corpora ``tests/config/test_malicious_corpus.py`` and
+``test_malformed_corpus.py`` measure these promises case by case.
 """
 
 from __future__ import annotations

@@ -44,6 +44,13 @@ class Outcome:
         )
 
 
+def nested(key: str, value: object) -> dict:
+    """``{"a": {"b": value}}`` for ``"a.b"``: a payload at a dotted key of a config file."""
+    for part in reversed(key.split(".")):
+        value = {part: value}
+    return value  # type: ignore[return-value]
+
+
 def snapshot(roots: Iterable[Path]) -> dict[str, tuple]:
     """Every path below ``roots`` (links not followed) with its kind, size and modification time."""
     seen: dict[str, tuple] = {}

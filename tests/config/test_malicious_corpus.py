@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.config.corpus import attempt
+from tests.config.corpus import attempt, nested
 from tests.conftest import ROOT
 
 # Payloads aim at OUT, a directory inside the sandbox, so any effect shows in its snapshot.
@@ -112,13 +112,6 @@ def _format(value: object, sandbox: Path) -> object:
     if isinstance(value, dict):
         return {k: _format(v, sandbox) for k, v in value.items()}
     return value
-
-
-def nested(key: str, value: object) -> dict:
-    """``{"a": {"b": value}}`` for ``"a.b"``."""
-    for part in reversed(key.split(".")):
-        value = {part: value}
-    return value  # type: ignore[return-value]
 
 
 def _sandbox(tmp_path: Path) -> Path:

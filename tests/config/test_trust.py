@@ -19,14 +19,8 @@ from omegaconf import OmegaConf
 from kt_ext.config.cli import check_overrides
 from kt_ext.errors import ConfigError
 from kt_ext.outputs.results import best_config
+from tests.config.corpus import nested
 from tests.conftest import CONF, ROOT
-
-
-def nested(key: str, value: object) -> dict:
-    """``{"a": {"b": value}}`` for ``"a.b"``."""
-    for part in reversed(key.split(".")):
-        value = {part: value}
-    return value  # type: ignore[return-value]
 
 
 def write(directory: Path, name: str, body: dict, on_repo_config: bool = True) -> None:

@@ -29,6 +29,7 @@ from kt_ext.native_log import import_tensorflow
 from kt_ext.outputs.files import BEST_CONFIG
 from kt_ext.outputs.results import best_config, write_yaml
 from kt_ext.run.sweep import register_resolvers
+from kt_ext.run.watch import resume_command, stop_on_signals, stopped_line
 
 register_resolvers()  # ${kt_job_dir:...} names multirun job directories
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
@@ -72,6 +73,7 @@ def main(cfg: DictConfig) -> float:
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     if chief:
         resume.record(run_dir, config)
+        log.info("run directory: %s", run_dir)
     try:
         if settings.parallel.role == "worker":
             if run_worker(settings):
@@ -93,6 +95,12 @@ def main(cfg: DictConfig) -> float:
         fail(e, 2)
     except RunError as e:
         fail(e, 1)
+    except KeyboardInterrupt as e:  # SIGINT, SIGTERM (kt_ext.run.watch.stop_on_signals)
+        if not chief:
+            sys.exit(getattr(e, "exit_code", 130))  # the chief re-queues the worker's trial
+        command = resume_command(run_dir, HydraConfig.get().overrides.task, sys.argv[0])
+        print(stopped_line(e, run_dir, command), file=sys.stderr, flush=True)
+        sys.exit(getattr(e, "exit_code", 130))
     best = best_config(config, settings.space.names, result.best_values, result.best_trial_id)
     write_yaml(run_dir / BEST_CONFIG, best)
     log.info(
@@ -104,5 +112,10 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    check_command_line(sys.argv[1:], CONF, "config")  # Hydra's errors, in one line
-    main()
+    stop_on_signals()  # Ctrl-C and a scheduler's SIGTERM end the run with one line
+    try:
+        check_command_line(sys.argv[1:], CONF, "config")  # Hydra's errors, in one line
+        main()
+    except KeyboardInterrupt as e:  # before the search started: nothing to resume
+        print("kt-ext: stopped before the search started", file=sys.stderr, flush=True)
+        sys.exit(getattr(e, "exit_code", 130))

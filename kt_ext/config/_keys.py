@@ -37,7 +37,7 @@ KNOWN: dict[str, tuple[str, ...]] = {
     "data": _fields(DataSettings),
     "parallel": _fields(ParallelSettings),
     "train": ("metrics", "shuffle_buffer", "verbose"),
-    "report": ("top_n",),
+    "report": ("top_n", "verbose"),
     "safety": ("allow_modules",),
     "model": ("builder", "space", "values", "initial"),
 }  # fmt: skip

@@ -71,6 +71,7 @@ class RunSettings:
     shuffle_buffer: int
     verbose: int
     top_n: int
+    report_verbose: int = 1  # 0: the summary only, 1: a line per trial, 2: KerasTuner's tables too
     distribute: dict[str, Any] = field(default_factory=dict)  # the tf.distribute node
     schedule: HalvingSchedule | None = None  # successive halving's rungs, if the strategy has them
     allow_modules: tuple[str, ...] = ()  # extra modules _target_ may name (safety.allow_modules)

@@ -86,6 +86,7 @@ def validate(cfg: DictConfig) -> RunSettings:
         shuffle_buffer=_int(train, "train.shuffle_buffer", minimum=1),
         verbose=_int(train, "train.verbose", minimum=0, maximum=2),
         top_n=_int(_mapping(raw, "report"), "report.top_n", minimum=1),
+        report_verbose=_int(_mapping(raw, "report"), "report.verbose", minimum=0, maximum=2),
         distribute=_distribute(_mapping(raw, "distribute")),
         schedule=schedule,
         allow_modules=allow,

@@ -35,7 +35,7 @@ from kt_ext.oracles.schedule import HalvingSchedule
 from kt_ext.outputs import files
 from kt_ext.space import Scalar, SearchSpace
 
-Cost = Callable[[Mapping[str, Any], SearchSettings, SearchSpace, "HalvingSchedule | None"], str]
+Cost = Callable[[Mapping[str, Any], SearchSettings, SearchSpace, "HalvingSchedule | None"], "Plan"]
 
 
 def grid_size(space: SearchSpace) -> int | None:
@@ -77,13 +77,28 @@ def kt_hyperband_cost(max_epochs: int, factor: int) -> tuple[int, int]:
     return trials, epochs
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a strategy will spend: in words, and the counts a progress estimate needs.
+
+    Attributes:
+        text: The description (preview and the run log).
+        trials: Trials it will run, if known in advance.
+        epochs: Epochs it will train, if a schedule fixes them (halving, Hyperband).
+    """
+
+    text: str
+    trials: int | None = None
+    epochs: float | None = None
+
+
 def _trials_cost(
     args: Mapping[str, Any],
     search: SearchSettings,
     space: SearchSpace,
     schedule: HalvingSchedule | None,
     note: str = "",
-) -> str:
+) -> Plan:
     """``max_trials`` trials of up to ``search.epochs`` epochs (fewer in a small space)."""
     trials = search.max_trials
     size = grid_size(space)
@@ -94,10 +109,11 @@ def _trials_cost(
         if search.early_stopping_patience
         else ""
     )
-    return (
+    text = (
         f"{trials} trials x up to {search.epochs} epochs = at most {trials * search.epochs} "
         f"epochs{stop}{note}; {search.executions_per_trial} execution(s) per trial"
     )
+    return Plan(text, trials=trials)
 
 
 def _grid_cost(
@@ -105,7 +121,7 @@ def _grid_cost(
     search: SearchSettings,
     space: SearchSpace,
     schedule: HalvingSchedule | None,
-) -> str:
+) -> Plan:
     note = " - continuous floats are gridded by strategy.float_points"
     return _trials_cost(args, search, space, schedule, note)
 
@@ -115,15 +131,17 @@ def _hyperband_cost(
     search: SearchSettings,
     space: SearchSpace,
     schedule: HalvingSchedule | None,
-) -> str:
+) -> Plan:
     factor = int(args["factor"])
     max_epochs = int(args["max_epochs"])
     iterations = int(args["hyperband_iterations"])
     trials, epochs = kt_hyperband_cost(max_epochs, factor)
-    return (
+    trials, epochs = trials * iterations, epochs * iterations
+    text = (
         f"KerasTuner Hyperband (factor {factor}, max_epochs {max_epochs}): "
-        f"{trials * iterations} trials and {epochs * iterations} epochs"
+        f"{trials} trials and {epochs} epochs"
     )
+    return Plan(text, trials=trials, epochs=epochs)
 
 
 def _schedule_cost(
@@ -131,10 +149,10 @@ def _schedule_cost(
     search: SearchSettings,
     space: SearchSpace,
     schedule: HalvingSchedule | None,
-) -> str:
+) -> Plan:
     if schedule is None:
         raise ValueError("a successive-halving strategy needs its schedule to describe its cost")
-    return schedule.describe()
+    return Plan(schedule.describe(), trials=schedule.trials, epochs=schedule.epochs)
 
 
 def _halving_schedule(args: Mapping[str, Any]) -> HalvingSchedule:
@@ -253,6 +271,16 @@ class Strategy:
         schedule: HalvingSchedule | None,
     ) -> str:
         """What the strategy will spend, in words (preview and the run log)."""
+        return self.cost(args, search, space, schedule).text
+
+    def plan(
+        self,
+        args: Mapping[str, Any],
+        search: SearchSettings,
+        space: SearchSpace,
+        schedule: HalvingSchedule | None,
+    ) -> Plan:
+        """What the strategy will spend, with the counts (the progress display's estimate)."""
         return self.cost(args, search, space, schedule)
 
 

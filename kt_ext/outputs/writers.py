@@ -26,12 +26,17 @@ def write_trial_outputs(
     objective: str,
     direction: str,
     top_n: int,
+    quiet: bool = False,
 ) -> None:
-    """``trials.csv``, ``best_table.txt`` and ``best_hyperparameters.yaml``; logs the table."""
+    """``trials.csv``, ``best_table.txt`` and ``best_hyperparameters.yaml``; logs the table.
+
+    ``quiet``: do not log it (after each trial, while the search runs).
+    """
     results.write_text(run_dir / files.TRIALS_CSV, results.trials_csv(rows, names, objective))
     table = results.best_table(rows, objective, direction, top_n)
     results.write_text(run_dir / files.BEST_TABLE, table + "\n")
-    log.info("best %d of %d trials:\n%s", top_n, len(rows), table)
+    if not quiet:
+        log.info("best %d of %d trials:\n%s", min(top_n, len(rows)), len(rows), table)
     best = results.best_rows(rows, direction, 1)
     if best:
         results.write_yaml(

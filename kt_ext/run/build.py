@@ -24,6 +24,7 @@ from kt_ext.outputs import state
 from kt_ext.outputs.board import TrialBoard
 from kt_ext.outputs.curves import CurveLogger
 from kt_ext.outputs.files import PROJECT, TENSORBOARD
+from kt_ext.run.watch import check_stop
 from kt_ext.space import smallest_batch_size
 from kt_ext.tuners.hypermodel import SpaceHyperModel
 
@@ -195,7 +196,7 @@ def make_tuner(
 
 
 def callbacks(settings: RunSettings) -> list[keras.callbacks.Callback]:
-    """Early stopping on the objective (if enabled) and per-trial TensorBoard curves."""
+    """Early stopping (if enabled), per-trial TensorBoard curves, the stop-signal check."""
     s = settings.search
     cbs: list[keras.callbacks.Callback] = []
     if s.early_stopping_patience > 0:
@@ -205,7 +206,24 @@ def callbacks(settings: RunSettings) -> list[keras.callbacks.Callback]:
             )
         )
     cbs.append(CurveLogger())  # pointed at tensorboard/<trial_id>/ by the tuner
+    cbs.append(StopCheck())
     return cbs
+
+
+class StopCheck(keras.callbacks.Callback):
+    """Stops the search after the batch during which a stop signal arrived.
+
+    See :func:`kt_ext.run.watch.stop_on_signals`: while trials train, the
+    signal handler only records the signal, and this raises it.
+    """
+
+    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        """Raise :class:`kt_ext.run.watch.Stopped` if a stop signal arrived."""
+        check_stop()
+
+    def on_test_batch_end(self, batch: int, logs: Any = None) -> None:
+        """The same during validation."""
+        check_stop()
 
 
 def check_metrics(metrics: Sequence[str]) -> None:

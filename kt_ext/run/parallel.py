@@ -53,21 +53,6 @@ FINISHED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
 POLL_SECONDS = 0.5
 
 
-def trials_per_worker(run_dir: Path) -> dict[str, int]:
-    """Trials each worker ran last (the run that counts), from ``workers/assignments.csv``."""
-    path = Path(run_dir) / ASSIGNMENTS
-    if not path.exists():
-        return {}
-    last: dict[str, str] = {}
-    for line in path.read_text().splitlines()[1:]:
-        trial_id, worker, _ = line.split(",")
-        last[trial_id] = worker
-    counts: dict[str, int] = {}
-    for worker in last.values():
-        counts[worker] = counts.get(worker, 0) + 1
-    return dict(sorted(counts.items()))
-
-
 class ParallelError(RuntimeError):
     """The parallel search cannot go on (the server cannot bind, every worker is gone)."""
 
@@ -283,6 +268,7 @@ class OracleServer:
         self,
         workers: dict[str, subprocess.Popen] | None = None,
         restart: Callable[[str], subprocess.Popen] | None = None,
+        on_poll: Callable[[], None] | None = None,
     ) -> None:
         """Serve until the search is over, re-queueing the trials of dead or silent workers.
 
@@ -294,6 +280,7 @@ class OracleServer:
             restart: Starts a fresh process for a tuner id. A worker that exits
                 with :data:`RECYCLED` while the search is unfinished is replaced
                 through it (counted in :attr:`restarts`).
+            on_poll: Called on every poll (the run's watch: lines, files, the bar).
 
         Raises:
             ParallelError: Every local worker exited before the search was over
@@ -303,6 +290,8 @@ class OracleServer:
         exited: set[str] = set()
         while not self.done():
             time.sleep(POLL_SECONDS)
+            if on_poll is not None:
+                on_poll()
             for tuner_id, proc in list(workers.items()):
                 code = proc.poll()
                 if code is None or tuner_id in exited:

@@ -22,8 +22,10 @@ from kt_ext.config import RunSettings, resume
 from kt_ext.config.strategies import strategy_of
 from kt_ext.data import Splits
 from kt_ext.outputs import files, results, writers
+from kt_ext.outputs import status as status_files
 from kt_ext.run.build import RunError, callbacks, make_tuner, prepare, trial_board
 from kt_ext.run.evaluate import describe, evaluate_and_save, load_trial_model
+from kt_ext.run.watch import STATUS_FINISHED, STATUS_INTERRUPTED, SearchWatch, deferred_stop
 
 log = logging.getLogger(__name__)
 
@@ -76,29 +78,43 @@ def run_search(
     tuner = make_tuner(settings, hypermodel, run_dir, distribution)
     resume.release_hydra_files()  # the search starts: Hydra's files now describe this command
     strategy = strategy_of(settings.strategy["_target_"])
-    log.info(
-        "strategy: %s",
-        strategy.describe_cost(
-            settings.strategy, settings.search, settings.space, settings.schedule
-        ),
-    )
+    plan = strategy.plan(settings.strategy, settings.search, settings.space, settings.schedule)
+    log.info("strategy: %s", plan.text)
     board = trial_board(settings, run_dir, spec, distribution, job)
+    s = settings.search
+    watch = SearchWatch(
+        run_dir,
+        tuner.oracle,
+        settings.space.names,
+        s.objective,
+        s.direction,
+        settings.top_n,
+        plan,
+        settings.report_verbose,
+    )
     if isinstance(tuner, tuners.TrialRecorder):
         tuner.board = board
+        tuner.after_trial = watch.trial_ended
     if experiment:
         board.write_experiment(rungs=settings.rungs)
     failure = None
     workers: dict[str, Any] = {}
+    watch.begin()
     try:
-        if settings.parallel.chief:
-            workers = serve_workers(settings, tuner, run_dir, worker_command)
-        else:
-            tuner.search(epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=1)
+        with deferred_stop():  # a stop signal ends the search at its next check
+            if settings.parallel.chief:
+                workers = serve_workers(settings, tuner, run_dir, worker_command, watch)
+            else:
+                verbose = 1 if settings.report_verbose >= 2 else 0  # KerasTuner's tables
+                tuner.search(epochs=s.epochs, callbacks=callbacks(settings), verbose=verbose)
     except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
         if isinstance(e, RunError):
             raise
         failure = e
-    s = settings.search
+    except KeyboardInterrupt:
+        watch.end(STATUS_INTERRUPTED)
+        raise
+    status = watch.end(STATUS_FINISHED)
     rows = results.trial_rows(tuner.oracle.trials.values())
     writers.write_trial_outputs(
         rows, run_dir, settings.space.names, s.objective, s.direction, settings.top_n
@@ -115,13 +131,12 @@ def run_search(
     test_metrics = save_best_model(tuner, winner.trial_id, data, run_dir)
     result = RunResult(winner.score, winner.trial_id, winner.config, test_metrics, rows)
     if settings.parallel.chief:
-        from kt_ext.run.parallel import trials_per_worker
-
-        summary_extra["trials_per_worker"] = trials_per_worker(run_dir)
+        summary_extra["trials_per_worker"] = status_files.trials_per_worker(run_dir)
         summary_extra.update(workers)
     writers.write_summary(
         run_dir,
         {
+            **status,
             "objective": s.objective,
             "direction": s.direction,
             "best_score": result.best_score,
@@ -166,6 +181,7 @@ def serve_workers(
     tuner: keras_tuner.Tuner,
     run_dir: Path,
     worker_command: Sequence[str] | None,
+    watch: SearchWatch | None = None,
 ) -> dict[str, dict[str, int]]:
     """Serve the tuner's oracle until the workers have run the whole search.
 
@@ -217,6 +233,7 @@ def serve_workers(
                 port,
                 par.gpu_per_worker,
             ),
+            None if watch is None else watch.poll,
         )
     except parallel.ParallelError as e:
         raise RunError(str(e)) from e

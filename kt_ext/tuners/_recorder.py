@@ -28,6 +28,7 @@ and, where the tuner is built, makes the project safe to resume:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kt_ext.oracles import SeededOracle
@@ -59,6 +60,7 @@ class TrialRecorder(WorkerHooks, BoardHooks, TrialChecks):
         state.install()
         self.run_seed = seed
         self.board = None
+        self.after_trial: Callable[[Any], None] | None = None  # the run's watch (kt_ext.run.watch)
         self.heartbeat_seconds = 5.0
         self.recycle_after_trials = 0
         self.recycle_above_mib = 0.0
@@ -80,3 +82,9 @@ class TrialRecorder(WorkerHooks, BoardHooks, TrialChecks):
             repair_reloaded(self.oracle)
             if initial_points:
                 evaluate_first(self.oracle, initial_points)
+
+    def on_trial_end(self, trial: Any) -> None:
+        """End the trial through every hook, then tell the run (:attr:`after_trial`)."""
+        super().on_trial_end(trial)
+        if self.after_trial is not None:
+            self.after_trial(trial)

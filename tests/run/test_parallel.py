@@ -18,7 +18,8 @@ import keras_tuner
 import pytest
 from keras_tuner.src.engine.trial import TrialStatus
 
-from kt_ext.run.parallel import OracleServer, trials_per_worker
+from kt_ext.outputs.status import trials_per_worker
+from kt_ext.run.parallel import OracleServer
 from kt_ext.run.workers import RECYCLED
 from kt_ext.tuners.memory import process_tree
 from tests.conftest import ROOT, TUNE

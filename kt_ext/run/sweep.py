@@ -85,12 +85,21 @@ def sweep_table(rows: list[dict[str, Any]]) -> str:
 
 
 RESOLVER = "kt_job_dir"
+HELP_RESOLVER = "kt_help"
 
 
 def register_resolvers() -> None:
-    """Register ``${kt_job_dir:num,overrides}`` (used by ``hydra.sweep.subdir``)."""
+    """Register ``${kt_job_dir:num,overrides}`` (``hydra.sweep.subdir``) and ``${kt_help:job}``.
+
+    ``kt_help`` gives ``hydra.help.template`` the script's own help
+    (:mod:`kt_ext.config.help`).
+    """
+    from kt_ext.config.help import help_text
+
     if not OmegaConf.has_resolver(RESOLVER):
         OmegaConf.register_new_resolver(RESOLVER, job_dir_name)
+    if not OmegaConf.has_resolver(HELP_RESOLVER):
+        OmegaConf.register_new_resolver(HELP_RESOLVER, help_text)
 
 
 def write_sweep_experiment(sweep_dir: Path) -> int:

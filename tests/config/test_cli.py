@@ -57,3 +57,22 @@ def test_every_value_of_every_sweep_is_composed():
 def test_what_only_hydra_can_judge_is_left_to_it():
     check_overrides(["--help"], CONF, "config")
     check_overrides(["--cfg", "job", "model=transformer"], CONF, "config")
+
+
+@pytest.mark.parametrize(
+    ("script", "first"), [("tune", "kt-ext tune:"), ("train", "kt-ext train:")]
+)
+def test_help_says_what_the_script_does_and_how_to_go_on(script, first):
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / f"{script}.py"), "--help"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(first)
+    assert "strategy: bayes, bohb" in out.stdout and "--multirun" in out.stdout
+    assert "search:" not in out.stdout  # not the composed config
+    if script == "tune":
+        assert "hydra.run.dir=<run dir>" in out.stdout and "scripts/status.py" in out.stdout

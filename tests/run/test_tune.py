@@ -249,7 +249,7 @@ def test_halving_prints_its_schedule_and_reports_rungs(run_tune, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = proc.stdout + proc.stderr
     assert "bracket 0: 3×1 -> 1×3" in log and "3 configurations, at most 4 trials" in log
-    assert log.index("bracket 0:") < log.index("Search: Running Trial")  # before the search
+    assert log.index("bracket 0:") < log.index("\ntrial ")  # before the first trial's line
     rungs = _read_csv(run / "rungs.csv")
     assert {r["rung"] for r in rungs} == {"0", "1"}
     summary = json.loads((run / "summary.json").read_text())

@@ -274,7 +274,10 @@ def run_worker(settings: RunSettings, job: str = "") -> bool:
             tuner.board = trial_board(settings, run_dir, spec, distribution, job)
         log.info("worker %s of the chief at %s:%d", worker_id, par.address, par.port)
         try:
-            tuner.search(epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=1)
+            verbose = 1 if settings.report_verbose >= 2 else 0  # KerasTuner's tables
+            tuner.search(
+                epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=verbose
+            )
         except tuners.Recycle as e:
             tuner.on_search_end()  # close its TensorBoard writers
             log.info("worker %s leaves for a fresh process: it %s", worker_id, e)

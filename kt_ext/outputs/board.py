@@ -150,12 +150,18 @@ class TrialBoard:
                 out[run] = {t: [(s, v) for s, v in pts if s < before] for t, pts in series.items()}
         return out
 
-    def write_experiment(self, rungs: int = 0, extra_hparams: Iterable[hp.HParam] = ()) -> bool:
+    def write_experiment(
+        self,
+        rungs: int = 0,
+        extra_hparams: Iterable[hp.HParam] = (),
+        objective: str | None = None,
+    ) -> bool:
         """Write the experiment config unless the run already has one (a resumed run).
 
         Args:
             rungs: Rungs of a successive-halving schedule (0 for other strategies).
             extra_hparams: More columns to declare.
+            objective: The search's objective (the dashboard's first metric).
 
         Returns:
             Whether it was written.
@@ -172,6 +178,8 @@ class TrialBoard:
                     self.metrics,
                     hparams.status_labels(rungs),
                     rungs > 0,
+                    shown=hparams.shown_hparams(self.space),
+                    objective=objective,
                 )
             )
         return True

@@ -137,34 +137,71 @@ def _hull(domains: Sequence[hp.Domain | None]) -> hp.Domain | None:
     return hp.RealInterval(float(min(bounds)), float(max(bounds)))
 
 
+#: Columns TensorBoard's HParams dashboard ticks when it opens (its frontend's constant): the
+#: hyperparameters flagged ``differs`` come first, in name order, and the first five are shown.
+DASHBOARD_COLUMNS = 5
+
+
+def shown_hparams(space: SearchSpace, first: Sequence[str] = ()) -> list[str]:
+    """The columns the dashboard opens on: ``first``, then the space's tunable entries in order.
+
+    The space's YAML lists its entries most influential first (``lr`` leads
+    every shipped model); fixed entries never vary and are left out.
+    """
+    tunable = [p.name for p in space.params if p.kind != "fixed"]
+    return [*first, *(n for n in tunable if n not in first)][:DASHBOARD_COLUMNS]
+
+
 def experiment_summary(
     hparams: Sequence[hp.HParam],
     metrics: Sequence[str],
     statuses: Sequence[str],
     rungs: bool = False,
+    shown: Sequence[str] = (),
+    objective: str | None = None,
 ) -> summary_pb2.Summary:
     """The HParams experiment config: every column with its domain, every metric.
+
+    TensorBoard's dashboard ticks the first :data:`DASHBOARD_COLUMNS` columns
+    flagged ``differs`` (name order); only ``shown`` are flagged, so it opens on
+    them and never on a constant column (the others are a tick away). The
+    objective is the first metric; each metric's name says whether it is the
+    trial's best epoch (what the search ranks) or the last epoch's curve value.
 
     Args:
         hparams: Columns (:func:`space_hparams` plus extras such as the job).
         metrics: Metric names compiled into every model (``accuracy``, ...).
         statuses: Values of the ``trial_status`` column.
         rungs: Declare the ``rung`` metric (successive halving).
+        shown: The columns the dashboard opens on (:func:`shown_hparams`).
+        objective: The search's objective (listed first).
     """
     columns = [*hparams, hp.HParam(STATUS_HPARAM, hp.Discrete(list(statuses)))]
     names = metric_names(metrics)
+    if objective in names:
+        names = [objective, *(n for n in names if n != objective)]
     declared = [
-        hp.Metric(name, description="as the trial reported it (its best epoch)") for name in names
+        hp.Metric(name, display_name=f"{name} (best epoch)", description="what the search ranks")
+        for name in names
     ]
     declared += [
-        hp.Metric(CURVE_PREFIX + name, group=VALIDATION_RUN, display_name=f"validation {name}")
-        for name in names[: len(names) // 2]
+        hp.Metric(
+            CURVE_PREFIX + name, group=VALIDATION_RUN, display_name=f"val_{name} (last epoch)"
+        )
+        for name in metric_names(metrics)[: len(names) // 2]
     ]
     declared.append(hp.Metric(EPOCHS_METRIC, description="epochs this trial trained"))
     declared.append(hp.Metric(SECONDS_METRIC, description="wall time of the trial"))
     if rungs:
         declared.append(hp.Metric(RUNG_METRIC, description="highest rung the trial reached"))
-    return hp.hparams_config_pb(columns, declared)
+    summary = hp.hparams_config_pb(columns, declared)
+    value = summary.value[0]
+    experiment = metadata.parse_experiment_plugin_data(value.metadata.plugin_data.content)
+    for info in experiment.hparam_infos:
+        info.differs = info.name in shown
+    data = plugin_data_pb2.HParamsPluginData(version=metadata.PLUGIN_DATA_VERSION)
+    data.experiment.CopyFrom(experiment)
+    return _hparams_summary(value.tag, data)
 
 
 def constant_hparams(constants: Mapping[str, Any]) -> list[hp.HParam]:

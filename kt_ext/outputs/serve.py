@@ -133,6 +133,17 @@ def session_groups(url: str) -> list[dict]:
         return json.load(response).get("sessionGroups", [])
 
 
+def experiment(url: str) -> dict:
+    """The HParams plugin's experiment (columns and metrics, in the order the dashboard gets)."""
+    request = urllib.request.Request(
+        url + "data/plugin/hparams/experiment",
+        data=json.dumps({"experimentName": "", "includeMetrics": True}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
 def wait_for_trials(url: str, count: int, timeout: float = 60.0) -> list[dict]:
     """Poll until TensorBoard lists ``count`` session groups (it loads event files lazily)."""
     deadline = time.monotonic() + timeout

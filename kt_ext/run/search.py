@@ -96,7 +96,7 @@ def run_search(
         tuner.board = board
         tuner.after_trial = watch.trial_ended
     if experiment:
-        board.write_experiment(rungs=settings.rungs)
+        board.write_experiment(rungs=settings.rungs, objective=s.objective)
     failure = None
     workers: dict[str, Any] = {}
     watch.begin()

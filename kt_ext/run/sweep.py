@@ -141,7 +141,12 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
     merged = hparams.merge_hparams(columns)
     merged.append(hparams.hp.HParam(hparams.JOB_HPARAM, hparams.hp.Discrete(jobs)))
     summary = hparams.experiment_summary(
-        merged, sorted(metrics), hparams.status_labels(rungs), rungs=rungs > 0
+        merged,
+        sorted(metrics),
+        hparams.status_labels(rungs),
+        rungs=rungs > 0,
+        shown=hparams.shown_hparams(settings.space, first=[hparams.JOB_HPARAM]),
+        objective=settings.search.objective,
     )
     with board.EventLog(sweep_dir) as log:
         log.summary(summary)

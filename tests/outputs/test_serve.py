@@ -19,6 +19,7 @@ from tensorboard.plugins.hparams import metadata
 from kt_ext.outputs.board import read_scalars
 from kt_ext.outputs.serve import (
     TensorBoardProcess,
+    experiment,
     is_loopback,
     tensorboard_command,
     wait_for_trials,
@@ -114,6 +115,19 @@ def test_tensorboard_http_api_lists_every_trial(run):
     with TensorBoardProcess(run) as tb:
         assert tb.url.startswith("http://127.0.0.1:")
         groups = {g["name"]: g for g in wait_for_trials(tb.url, len(rows))}
+        columns = experiment(tb.url)
+    # The dashboard ticks the first 5 columns flagged "differs": the space's first five entries,
+    # never a constant column; the objective is the first metric and says which epoch it is.
+    infos = columns["hparamInfos"]
+    shown = [i["name"] for i in infos if i.get("differs")]
+    assert shown == sorted(["lr", "lr_schedule", "optimizer", "momentum", "batch_size"])
+    assert [i["name"] for i in infos[:5]] == shown
+    first = columns["metricInfos"][0]
+    assert (first["name"]["tag"], first["displayName"]) == (
+        "val_accuracy",
+        "val_accuracy (best epoch)",
+    )
+    assert any(m["displayName"] == "val_loss (last epoch)" for m in columns["metricInfos"])
     assert set(groups) == set(rows)
     for trial_id, row in rows.items():
         group = groups[trial_id]

@@ -286,12 +286,12 @@ class SearchWatch:
         self._task = self._bar.add_task(
             "epochs" if by_epochs else "trials", total=total, completed=done, best=""
         )
-        self._bar.start()
-        # log lines go above the bar: point stdout handlers at rich's console
+        self._bar.start()  # in a terminal rich puts a proxy in sys.stdout that prints above it
+        # log lines go above the bar: point stdout handlers at that proxy
         for handler in logging.getLogger().handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream is self.stream:
                 self._handlers.append((handler, handler.stream))
-                handler.setStream(self._bar.console.file)
+                handler.setStream(sys.stdout)
 
     def _advance(self, row: results.TrialRow, rows: Sequence[results.TrialRow]) -> None:
         best = results.best_rows(rows, self.direction, 1)

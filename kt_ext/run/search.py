@@ -237,6 +237,10 @@ def serve_workers(
         )
     except parallel.ParallelError as e:
         raise RunError(str(e)) from e
+    except KeyboardInterrupt:  # stopped: the workers too, at once (each at its next batch)
+        running_now, running = running, {}
+        workers.stop_workers(running_now, timeout=0.0)
+        raise
     finally:
         codes = workers.stop_workers(running)
         server.stop()
@@ -275,9 +279,10 @@ def run_worker(settings: RunSettings, job: str = "") -> bool:
         log.info("worker %s of the chief at %s:%d", worker_id, par.address, par.port)
         try:
             verbose = 1 if settings.report_verbose >= 2 else 0  # KerasTuner's tables
-            tuner.search(
-                epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=verbose
-            )
+            with deferred_stop():  # a stop signal ends the worker at its next batch
+                tuner.search(
+                    epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=verbose
+                )
         except tuners.Recycle as e:
             tuner.on_search_end()  # close its TensorBoard writers
             log.info("worker %s leaves for a fresh process: it %s", worker_id, e)

@@ -7,6 +7,8 @@ factories, so they agree on data splits, model and oracle.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +26,7 @@ from kt_ext.outputs import state
 from kt_ext.outputs.board import TrialBoard
 from kt_ext.outputs.curves import CurveLogger
 from kt_ext.outputs.files import PROJECT, TENSORBOARD
+from kt_ext.outputs.status import OPEN
 from kt_ext.run.watch import check_stop
 from kt_ext.space import smallest_batch_size
 from kt_ext.tuners.hypermodel import SpaceHyperModel
@@ -161,22 +164,27 @@ def make_tuner(
     # a partial (strategy._partial_ is checked with the config: kt_ext.config.strategies)
     factory = safety.instantiate(settings.strategy, "strategy", settings.allow_modules)
     try:
-        return factory(
-            hypermodel=hypermodel,
-            objective=keras_tuner.Objective(s.objective, s.direction),
-            hyperparameters=settings.space.to_hyperparameters(),
-            tune_new_entries=False,
-            allow_new_entries=False,
-            directory=str(run_dir),
-            project_name=PROJECT,
-            overwrite=False,
-            executions_per_trial=s.executions_per_trial,
-            max_retries_per_trial=s.max_retries_per_trial,
-            max_consecutive_failed_trials=s.max_consecutive_failed_trials,
-            distribution_strategy=distribution_strategy,
-            initial_points=[dict(p) for p in settings.initial_points],
-            **({} if settings.schedule is None else {"schedule": settings.schedule}),
-        )
+        with contextlib.redirect_stdout(io.StringIO()) as printed:  # KerasTuner's "Reloading"
+            tuner = factory(
+                hypermodel=hypermodel,
+                objective=keras_tuner.Objective(s.objective, s.direction),
+                hyperparameters=settings.space.to_hyperparameters(),
+                tune_new_entries=False,
+                allow_new_entries=False,
+                directory=str(run_dir),
+                project_name=PROJECT,
+                overwrite=False,
+                executions_per_trial=s.executions_per_trial,
+                max_retries_per_trial=s.max_retries_per_trial,
+                max_consecutive_failed_trials=s.max_consecutive_failed_trials,
+                distribution_strategy=distribution_strategy,
+                initial_points=[dict(p) for p in settings.initial_points],
+                **({} if settings.schedule is None else {"schedule": settings.schedule}),
+            )
+        if "Reloading" in printed.getvalue():
+            done = sum(t.status not in OPEN for t in tuner.oracle.trials.values())
+            log.info("resuming the search in %s: %d trials had ended", run_dir, done)
+        return tuner
     except state.StateError as e:
         raise RunError(str(e)) from e
     except (KeyError, RuntimeError) as e:  # valid JSON without the keys KerasTuner expects

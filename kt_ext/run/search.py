@@ -239,7 +239,7 @@ def serve_workers(
         raise RunError(str(e)) from e
     except KeyboardInterrupt:  # stopped: the workers too, at once (each at its next batch)
         running_now, running = running, {}
-        workers.stop_workers(running_now, timeout=0.0)
+        workers.stop_workers(running_now, timeout=0.0, grace=2.0)  # resumed trials re-run
         raise
     finally:
         codes = workers.stop_workers(running)

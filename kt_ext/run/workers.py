@@ -126,8 +126,10 @@ def exit_with_chief() -> None:
     threading.Thread(target=check, daemon=True).start()
 
 
-def stop_workers(workers: dict[str, subprocess.Popen], timeout: float = 30.0) -> dict[str, int]:
-    """Wait for the workers to exit; terminate (then kill) any still running after ``timeout``.
+def stop_workers(
+    workers: dict[str, subprocess.Popen], timeout: float = 30.0, grace: float = 5.0
+) -> dict[str, int]:
+    """Wait for the workers to exit: terminate after ``timeout`` seconds, kill ``grace`` later.
 
     Returns:
         Each worker's exit status (negative: the signal that ended it).
@@ -138,9 +140,10 @@ def stop_workers(workers: dict[str, subprocess.Popen], timeout: float = 30.0) ->
             proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.terminate()
+    deadline = time.monotonic() + grace
     for proc in workers.values():
         try:
-            proc.wait(5)
+            proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -181,8 +181,9 @@ def make_tuner(
                 initial_points=[dict(p) for p in settings.initial_points],
                 **({} if settings.schedule is None else {"schedule": settings.schedule}),
             )
-        if "Reloading" in printed.getvalue():
-            done = sum(t.status not in OPEN for t in tuner.oracle.trials.values())
+        trials = getattr(tuner.oracle, "trials", None)  # a worker's oracle is the chief's client
+        if "Reloading" in printed.getvalue() and trials is not None:
+            done = sum(t.status not in OPEN for t in trials.values())
             log.info("resuming the search in %s: %d trials had ended", run_dir, done)
         return tuner
     except state.StateError as e:

@@ -204,6 +204,7 @@ def serve_workers(
     server = parallel.OracleServer(
         tuner.oracle, Path(tuner.project_dir), par.address, par.port, par.grace_seconds
     )
+    tuner.oracle.verbose = 1 if settings.report_verbose >= 2 else 0  # KerasTuner's tables
     running: dict[str, Any] = {}  # serve() puts replacements of recycled workers here
     try:
         port = server.start()

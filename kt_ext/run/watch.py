@@ -70,8 +70,9 @@ def stop_on_signals() -> None:
     """
 
     def handler(signum: int, frame: Any) -> None:
+        first = not _signal
         _signal[:] = [signum]
-        if not _deferring:
+        if first and not _deferring:  # a second signal finds the run already stopping
             raise Stopped(signum)
 
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -106,6 +106,8 @@ def one_try(i: int, rng: random.Random, tmp: Path) -> dict:
     )
     after = finished(run)
     row["resumed"] = resumed.returncode
+    if resumed.returncode:
+        row["resume_error"] = (resumed.stderr.strip().splitlines() or [""])[-1][:300]
     row["complete"] = sum(s == "COMPLETED" for s, _, _ in after.values())
     row["lost"] = sum(t not in after for t in before)
     row["rerun"] = sum(t in after and after[t] != before[t] for t in before)

@@ -65,8 +65,9 @@ def stop_on_signals() -> None:
     A handler that raises at once can land inside a destructor or weak-reference
     callback, where Python prints and ignores the exception; so while trials
     train (:func:`deferred_stop`) it only records the signal, and the search
-    raises at its next check: after each training batch (a Keras callback),
-    before each trial, on each poll of a parallel chief.
+    raises at its next check: after each training or validation batch (a Keras
+    callback, :class:`kt_ext.run.build.StopCheck`), after each trial, and on
+    each poll of a parallel chief.
     """
 
     def handler(signum: int, frame: Any) -> None:

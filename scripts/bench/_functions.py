@@ -20,7 +20,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Dim:
-    """One search dimension: ``float`` (optionally log), ``int`` or unordered ``choice``."""
+    """One search dimension: ``float`` (optionally log), ``int`` or unordered ``choice``.
+
+    ``when`` makes it conditional: ``("kernel", ("rbf", "poly"))`` is active
+    only while the (earlier) dimension ``kernel`` takes one of those values.
+    """
 
     name: str
     kind: str
@@ -28,6 +32,20 @@ class Dim:
     high: float = 1.0
     log: bool = False
     choices: tuple[str, ...] = ()
+    when: tuple[str, tuple[str, ...]] | None = None
+
+    def active(self, values: dict[str, Any]) -> bool:
+        """Whether this dimension counts given the (active) values of the earlier ones."""
+        return self.when is None or values.get(self.when[0]) in self.when[1]
+
+
+def active_values(dims: tuple[Dim, ...], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the entries of dimensions whose condition fails (in ``dims`` order)."""
+    out: dict[str, Any] = {}
+    for d in dims:
+        if d.active(out) and d.name in values:
+            out[d.name] = values[d.name]
+    return out
 
 
 @dataclass(frozen=True)

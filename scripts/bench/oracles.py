@@ -78,7 +78,12 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from _common import Cache, Report, command_line  # noqa: E402
-from _functions import PROBLEMS, Problem  # noqa: E402
+from _functions import PROBLEMS, Problem, active_values  # noqa: E402
+from _stats import mean_ranks, paired, paired_cell  # noqa: E402
+from _tabular import ROLES, TASKS  # noqa: E402
+
+SYNTHETIC = [p for p in PROBLEMS if not PROBLEMS[p].noise and not PROBLEMS[p].fails]
+PROBLEMS.update(TASKS)
 
 METHODS = (
     "gpucb",
@@ -104,12 +109,13 @@ def _kt_space(problem: Problem) -> Any:
 
     hp = keras_tuner.HyperParameters()
     for d in problem.dims:
+        parent = {} if d.when is None else {"parent_name": d.when[0], "parent_values": d.when[1]}
         if d.kind == "float":
-            hp.Float(d.name, d.low, d.high, sampling="log" if d.log else "linear")
+            hp.Float(d.name, d.low, d.high, sampling="log" if d.log else "linear", **parent)
         elif d.kind == "int":
-            hp.Int(d.name, int(d.low), int(d.high))
+            hp.Int(d.name, int(d.low), int(d.high), **parent)
         else:
-            hp.Choice(d.name, list(d.choices))
+            hp.Choice(d.name, list(d.choices), **parent)
     return hp
 
 
@@ -152,7 +158,7 @@ def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple
             trial = oracle.create_trial("bench")
             if trial.status == TrialStatus.STOPPED:
                 break
-            values = dict(trial.hyperparameters.values)
+            values = active_values(problem.dims, dict(trial.hyperparameters.values))
             ask = time.perf_counter() - start
             y = problem.observe(values, seed)
             start = time.perf_counter()
@@ -189,10 +195,17 @@ def _run_optuna(method: str, problem: Problem, seed: int, budget: int) -> list:
             dists[d.name] = optuna.distributions.IntDistribution(int(d.low), int(d.high))
         else:
             dists[d.name] = optuna.distributions.CategoricalDistribution(d.choices)
+    conditional = any(d.when for d in problem.dims)
     out = []
     for _ in range(budget):
         start = time.perf_counter()
-        trial = study.ask(dists)
+        if conditional:  # define-by-run: suggest only the active dimensions, in order
+            trial = study.ask()
+            for d in problem.dims:
+                if d.active(trial.params):
+                    _suggest(trial, d)
+        else:
+            trial = study.ask(dists)
         values = dict(trial.params)
         ask = time.perf_counter() - start
         y = problem.observe(values, seed)
@@ -203,6 +216,16 @@ def _run_optuna(method: str, problem: Problem, seed: int, budget: int) -> list:
             study.tell(trial, y)
         out.append((values, y, ask + time.perf_counter() - start))
     return out
+
+
+def _suggest(trial: Any, d: Any) -> None:
+    """Optuna's define-by-run suggestion of dimension ``d``."""
+    if d.kind == "float":
+        trial.suggest_float(d.name, d.low, d.high, log=d.log)
+    elif d.kind == "int":
+        trial.suggest_int(d.name, int(d.low), int(d.high))
+    else:
+        trial.suggest_categorical(d.name, list(d.choices))
 
 
 def _run_skopt(problem: Problem, seed: int, budget: int) -> list:
@@ -227,6 +250,7 @@ def _run_skopt(problem: Problem, seed: int, budget: int) -> list:
         x = opt.ask()
         ask = time.perf_counter() - start
         values = {d.name: _plain(v) for d, v in zip(problem.dims, x, strict=True)}
+        values = active_values(problem.dims, values)  # skopt has no conditions: drop inactive
         y = problem.observe(values, seed)  # skopt cannot be told of failures: not run on them
         start = time.perf_counter()
         opt.tell(x, y)
@@ -260,7 +284,12 @@ def run_one(method: str, problem_name: str, seed: int, budget: int) -> dict[str,
     # The recommendation is the best observation so far; its regret is measured on the
     # function without noise (the same as the best observation's when there is none).
     best_seen, best_true, regrets, seen, duplicates = math.inf, math.inf, [], set(), 0
+    scores: set[float] = set()
+    repeats = 0  # observations equal to an earlier one (a plateau revisited)
     for values, y, _ in history:
+        if y is not None:
+            repeats += y in scores
+            scores.add(y)
         if y is not None and y < best_seen:
             best_seen, best_true = y, problem.fn(values)
         regrets.append(best_true - problem.optimum)
@@ -274,6 +303,7 @@ def run_one(method: str, problem_name: str, seed: int, budget: int) -> dict[str,
         "regret": regrets,
         "seconds": [s for _, _, s in history],
         "duplicates": duplicates,
+        "repeats": repeats,
         "failed": sum(y is None for _, y, _ in history),
         "edge": edge_count(problem, [values for values, _, _ in history]),
     }
@@ -398,11 +428,72 @@ def tables(rows: list[dict[str, Any]], budgets: tuple[int, ...], suggestions: in
             failing,
             failed,
         )
+    tasks = [p for p in problems if p in ROLES]
+    if tasks and budgets:
+        lines += _against_reference(rows, methods, tasks, max(budgets))
     dup = {m: sum(r["duplicates"] for r in rows if r["method"] == m) for m in methods}
     lines.append(
         "\nDuplicate proposals, all runs: " + ", ".join(f"{m} {n}" for m, n in dup.items())
     )
+    if tasks:
+        rep = {m: sum(r.get("repeats", 0) for r in rows if r["method"] == m and r["problem"] in tasks) for m in methods}
+        total = {m: sum(len(r["regret"]) for r in rows if r["method"] == m and r["problem"] in tasks) for m in methods}
+        lines.append(
+            "\nscikit-learn tasks, evaluations scoring exactly what an earlier one of the run "
+            "scored (a plateau revisited), all runs: "
+            + ", ".join(f"{m} {rep[m]}/{total[m]}" for m in methods)
+        )
     return "\n".join(lines)
+
+
+REFERENCE = "gpucb"
+
+
+def _against_reference(
+    rows: list[dict[str, Any]], methods: list[str], tasks: list[str], budget: int
+) -> list[str]:
+    """Each method against ``gpucb`` seed by seed on the scikit-learn tasks, and mean ranks.
+
+    Positive differences mean better than ``gpucb``; ranks are those of the
+    medians per task (1 = best), averaged over the tasks of each role.
+    """
+    final = {
+        (r["method"], r["problem"], r["seed"]): r["regret"][budget - 1]
+        for r in rows
+        if len(r["regret"]) >= budget
+    }
+    peers = [m for m in methods if m != REFERENCE]
+    lines = [
+        f"\nAgainst {REFERENCE} after {budget} evaluations, seed by seed (difference of the "
+        "median errors, positive: better than it; 95 % paired bootstrap interval; seeds "
+        "won/lost/tied)\n",
+        "| task (role) | " + " | ".join(peers) + " |",
+        "|---" * (len(peers) + 1) + "|",
+    ]
+    medians: dict[str, dict[str, dict[str, float]]] = {}
+    for p in tasks:
+        seeds = sorted(
+            {s for (m, q, s) in final if q == p} & {s for (m, q, s) in final if m == REFERENCE}
+        )
+        common = [s for s in seeds if all((m, p, s) in final for m in methods)]
+        if not common:
+            continue
+        ref = [final[(REFERENCE, p, s)] for s in common]
+        cells = []
+        for m in peers:
+            cells.append(paired_cell(paired([final[(m, p, s)] for s in common], ref, -1.0), ".4f"))
+        lines.append(f"| {p} ({ROLES[p]}) | " + " | ".join(cells) + " |")
+        medians.setdefault(ROLES[p], {})[p] = {
+            m: statistics.median(final[(m, p, s)] for s in common) for m in methods
+        }
+    for role, by_task in medians.items():
+        ranks = mean_ranks(by_task, sign=-1.0)
+        order = sorted(ranks, key=ranks.get)
+        lines.append(
+            f"\nMean rank of the median over the {len(by_task)} {role} tasks: "
+            + ", ".join(f"{m} {ranks[m]:.2f}" for m in order)
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -414,9 +505,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--problems",
         nargs="+",
-        default=[p for p in PROBLEMS if not PROBLEMS[p].noise and not PROBLEMS[p].fails],
-        choices=list(PROBLEMS),
-        help="default: the noiseless ones; also <name>_noise1|10 and <name>_fail",
+        default=SYNTHETIC,
+        choices=[*PROBLEMS, "tabular"],
+        help="default: the noiseless functions; also <name>_noise1|10, <name>_fail, and the "
+        "scikit-learn tasks by name or all of them as 'tabular'",
     )
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("bench/oracles.jsonl"))
@@ -427,6 +519,8 @@ def main(argv: list[str] | None = None) -> int:
         "--native-threads", action="store_true", help="leave BLAS/torch threading as shipped"
     )
     args = parser.parse_args(argv)
+    if "tabular" in args.problems:
+        args.problems = [p for p in args.problems if p != "tabular"] + list(TASKS)
 
     cache = Cache(args.out, ("method", "problem", "seed"), args.fresh)
     keys = {k for k, r in cache.rows.items() if len(r["regret"]) >= args.budget}

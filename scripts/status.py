@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from kt_ext.outputs.status import describe, read_status
+from kt_ext.outputs.status import RUN_RUNNING, describe, read_status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(text, flush=True)
             except BrokenPipeError:  # | head
                 return 0
-            if not args.watch or status.status != "running":
+            if not args.watch or status.status != RUN_RUNNING:
                 return 0
             time.sleep(args.watch)
     except KeyboardInterrupt:

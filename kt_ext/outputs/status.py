@@ -27,6 +27,14 @@ from kt_ext.outputs import files, results
 
 #: Trial statuses counted as running: started, not ended.
 OPEN = ("RUNNING", "IDLE")
+#: A run's status in ``summary.json``: the search writes the first three; a reader
+#: calls a "running" run whose process is gone "stopped" (killed without a word).
+RUN_RUNNING, RUN_INTERRUPTED, RUN_FINISHED, RUN_STOPPED = (
+    "running",
+    "interrupted",
+    "finished",
+    "stopped",
+)
 
 
 @dataclass
@@ -135,18 +143,18 @@ def read_status(run_dir: Path, top_n: int = 5) -> RunStatus:
         summary = {}
     rows = read_trials(run_dir)
     status = summary.get("status", "unknown")
-    if status == "running" and process_alive(summary) is False:
-        status = "stopped"
-    running = [r for r in rows if r.status in OPEN] if status == "running" else []
+    if status == RUN_RUNNING and process_alive(summary) is False:
+        status = RUN_STOPPED
+    running = [r for r in rows if r.status in OPEN] if status == RUN_RUNNING else []
     done = [r for r in rows if r.status not in OPEN]
     direction = summary.get("direction")
     objective = summary.get("objective")
     seconds = summary.get("seconds")
-    if status == "running" and isinstance(summary.get("updated"), (int, float)):
+    if status == RUN_RUNNING and isinstance(summary.get("updated"), (int, float)):
         seconds = (seconds or 0) + max(0.0, time.time() - summary["updated"])
     planned = summary.get("planned_trials")
     left = None
-    if status == "running" and planned and done and seconds:
+    if status == RUN_RUNNING and planned and done and seconds:
         left = seconds / len(done) * max(planned - len(done), 0)
     best = results.best_rows(rows, direction, top_n) if direction else []
     workers = {}

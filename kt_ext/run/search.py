@@ -25,7 +25,7 @@ from kt_ext.outputs import files, results, writers
 from kt_ext.outputs import status as status_files
 from kt_ext.run.build import RunError, callbacks, make_tuner, prepare, trial_board
 from kt_ext.run.evaluate import describe, evaluate_and_save, load_trial_model
-from kt_ext.run.watch import STATUS_FINISHED, STATUS_INTERRUPTED, SearchWatch, deferred_stop
+from kt_ext.run.watch import SearchWatch, deferred_stop
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +112,9 @@ def run_search(
             raise
         failure = e
     except KeyboardInterrupt:
-        watch.end(STATUS_INTERRUPTED)
+        watch.end(status_files.RUN_INTERRUPTED)
         raise
-    status = watch.end(STATUS_FINISHED)
+    status = watch.end(status_files.RUN_FINISHED)
     rows = results.trial_rows(tuner.oracle.trials.values())
     writers.write_trial_outputs(
         rows, run_dir, settings.space.names, s.objective, s.direction, settings.top_n

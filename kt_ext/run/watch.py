@@ -38,9 +38,9 @@ from typing import Any, TextIO
 from kt_ext.config.strategies import Plan
 from kt_ext.outputs import files, results, writers
 from kt_ext.outputs.status import OPEN as _OPEN
+from kt_ext.outputs.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
 
 log = logging.getLogger(__name__)
-STATUS_RUNNING, STATUS_INTERRUPTED, STATUS_FINISHED = "running", "interrupted", "finished"
 
 
 class Stopped(KeyboardInterrupt):
@@ -148,7 +148,7 @@ class SearchWatch:
         """Record the run as running; start the live bar in a terminal."""
         rows = self.rows()
         self._seen = {r.trial_id for r in rows if r.status not in _OPEN}
-        writers.write_summary(self.run_dir, self.summary(STATUS_RUNNING, rows))
+        writers.write_summary(self.run_dir, self.summary(RUN_RUNNING, rows))
         if self.verbose >= 1 and self.stream.isatty():
             self._start_bar(rows)
 
@@ -173,7 +173,7 @@ class SearchWatch:
         ended = [r for r in rows if r.status not in _OPEN and r.trial_id not in self._seen]
         if not ended:
             return
-        self.write(rows, STATUS_RUNNING)
+        self.write(rows, RUN_RUNNING)
         for row in ended:
             self._seen.add(row.trial_id)
             if self.verbose >= 1:
@@ -188,7 +188,7 @@ class SearchWatch:
             The ``status`` entry of ``summary.json``.
         """
         self._stop_bar()
-        if status == STATUS_INTERRUPTED:
+        if status == RUN_INTERRUPTED:
             self.write(self.rows(), status)
         return {"status": status}
 
@@ -329,22 +329,28 @@ def resume_command(run_dir: Path, overrides: Sequence[str], script: str) -> str:
 
 
 def stopped_line(error: BaseException, run_dir: Path, command: str) -> str:
-    """The one line a stopped run prints: what stopped it, what finished, how to resume."""
+    """The one line a stopped run prints: what stopped it, what finished, how to resume.
+
+    A stop after the last trial (while the best model and the report are
+    written) says so: the command then only writes what is missing.
+    """
     import json
 
     name = signal.Signals(getattr(error, "exit_code", 130) - 128).name
     try:
         summary = json.loads((Path(run_dir) / files.SUMMARY).read_text())
         done = f"{summary['completed']} completed and {summary['failed']} failed trial(s) kept"
+        if summary.get("status") == RUN_FINISHED:
+            return (
+                f"kt-ext: stopped by {name} while writing the report: every trial finished "
+                f"({done}); write the report with: {command}"
+            )
     except (OSError, ValueError, KeyError):
         done = "no trial finished"
     return f"kt-ext: stopped by {name}: {done}; resume with: {command}"
 
 
 __all__ = [
-    "STATUS_FINISHED",
-    "STATUS_INTERRUPTED",
-    "STATUS_RUNNING",
     "SearchWatch",
     "Stopped",
     "check_stop",

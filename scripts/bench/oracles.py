@@ -436,8 +436,14 @@ def tables(rows: list[dict[str, Any]], budgets: tuple[int, ...], suggestions: in
         "\nDuplicate proposals, all runs: " + ", ".join(f"{m} {n}" for m, n in dup.items())
     )
     if tasks:
-        rep = {m: sum(r.get("repeats", 0) for r in rows if r["method"] == m and r["problem"] in tasks) for m in methods}
-        total = {m: sum(len(r["regret"]) for r in rows if r["method"] == m and r["problem"] in tasks) for m in methods}
+        rep = {
+            m: sum(r.get("repeats", 0) for r in rows if r["method"] == m and r["problem"] in tasks)
+            for m in methods
+        }
+        total = {
+            m: sum(len(r["regret"]) for r in rows if r["method"] == m and r["problem"] in tasks)
+            for m in methods
+        }
         lines.append(
             "\nscikit-learn tasks, evaluations scoring exactly what an earlier one of the run "
             "scored (a plateau revisited), all runs: "

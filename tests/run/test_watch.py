@@ -86,6 +86,15 @@ def test_the_stop_line_and_the_resume_command(tmp_path):
     kept = "3 completed and 1 failed trial(s) kept"
     assert line == f"kt-ext: stopped by SIGTERM: {kept}; resume with: {command}"
     assert Stopped(signal.SIGINT).exit_code == 130 and Stopped(signal.SIGTERM).exit_code == 143
+    # after the last trial only the report is left to write, and the line says so
+    (tmp_path / "summary.json").write_text(
+        json.dumps({"completed": 3, "failed": 1, "status": "finished"})
+    )
+    line = stopped_line(Stopped(signal.SIGINT), tmp_path, command)
+    assert line == (
+        f"kt-ext: stopped by SIGINT while writing the report: every trial finished ({kept}); "
+        f"write the report with: {command}"
+    )
 
 
 def _status(run_dir: Path) -> dict:

@@ -77,6 +77,7 @@ from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import numpy as np  # noqa: E402
 from _common import Cache, Report, command_line  # noqa: E402
 from _functions import PROBLEMS, Problem, active_values  # noqa: E402
 from _stats import mean_ranks, paired, paired_cell  # noqa: E402
@@ -89,6 +90,9 @@ METHODS = (
     "gpucb",
     "gpucb_blind",
     "gpucb_plain_beta",
+    "gpucb_yj",
+    "gpucb_rank",
+    "gpucb_pess",
     "gpucb_b2",
     "gp_ei",
     "gp_logei",
@@ -99,7 +103,7 @@ METHODS = (
     "optuna_gp",
     "skopt",
 )
-KT_METHODS = METHODS[:9]  # driven through KerasTuner's oracle API
+KT_METHODS = METHODS[: METHODS.index("optuna_tpe")]  # driven through KerasTuner's oracle API
 BUDGETS = (25, 50)
 
 
@@ -133,7 +137,7 @@ def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple
         oracle = GPUCBOracle(seed=seed, **kwargs)
     elif method == "gpucb_blind":  # failed trials left out of the model, as before
         oracle = GPUCBOracle(seed=seed, failure_aware=False, **kwargs)
-    elif method == "gpucb_plain_beta":  # β not widened by the fitted noise (see run_one)
+    elif method in VARIANTS:  # the GP with one step replaced (see VARIANTS)
         oracle = GPUCBOracle(seed=seed, **kwargs)
     elif method == "gpucb_b2":
         oracle = GPUCBOracle(seed=seed, beta=2.0, **kwargs)
@@ -262,19 +266,70 @@ def _plain(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
+def _plain_beta() -> tuple[str, Callable]:
+    """β as configured, whatever the fitted noise."""
+    return "noise_adjusted_beta", lambda beta, params: beta
+
+
+def _yeo_johnson() -> tuple[str, Callable]:
+    """Outputs warped by a fitted Yeo-Johnson transform after clipping (as HEBO does)."""
+    from scipy import stats
+
+    from kt_ext.gp import clip_bad_tail
+
+    def warp(g: np.ndarray) -> np.ndarray:
+        g = clip_bad_tail(g)
+        if np.ptp(g) == 0:
+            return g
+        return stats.yeojohnson((g - g.mean()) / g.std())[0]
+
+    return "clip_bad_tail", warp
+
+
+def _normal_scores() -> tuple[str, Callable]:
+    """Outputs replaced by the normal scores of their ranks (ties share a rank)."""
+    from scipy import stats
+
+    def warp(g: np.ndarray) -> np.ndarray:
+        return stats.norm.ppf((stats.rankdata(g) - 0.5) / len(g))
+
+    return "clip_bad_tail", warp
+
+
+def _pessimistic() -> tuple[str, Callable]:
+    """The prior mean at the lower quartile of the outputs instead of their mean."""
+
+    def standardise(g: np.ndarray) -> tuple[np.ndarray, float, float]:
+        low, scale = float(np.percentile(g, 25)), float(g.std()) or 1.0
+        return (g - low) / scale, low, scale
+
+    return "standardise", standardise
+
+
+# The GP with one step of the proposal replaced: method -> (name in _ucb, replacement).
+VARIANTS: dict[str, Callable[[], tuple[str, Callable]]] = {
+    "gpucb_plain_beta": _plain_beta,
+    "gpucb_yj": _yeo_johnson,
+    "gpucb_rank": _normal_scores,
+    "gpucb_pess": _pessimistic,
+}
+
+
 def run_one(method: str, problem_name: str, seed: int, budget: int) -> dict[str, Any]:
     """Run one method on one problem with one seed; regret curve, timings, duplicates."""
     problem = PROBLEMS[problem_name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if method == "gpucb_plain_beta":  # the ablation: β as configured, whatever the noise
+        if method in VARIANTS:
             from kt_ext.oracles import _ucb
 
-            adjusted, _ucb.noise_adjusted_beta = _ucb.noise_adjusted_beta, lambda b, p: b
+            name, replacement = VARIANTS[method]()
+            original = getattr(_ucb, name)
+            setattr(_ucb, name, replacement)
             try:
                 history = _run_kt(method, problem, seed, budget)
             finally:
-                _ucb.noise_adjusted_beta = adjusted
+                setattr(_ucb, name, original)
         elif method in KT_METHODS:
             history = _run_kt(method, problem, seed, budget)
         elif method.startswith("optuna"):

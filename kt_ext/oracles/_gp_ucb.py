@@ -215,15 +215,7 @@ class GPUCBOracle(SeededOracle):
         if proposal is None:
             return None
         sign = 1.0 if self.objective.direction == "max" else -1.0
-        self._proposals[trial_id] = {
-            "mean": sign * proposal.mean,
-            "std": proposal.std,
-            "acquisition": proposal.acquisition,
-            "beta": proposal.beta,
-            "lengthscales": proposal.lengthscales,
-        }
-        if proposal.success is not None:
-            self._proposals[trial_id]["success"] = proposal.success
+        self._proposals[trial_id] = proposal.record(sign)
         return proposal.values
 
     def _outcomes(self, encoder: SpaceEncoder) -> tuple[np.ndarray, np.ndarray]:

@@ -156,11 +156,7 @@ class ConfigurationSampler:
                 "rung": rung,
                 "points": len(observed),  # results at the rung (they only grow)
                 "pending": len(pending),
-                "mean": sign * proposal.mean,
-                "std": proposal.std,
-                "acquisition": proposal.acquisition,
-                "beta": proposal.beta,
-                "lengthscales": proposal.lengthscales,
+                **proposal.record(sign),
             }
             return proposal.values
         return None

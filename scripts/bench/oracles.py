@@ -93,6 +93,7 @@ METHODS = (
     "gpucb_yj",
     "gpucb_rank",
     "gpucb_pess",
+    "gpucb_noplateau",
     "gpucb_b2",
     "gp_ei",
     "gp_logei",
@@ -306,12 +307,18 @@ def _pessimistic() -> tuple[str, Callable]:
     return "standardise", standardise
 
 
+def _no_plateau_switch() -> tuple[str, Callable]:
+    """UCB whatever the ties (before ``kt_ext.oracles._ucb.plateau_acquisition``)."""
+    return "plateau_acquisition", lambda name, g: name
+
+
 # The GP with one step of the proposal replaced: method -> (name in _ucb, replacement).
 VARIANTS: dict[str, Callable[[], tuple[str, Callable]]] = {
     "gpucb_plain_beta": _plain_beta,
     "gpucb_yj": _yeo_johnson,
     "gpucb_rank": _normal_scores,
     "gpucb_pess": _pessimistic,
+    "gpucb_noplateau": _no_plateau_switch,
 }
 
 

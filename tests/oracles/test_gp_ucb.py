@@ -12,8 +12,8 @@ import pytest
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.gp import GPParams, SpaceEncoder, sobol, srinivas_beta
-from kt_ext.oracles import GPUCBOracle
-from kt_ext.oracles._ucb import noise_adjusted_beta, reflect
+from kt_ext.oracles import GPUCBOracle, _ucb
+from kt_ext.oracles._ucb import noise_adjusted_beta, plateau_acquisition, reflect
 from tests.oracles.contract import METRIC, OracleContract, run_trial, search
 
 
@@ -122,13 +122,46 @@ def test_initial_trials_are_the_sobol_points(tmp_path: Path) -> None:
 
 def test_model_based_trials_record_their_posterior(tmp_path: Path) -> None:
     oracle = oracle_for(tmp_path, branin_space(), max_trials=6, num_initial_points=3, seed=1)
-    search(oracle, 6)
+    evaluate(oracle, branin, 6)
     assert sorted(oracle.proposals) == ["3", "4", "5"]
     p = oracle.proposals["5"]
-    assert p["std"] > 0 and len(p["lengthscales"]) == 2
+    assert p["std"] > 0 and len(p["lengthscales"]) == 2 and p["rule"] == "ucb"
     assert p["beta"] == pytest.approx(1.0, rel=1e-3)  # a noiseless fit keeps the configured β
     # for a minimised loss the acquisition is that of -loss: α = -mean + β·std
     assert math.isclose(p["acquisition"], -p["mean"] + p["beta"] * p["std"], rel_tol=1e-9)
+
+
+def test_a_tied_best_switches_ucb_to_log_ei() -> None:
+    g = np.array([0.1, 0.3, 0.2])
+    assert plateau_acquisition("ucb", g) == "ucb"
+    assert plateau_acquisition("ucb", np.append(g, 0.3)) == "log_ei"
+    assert plateau_acquisition("ucb", np.append(g, 0.2)) == "ucb"  # a tie below the best
+    assert plateau_acquisition("ei", np.append(g, 0.3)) == "ei"  # only UCB is switched
+
+
+def test_a_plateau_at_the_best_is_left_rather_than_re_scored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Branin in steps of 5, like an error rate on few examples: UCB re-scores its best step."""
+
+    def steps(v: dict) -> float:
+        return math.floor(branin(v) / 5.0) * 5.0
+
+    def best_and_repeats(tag: str) -> tuple[list[float], int]:
+        bests, repeats = [], 0
+        for seed in range(5):
+            (tmp_path / f"{tag}{seed}").mkdir()
+            oracle = oracle_for(tmp_path / f"{tag}{seed}", branin_space(), max_trials=20, seed=seed)
+            losses = evaluate(oracle, steps, 20)
+            bests.append(min(losses))
+            repeats += sum(loss == min(losses) for loss in losses)
+        return bests, repeats
+
+    switched = best_and_repeats("switch")
+    monkeypatch.setattr(_ucb, "plateau_acquisition", lambda name, g: name)
+    plain = best_and_repeats("ucb")
+    assert all(a <= b for a, b in zip(switched[0], plain[0], strict=True))
+    assert switched[1] < 0.8 * plain[1], (switched, plain)
 
 
 def test_srinivas_schedule_sets_beta_per_trial(tmp_path: Path) -> None:

@@ -35,6 +35,31 @@ class DataSettings:
     standardize: bool
 
 
+LAUNCHERS = ("local", "submitit", "ray")  # kt_ext.run.launchers.make_launcher builds each
+SLURM_CLUSTERS = ("slurm", "local")  # submitit's executors: Slurm, or local processes
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    """``parallel.slurm.*``: the Slurm jobs of ``parallel.launcher=submitit``."""
+
+    cluster: str = "slurm"
+    partition: str | None = None
+    gpus_per_worker: int = 0
+    cpus_per_worker: int = 1
+    mem_gb: float | None = None
+    time_min: int = 60
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    """``parallel.ray.*``: the Ray tasks of ``parallel.launcher=ray``."""
+
+    address: str | None = None
+    gpus_per_worker: float = 0.0
+    cpus_per_worker: float = 1.0
+
+
 @dataclass(frozen=True)
 class ParallelSettings:
     """``parallel.*``: KerasTuner's chief/worker engine (see :mod:`kt_ext.run.parallel`)."""
@@ -50,6 +75,9 @@ class ParallelSettings:
     gpu_per_worker: bool = False
     recycle_after_trials: int = 0  # a worker leaves after this many trials (0: never)
     recycle_above_mib: float = 0.0  # ... or once its resident memory exceeds this (0: never)
+    launcher: str = "local"  # where workers run: one of LAUNCHERS
+    slurm: SlurmSettings = field(default_factory=SlurmSettings)
+    ray: RaySettings = field(default_factory=RaySettings)
 
     @property
     def chief(self) -> bool:

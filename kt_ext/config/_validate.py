@@ -10,7 +10,6 @@ owns the run-level keys; a strategy's arguments are its registry entry's
 from __future__ import annotations
 
 import importlib.util
-import math
 import re
 import shutil
 from collections.abc import Mapping
@@ -21,8 +20,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from kt_ext.config import resume, safety
+from kt_ext.config._fields import boolean, integer, leaf, mapping, number
 from kt_ext.config._keys import check_known_keys
-from kt_ext.config._settings import DataSettings, ParallelSettings, RunSettings, SearchSettings
+from kt_ext.config._parallel import parallel_settings
+from kt_ext.config._settings import DataSettings, RunSettings, SearchSettings
 from kt_ext.config.strategies import strategy_of
 from kt_ext.errors import ConfigError
 from kt_ext.oracles.schedule import HalvingSchedule
@@ -50,50 +51,50 @@ def validate(cfg: DictConfig) -> RunSettings:
     raw = _resolve(cfg)
     check_known_keys(raw)
     _check_no_missing(raw, "")
-    allow = _modules(_mapping(raw, "safety"), "safety.allow_modules")
+    allow = _modules(mapping(raw, "safety"), "safety.allow_modules")
     allow += _modules({safety.ALLOW_ENV: safety.env_modules()}, safety.ALLOW_ENV)
     safety.check_config(raw, allow)  # before anything a target names is imported
     safety.check_early(raw, allow)  # the loader's and distribution's signatures
-    seed = _int(raw, "seed", minimum=0)
-    search_raw = _mapping(raw, "search")
-    train = _mapping(raw, "train")
+    seed = integer(raw, "seed", minimum=0)
+    search_raw = mapping(raw, "search")
+    train = mapping(raw, "train")
     metrics = _str_list(train, "train.metrics")
     search = SearchSettings(
-        max_trials=_int(search_raw, "search.max_trials", minimum=1),
-        epochs=_int(search_raw, "search.epochs", minimum=1),
+        max_trials=integer(search_raw, "search.max_trials", minimum=1),
+        epochs=integer(search_raw, "search.epochs", minimum=1),
         objective=_objective(search_raw.get("objective"), metrics),
         direction=_direction(search_raw.get("objective"), search_raw.get("direction")),
-        early_stopping_patience=_int(search_raw, "search.early_stopping_patience", minimum=0),
-        executions_per_trial=_int(search_raw, "search.executions_per_trial", minimum=1),
-        max_retries_per_trial=_int(search_raw, "search.max_retries_per_trial", minimum=0),
-        max_consecutive_failed_trials=_int(
+        early_stopping_patience=integer(search_raw, "search.early_stopping_patience", minimum=0),
+        executions_per_trial=integer(search_raw, "search.executions_per_trial", minimum=1),
+        max_retries_per_trial=integer(search_raw, "search.max_retries_per_trial", minimum=0),
+        max_consecutive_failed_trials=integer(
             search_raw, "search.max_consecutive_failed_trials", minimum=1
         ),
-        allow_resume_changes=_bool(search_raw, "search.allow_resume_changes", missing=False),
+        allow_resume_changes=boolean(search_raw, "search.allow_resume_changes", missing=False),
     )
-    model = _mapping(raw, "model")
-    space = parse_space(_mapping(model, "model.space"), "model.space")
+    model = mapping(raw, "model")
+    space = parse_space(mapping(model, "model.space"), "model.space")
     check_batch_size(space)
-    strategy, schedule = _strategy(_mapping(raw, "strategy"))
+    strategy, schedule = _strategy(mapping(raw, "strategy"))
     return RunSettings(
         seed=seed,
         space=space,
-        builder=_target(_mapping(model, "model.builder"), "model.builder"),
+        builder=_target(mapping(model, "model.builder"), "model.builder"),
         strategy=strategy,
         search=search,
-        data=_data(_mapping(raw, "data")),
+        data=_data(mapping(raw, "data")),
         metrics=metrics,
-        shuffle_buffer=_int(train, "train.shuffle_buffer", minimum=1),
-        verbose=_int(train, "train.verbose", minimum=0, maximum=2),
-        top_n=_int(_mapping(raw, "report"), "report.top_n", minimum=1),
-        report_verbose=_int(_mapping(raw, "report"), "report.verbose", minimum=0, maximum=2),
-        distribute=_distribute(_mapping(raw, "distribute")),
+        shuffle_buffer=integer(train, "train.shuffle_buffer", minimum=1),
+        verbose=integer(train, "train.verbose", minimum=0, maximum=2),
+        top_n=integer(mapping(raw, "report"), "report.top_n", minimum=1),
+        report_verbose=integer(mapping(raw, "report"), "report.verbose", minimum=0, maximum=2),
+        distribute=_distribute(mapping(raw, "distribute")),
         schedule=schedule,
         allow_modules=allow,
-        parallel=_parallel(_mapping(raw, "parallel")),
+        parallel=parallel_settings(mapping(raw, "parallel")),
         values=space.resolve(_values(model), "model.values"),
         trial_id=_trial_id(raw.get("trial_id")),
-        preview=_bool(raw, "preview"),
+        preview=boolean(raw, "preview"),
         initial_points=_initial(model, space, strategy),
     )
 
@@ -186,16 +187,16 @@ def _direction(objective: str, value: Any) -> str:
 
 
 def _data(data: Mapping[str, Any]) -> DataSettings:
-    val = _float(data, "data.val_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
-    test = _float(data, "data.test_fraction", low=0.0, high=1.0, high_open=True)
+    val = number(data, "data.val_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+    test = number(data, "data.test_fraction", low=0.0, high=1.0, high_open=True)
     if val + test >= 1.0:
         raise ConfigError("data.val_fraction", val, f"plus data.test_fraction ({test}) must be < 1")
     standardize = data.get("standardize")
     if not isinstance(standardize, bool):
         raise ConfigError("data.standardize", standardize, "must be true or false")
     return DataSettings(
-        loader=_target(_mapping(data, "data.loader"), "data.loader"),
-        subset=_float(data, "data.subset", low=0.0, high=1.0, low_open=True),
+        loader=_target(mapping(data, "data.loader"), "data.loader"),
+        subset=number(data, "data.subset", low=0.0, high=1.0, low_open=True),
         val_fraction=val,
         test_fraction=test,
         standardize=standardize,
@@ -221,7 +222,7 @@ def _distribute(node: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(
             "distribute.devices", devices, "must be null or a list of device indices >= 0"
         )
-    _int(node, "distribute.virtual_cpus", minimum=0)
+    integer(node, "distribute.virtual_cpus", minimum=0)
     for name in ("scale_lr", "mixed_precision", "memory_growth"):
         if not isinstance(node.get(name), bool):
             raise ConfigError(f"distribute.{name}", node.get(name), "must be true or false")
@@ -258,81 +259,10 @@ def _initial(
     return tuple(out)
 
 
-def _bool(node: Mapping[str, Any], key: str, missing: bool | None = None) -> bool:
-    """``node[key]`` if it is a boolean; ``missing`` stands in for an absent key if given."""
-    value = _leaf(node, key)
-    if value is None and missing is not None and key.rsplit(".", 1)[-1] not in node:
-        return missing
-    if not isinstance(value, bool):
-        raise ConfigError(key, value, "must be true or false")
-    return value
-
-
 def _trial_id(value: Any) -> str | None:
     if value is not None and not (isinstance(value, str) and re.fullmatch(r"[\w.-]+", value)):
         raise ConfigError("trial_id", value, "must be null or a trial id (letters, digits, . _ -)")
     return value
-
-
-ROLES = ("chief", "worker")
-
-
-def _parallel(node: Mapping[str, Any]) -> ParallelSettings:
-    """Check ``parallel.*``."""
-    role = node.get("role")
-    if role is not None and role not in ROLES:
-        raise ConfigError("parallel.role", role, "must be null, chief or worker")
-    workers = _int(node, "parallel.workers", minimum=0)
-    port = _int(node, "parallel.port", minimum=0, maximum=65535)
-    if role is not None and port == 0:
-        raise ConfigError("parallel.port", port, f"must be set (1-65535) with parallel.role={role}")
-    address = node.get("address")
-    if not isinstance(address, str) or not address:
-        raise ConfigError("parallel.address", address, "must be a host name or IP address")
-    run_dir = node.get("run_dir")
-    if role == "worker" and not (isinstance(run_dir, str) and run_dir):
-        raise ConfigError(
-            "parallel.run_dir", run_dir, "required with parallel.role=worker: the chief's run dir"
-        )
-    worker_id = node.get("worker_id")
-    if worker_id is not None and (
-        not isinstance(worker_id, str)
-        or not re.fullmatch(r"[\w.-]+", worker_id)
-        or "chief" in worker_id
-    ):
-        raise ConfigError(
-            "parallel.worker_id", worker_id, "must be letters, digits, . _ - (and not 'chief')"
-        )
-    if role == "worker" and workers:
-        raise ConfigError("parallel.workers", workers, "must be 0 with parallel.role=worker")
-    heartbeat = _float(node, "parallel.heartbeat_seconds", low=0.0, high=3600.0, low_open=True)
-    grace = _float(node, "parallel.grace_seconds", low=0.0, high=math.inf, low_open=True)
-    if grace < 2 * heartbeat:
-        raise ConfigError(
-            "parallel.grace_seconds",
-            grace,
-            f"must be >= 2 x parallel.heartbeat_seconds ({heartbeat})",
-        )
-    gpu = node.get("gpu_per_worker")
-    if not isinstance(gpu, bool):
-        raise ConfigError("parallel.gpu_per_worker", gpu, "must be true or false")
-    after = _int(node, "parallel.recycle_after_trials", minimum=0)
-    above = _float(node, "parallel.recycle_above_mib", low=0.0, high=math.inf)
-    if (after or above) and role is None and not workers:
-        workers = 1  # recycling needs a process to replace: train in one worker
-    return ParallelSettings(
-        workers=workers,
-        role=role,
-        address=address,
-        port=port,
-        run_dir=run_dir,
-        worker_id=worker_id,
-        grace_seconds=grace,
-        heartbeat_seconds=heartbeat,
-        gpu_per_worker=gpu,
-        recycle_after_trials=after,
-        recycle_above_mib=above,
-    )
 
 
 def _target(node: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -352,53 +282,11 @@ def _target(node: Mapping[str, Any], key: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- scalars
 
 
-def _leaf(node: Mapping[str, Any], key: str) -> Any:
-    return node.get(key.rsplit(".", 1)[-1])
-
-
-def _mapping(node: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = _leaf(node, key)
-    if not isinstance(value, Mapping):
-        raise ConfigError(key, value, "must be a mapping")
-    return dict(value)
-
-
-def _int(
-    node: Mapping[str, Any], key: str, minimum: int | None = None, maximum: int | None = None
-) -> int:
-    value = _leaf(node, key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(key, value, "must be an integer")
-    if minimum is not None and value < minimum:
-        raise ConfigError(key, value, f"must be >= {minimum}")
-    if maximum is not None and value > maximum:
-        raise ConfigError(key, value, f"must be <= {maximum}")
-    return value
-
-
-def _float(
-    node: Mapping[str, Any],
-    key: str,
-    *,
-    low: float,
-    high: float,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    value = _leaf(node, key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(key, value, "must be a finite number")
-    if value < low or value > high or (low_open and value == low) or (high_open and value == high):
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ConfigError(key, value, f"must lie in {interval}")
-    return float(value)
-
-
 _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
 def _modules(node: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    value = _leaf(node, key)
+    value = leaf(node, key)
     if not isinstance(value, list) or not all(
         isinstance(v, str) and _MODULE.fullmatch(v) for v in value
     ):
@@ -407,7 +295,7 @@ def _modules(node: Mapping[str, Any], key: str) -> tuple[str, ...]:
 
 
 def _str_list(node: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    value = _leaf(node, key)
+    value = leaf(node, key)
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(key, value, "must be a list of metric names")
     return tuple(value)

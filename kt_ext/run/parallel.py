@@ -29,7 +29,6 @@ oracle, so its workers are plain KerasTuner workers, and adds:
 from __future__ import annotations
 
 import logging
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from concurrent import futures
@@ -40,13 +39,21 @@ import grpc
 import keras_tuner
 from keras_tuner.src import protos
 from keras_tuner.src.distribute import oracle_chief
+from keras_tuner.src.engine import conditions as conditions_module
 from keras_tuner.src.engine import trial as trial_module
 
 from kt_ext.outputs.files import ASSIGNMENTS, FAILURE_FILE
 from kt_ext.outputs.serve import is_loopback
+from kt_ext.run.launchers import Worker
 from kt_ext.run.workers import RECYCLED
 
 log = logging.getLogger(__name__)
+
+# KerasTuner prints the first value of every condition it puts in a message
+# (``Parent.to_proto`` has a stray ``print``), so a parallel search over a
+# conditional space printed "sgd" several times per trial; that module's
+# ``print`` is silenced here, where its messages are sent.
+conditions_module.print = lambda *args, **kwargs: None  # type: ignore[attr-defined]
 
 TrialStatus = trial_module.TrialStatus
 FINISHED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
@@ -266,16 +273,17 @@ class OracleServer:
 
     def serve(
         self,
-        workers: dict[str, subprocess.Popen] | None = None,
-        restart: Callable[[str], subprocess.Popen] | None = None,
+        workers: dict[str, Worker] | None = None,
+        restart: Callable[[str], Worker] | None = None,
         on_poll: Callable[[], None] | None = None,
     ) -> None:
         """Serve until the search is over, re-queueing the trials of dead or silent workers.
 
         Args:
-            workers: Local worker processes by tuner id (``parallel.workers``);
-                a process that exits while its trial runs loses that trial at
-                once, without waiting for the grace period. Replacements are
+            workers: The workers this chief started, by tuner id
+                (``parallel.workers``, on any :mod:`kt_ext.run.launchers`
+                launcher); one that exits while its trial runs loses that
+                trial at once, without waiting for the grace period. Replacements are
                 put in this mapping.
             restart: Starts a fresh process for a tuner id. A worker that exits
                 with :data:`RECYCLED` while the search is unfinished is replaced

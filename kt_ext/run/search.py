@@ -198,7 +198,7 @@ def serve_workers(
     Raises:
         RunError: The server cannot listen, or every local worker exited early.
     """
-    from kt_ext.run import parallel, workers
+    from kt_ext.run import launchers, parallel, workers
 
     par = settings.parallel
     server = parallel.OracleServer(
@@ -206,16 +206,31 @@ def serve_workers(
     )
     tuner.oracle.verbose = 1 if settings.report_verbose >= 2 else 0  # KerasTuner's tables
     running: dict[str, Any] = {}  # serve() puts replacements of recycled workers here
+    launcher = None
     try:
         port = server.start()
         tuner.save()
         if par.workers:
             if worker_command is None:
                 raise RunError("parallel.workers needs the command that starts a worker")
-            running.update(
-                workers.start_workers(
-                    worker_command, par.workers, run_dir, port, par.gpu_per_worker
+            launcher = launchers.make_launcher(par.launcher, par.slurm, par.ray, run_dir)
+            address = (
+                workers.connect_address(par.address)
+                if par.launcher == "local"
+                else workers.reachable_address(par.address)
+            )
+
+            def spec(index: int) -> launchers.WorkerSpec:
+                return workers.worker_spec(
+                    worker_command or [], index, run_dir, address, port, par.gpu_per_worker
                 )
+
+            running.update(launcher.start_all([spec(i) for i in range(par.workers)]))
+            log.info(
+                "started %d %s workers (logs in %s)",
+                par.workers,
+                par.launcher,
+                run_dir / files.WORKERS,
             )
         else:
             log.info(
@@ -227,13 +242,7 @@ def serve_workers(
             )
         server.serve(
             running,
-            lambda tuner_id: workers.start_worker(
-                worker_command or [],
-                int(tuner_id.removeprefix("worker")),
-                run_dir,
-                port,
-                par.gpu_per_worker,
-            ),
+            lambda tuner_id: launcher.start(spec(int(tuner_id.removeprefix("worker")))),
             None if watch is None else watch.poll,
         )
     except parallel.ParallelError as e:
@@ -245,6 +254,8 @@ def serve_workers(
     finally:
         codes = workers.stop_workers(running)
         server.stop()
+        if launcher is not None:
+            launcher.close()
     if server.servicer.failure is not None:
         raise server.servicer.failure
     return {"worker_exit_codes": codes, "worker_restarts": server.restarts}

@@ -1,7 +1,8 @@
 """Worker processes of a parallel search: starting, replacing and stopping them.
 
-:func:`start_workers` launches local worker processes (``parallel.workers=N``)
-and :func:`worker_environment` sets the variables KerasTuner reads. A local
+:func:`worker_spec` is the command line of worker ``i`` (started by a
+:mod:`kt_ext.run.launchers` launcher) and :func:`worker_environment` sets the
+variables KerasTuner reads. A local
 worker that leaves at a recycling limit (``parallel.recycle_after_trials``,
 ``parallel.recycle_above_mib``) exits with :data:`RECYCLED` between trials, and
 the chief (:class:`kt_ext.run.parallel.OracleServer`) starts a fresh process
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kt_ext.outputs.files import WORKERS
+from kt_ext.run.launchers import CHIEF_PID, Worker, WorkerSpec
 
 log = logging.getLogger(__name__)
 RECYCLED = 75  # a worker's exit status after a recycling limit: start a fresh one (EX_TEMPFAIL)
@@ -45,9 +47,20 @@ def worker_environment(address: str, port: int, tuner_id: str) -> Iterator[None]
                 os.environ[name] = value
 
 
+_ANY = {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1"}
+
+
 def connect_address(address: str) -> str:
-    """Where workers connect: ``address``, or loopback if the chief listens on every address."""
-    return {"0.0.0.0": "127.0.0.1", "::": "::1", "[::]": "::1"}.get(address, address)
+    """Where workers on this machine connect: ``address``, or loopback for "every address"."""
+    return _ANY.get(address, address)
+
+
+def reachable_address(address: str) -> str:
+    """Where workers on other machines connect: ``address``, or this host's name for ``0.0.0.0``.
+
+    Loopback stays loopback: such workers can only run on this machine.
+    """
+    return socket.getfqdn() if address in _ANY else address
 
 
 def default_worker_id() -> str:
@@ -55,55 +68,39 @@ def default_worker_id() -> str:
     return f"worker-{socket.gethostname()}-{os.getpid()}"
 
 
-def start_workers(
+def worker_spec(
     command: Sequence[str],
-    n: int,
+    index: int,
     run_dir: Path,
+    address: str,
     port: int,
     gpu_per_worker: bool = False,
-) -> dict[str, subprocess.Popen]:
-    """Start ``n`` local worker processes of ``command`` (``scripts/tune.py`` with its overrides).
+) -> WorkerSpec:
+    """Worker ``worker<index>``: its command line, environment and log.
 
-    Each worker ``worker<i>`` trains into ``run_dir`` and logs into
-    ``run_dir/workers/worker<i>/`` (its Hydra directory and ``stderr.log``).
-
-    Returns:
-        The processes by tuner id.
+    The worker trains into ``run_dir`` and logs into ``run_dir/workers/worker<index>/``
+    (its Hydra directory and ``stderr.log``). ``address`` is where it reaches the
+    chief (:func:`connect_address`, :func:`reachable_address`).
     """
-    workers = {
-        f"worker{i}": start_worker(command, i, run_dir, port, gpu_per_worker) for i in range(n)
-    }
-    log.info("started %d worker processes (logs in %s)", n, run_dir / WORKERS)
-    return workers
-
-
-def start_worker(
-    command: Sequence[str], index: int, run_dir: Path, port: int, gpu_per_worker: bool = False
-) -> subprocess.Popen:
-    """Start local worker ``worker<index>`` (see :func:`start_workers`); appends to its logs."""
     tuner_id = f"worker{index}"
     log_dir = run_dir / WORKERS / tuner_id
-    log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, CHIEF_PID: str(os.getpid())}
-    if gpu_per_worker:
-        env["CUDA_VISIBLE_DEVICES"] = str(index)
+    env = {"CUDA_VISIBLE_DEVICES": str(index)} if gpu_per_worker else {}
     args = [
         *(a for a in command if _override_key(a) not in _WORKER_KEYS),
         "parallel.role=worker",
         "parallel.workers=0",
-        "parallel.address=127.0.0.1",
+        f"parallel.address={address}",
         f"parallel.port={port}",
         f"parallel.run_dir={run_dir}",
         f"parallel.worker_id={tuner_id}",
         f"hydra.run.dir={log_dir}",
     ]
-    with open(log_dir / "stderr.log", "ab") as err:
-        return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    return WorkerSpec(tuner_id, args, env, log_dir / "stderr.log")
 
 
-CHIEF_PID = "KT_EXT_CHIEF_PID"  # a local worker exits when this process is gone
 _WORKER_KEYS = {
-    f"parallel.{k}" for k in ("role", "workers", "address", "port", "run_dir", "worker_id")
+    f"parallel.{k}"
+    for k in ("role", "workers", "address", "port", "run_dir", "worker_id", "launcher")
 } | {"hydra.run.dir"}
 
 
@@ -127,7 +124,7 @@ def exit_with_chief() -> None:
 
 
 def stop_workers(
-    workers: dict[str, subprocess.Popen], timeout: float = 30.0, grace: float = 5.0
+    workers: dict[str, Worker], timeout: float = 30.0, grace: float = 5.0
 ) -> dict[str, int]:
     """Wait for the workers to exit: terminate after ``timeout`` seconds, kill ``grace`` later.
 

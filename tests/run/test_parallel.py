@@ -115,6 +115,16 @@ def test_a_failed_trial_keeps_the_reason_its_worker_wrote(tmp_path, monkeypatch)
     assert oracle.trials[trial.trial_id].status == TrialStatus.FAILED
 
 
+def test_conditional_values_travel_without_printing(capsys):
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("optimizer", ["adam", "sgd"])
+    with hp.conditional_scope("optimizer", ["sgd"]):
+        hp.Float("momentum", 0.5, 0.99)
+    trial = keras_tuner.engine.trial.Trial(hp, trial_id="0")
+    assert trial.to_proto().hyperparameters.space.float_space[0].conditions  # sent along
+    assert capsys.readouterr().out == ""
+
+
 def test_listening_beyond_loopback_warns(tmp_path, caplog):
     server = OracleServer(oracle_for(tmp_path, 1), tmp_path / "kt", address="0.0.0.0")
     with caplog.at_level(logging.WARNING, logger="kt_ext.run.parallel"):

@@ -233,7 +233,7 @@ class RayLauncher(Launcher):
                 address=settings.address,
                 include_dashboard=False,
                 log_to_driver=False,
-                logging_level="WARNING",
+                logging_level="ERROR",
             )
         self.task = ray.remote(
             num_cpus=settings.cpus_per_worker, num_gpus=settings.gpus_per_worker, max_retries=0

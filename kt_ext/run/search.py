@@ -208,12 +208,14 @@ def serve_workers(
     running: dict[str, Any] = {}  # serve() puts replacements of recycled workers here
     launcher = None
     try:
-        port = server.start()
-        tuner.save()
         if par.workers:
             if worker_command is None:
                 raise RunError("parallel.workers needs the command that starts a worker")
+            # before the server's threads: Ray starts its processes from this one
             launcher = launchers.make_launcher(par.launcher, par.slurm, par.ray, run_dir)
+        port = server.start()
+        tuner.save()
+        if launcher is not None:
             address = (
                 workers.connect_address(par.address)
                 if par.launcher == "local"

@@ -29,6 +29,15 @@ at ~45-50 observations), duplicate proposals (summed over seeds) and, for
 the 12-D function, the share of ignored coordinates proposed within 1% of a
 bound (edge over-exploration; uniform sampling gives 2%).
 
+Real tuning tasks that run in milliseconds (``--problems tabular``,
+:mod:`_tabular`): scikit-learn models on bundled tables, the cross-validated
+error or log loss as the objective, split into tasks to choose on and tasks
+held out; for them the tables add each method against ``gpucb`` seed by seed
+(paired bootstrap intervals), mean ranks per role, and how many evaluations
+scored exactly what an earlier one had (plateaus revisited). ``gpucb_yj``,
+``gpucb_rank``, ``gpucb_pess`` and ``gpucb_noplateau`` are the GP with one step
+of its proposal replaced (``VARIANTS``), for ablations.
+
 Noisy variants (``<name>_noise1``, ``<name>_noise10``) add Gaussian noise of 1 %
 or 10 % of the function's spread to every observation; the regret is that of
 the best observation's configuration on the function without noise. Failure

@@ -212,40 +212,6 @@ def assignments(run_dir: Path) -> list[tuple[str, str]]:
 needs_proc = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux /proc")
 
 
-@pytest.mark.slow
-@needs_proc
-def test_chief_and_three_workers_share_the_search_on_loopback_only(tmp_path):
-    proc, run_dir = start(tmp_path, *PARALLEL, "search.max_trials=12")
-    sockets = watch_sockets(proc)
-    assert proc.returncode == 0, proc.stderr.read()[-3000:]
-    assert sockets == {"127.0.0.1"}  # the oracle server, and nothing on 0.0.0.0 or ::
-    trials = rows(run_dir)
-    ids = [r["trial_id"] for r in trials]
-    assert len(ids) == len(set(ids)) == 12 and all(r["status"] == "COMPLETED" for r in trials)
-    assigned = assignments(run_dir)
-    assert sorted(t for t, _ in assigned) == sorted(ids)  # each trial handed out once
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["worker_exit_codes"] == {"worker0": 0, "worker1": 0, "worker2": 0}
-    per_worker = summary["trials_per_worker"]
-    assert set(per_worker) == {"worker0", "worker1", "worker2"} and sum(per_worker.values()) == 12
-    assert all(n >= 1 for n in per_worker.values())
-    # every worker's trials reached TensorBoard and the report
-    sessions = list((run_dir / "tensorboard").glob("*/events.out.tfevents.*"))
-    assert len({p.parent.name for p in sessions}) >= 12
-    assert (run_dir / "best_model.keras").exists() and (run_dir / "convergence.png").exists()
-
-
-def worker_pid(chief: int, worker: str) -> int | None:
-    for pid in process_tree(chief):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if f"parallel.worker_id={worker}".encode() in cmdline:
-            return pid
-    return None
-
-
 def status(run_dir: Path, trial_id: str) -> str | None:
     try:
         return json.loads((run_dir / "kt" / f"trial_{trial_id}" / "trial.json").read_text())[
@@ -255,31 +221,73 @@ def status(run_dir: Path, trial_id: str) -> str | None:
         return None
 
 
+def processes_with(text: str) -> list[int]:
+    """Every process whose command line holds ``text`` (a scheduler's workers are not children)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+LAUNCHED = {
+    "local": [],
+    "submitit": ["parallel.launcher=submitit", "parallel.slurm.cluster=local"],
+    "ray": ["parallel.launcher=ray"],
+}
+
+
 @pytest.mark.slow
 @needs_proc
-def test_a_killed_workers_trial_completes_elsewhere_and_the_run_ends(tmp_path):
-    proc, run_dir = start(
-        tmp_path, *PARALLEL, "strategy=bayes", "search.max_trials=9", "search.epochs=6"
-    )
-    deadline = time.monotonic() + 300
+@pytest.mark.parametrize("launcher", list(LAUNCHED))
+def test_three_workers_share_the_search_and_a_killed_workers_trial_runs_elsewhere(
+    tmp_path, launcher
+):
+    proc, run_dir = start(tmp_path, *PARALLEL, "search.max_trials=12", *LAUNCHED[launcher])
+    deadline = time.monotonic() + 400
+    sockets: set[str] = set()
     victim = None
     while victim is None:
         assert proc.poll() is None and time.monotonic() < deadline, "no trial of worker1 ran"
+        sockets |= listening(process_tree(proc.pid))
         for trial_id, worker in assignments(run_dir):
             if worker == "worker1" and status(run_dir, trial_id) == "RUNNING":
                 victim = trial_id
         time.sleep(0.05)
-    pid = worker_pid(proc.pid, "worker1")
+    (pid,) = [
+        p
+        for p in processes_with(f"parallel.run_dir={run_dir}")
+        if p != proc.pid
+        and b"parallel.worker_id=worker1" in Path(f"/proc/{p}/cmdline").read_bytes()
+    ]
     os.kill(pid, signal.SIGKILL)
-    _, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err[-3000:]
+    sockets |= watch_sockets(proc)
+    assert proc.returncode == 0, proc.stderr.read()[-3000:]
+    if launcher == "local":  # the oracle server, and nothing on 0.0.0.0 or ::
+        assert sockets == {"127.0.0.1"}
     trials = rows(run_dir)
-    assert len(trials) == 9 and all(r["status"] == "COMPLETED" for r in trials)
-    runs = [w for t, w in assignments(run_dir) if t == victim]
+    ids = [r["trial_id"] for r in trials]
+    assert len(ids) == len(set(ids)) == 12 and all(r["status"] == "COMPLETED" for r in trials)
+    assigned = assignments(run_dir)
+    runs = [w for t, w in assigned if t == victim]
     assert runs[0] == "worker1" and len(runs) == 2 and runs[1] != "worker1", runs
+    others = [t for t, _ in assigned if t != victim]
+    assert sorted(others + [victim]) == sorted(ids)  # every other trial handed out once
+    assert {w for _, w in assigned} == {"worker0", "worker1", "worker2"}  # every worker used
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["worker_exit_codes"] == {"worker0": 0, "worker1": -9, "worker2": 0}
-    assert sum(summary["trials_per_worker"].values()) == 9
+    assert sum(summary["trials_per_worker"].values()) == 12
+    # every worker's trials reached TensorBoard and the report
+    sessions = list((run_dir / "tensorboard").glob("*/events.out.tfevents.*"))
+    assert len({p.parent.name for p in sessions}) >= 12
+    assert (run_dir / "best_model.keras").exists() and (run_dir / "convergence.png").exists()
+    time.sleep(2)
+    assert processes_with(str(run_dir)) == [], "a worker outlived the run"
+    if launcher == "ray":
+        assert processes_with("raylet") == [], "the local Ray instance outlived the run"
 
 
 @pytest.mark.slow

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from kt_ext.config._fields import integer, mapping, number
+from kt_ext.config._fields import boolean, integer, mapping, number
 from kt_ext.config._settings import (
+    CERT_ENV,
+    KEY_ENV,
     LAUNCHERS,
     SLURM_CLUSTERS,
+    TOKEN_ENV,
     ParallelSettings,
     RaySettings,
     SlurmSettings,
 )
 from kt_ext.errors import ConfigError
+from kt_ext.outputs.serve import is_loopback
 
 ROLES = ("chief", "worker")
 _NAME = re.compile(r"[\w.-]+")
@@ -64,6 +69,17 @@ def parallel_settings(node: Mapping[str, Any]) -> ParallelSettings:
     above = number(node, "parallel.recycle_above_mib", low=0.0, high=math.inf)
     if (after or above) and role is None and not workers:
         workers = 1  # recycling needs a process to replace: train in one worker
+    insecure = boolean(node, "parallel.insecure")
+    serves = role == "chief" or (role is None and workers > 0)
+    if (serves or role == "worker") and not is_loopback(address) and not insecure:
+        needed = [TOKEN_ENV, CERT_ENV] + ([KEY_ENV] if serves else [])
+        if not all(os.environ.get(var) for var in needed):
+            raise ConfigError(
+                "parallel.address",
+                address,
+                f"is beyond loopback: needs TLS and a token ({', '.join(needed)} in the "
+                "environment) or parallel.insecure=true on the command line",
+            )
     launcher = node.get("launcher")
     if launcher not in LAUNCHERS:
         raise ConfigError("parallel.launcher", launcher, f"must be one of {', '.join(LAUNCHERS)}")
@@ -83,6 +99,7 @@ def parallel_settings(node: Mapping[str, Any]) -> ParallelSettings:
         gpu_per_worker=gpu,
         recycle_after_trials=after,
         recycle_above_mib=above,
+        insecure=insecure,
         launcher=launcher,
         slurm=_slurm(mapping(node, "parallel.slurm")),
         ray=_ray(mapping(node, "parallel.ray")),

@@ -35,6 +35,11 @@ class DataSettings:
     standardize: bool
 
 
+# Where the chief/worker protocol's credentials come from: the environment only (a config
+# file may come from someone else; the command line is recorded in the run directory).
+TOKEN_ENV = "KT_EXT_TOKEN"  # the shared token (chief and workers)
+CERT_ENV = "KT_EXT_TLS_CERT"  # PEM file: the chief's certificate (workers: the one they trust)
+KEY_ENV = "KT_EXT_TLS_KEY"  # PEM file: the chief's private key (chief only)
 LAUNCHERS = ("local", "submitit", "ray")  # kt_ext.run.launchers.make_launcher builds each
 SLURM_CLUSTERS = ("slurm", "local")  # submitit's executors: Slurm, or local processes
 
@@ -75,6 +80,7 @@ class ParallelSettings:
     gpu_per_worker: bool = False
     recycle_after_trials: int = 0  # a worker leaves after this many trials (0: never)
     recycle_above_mib: float = 0.0  # ... or once its resident memory exceeds this (0: never)
+    insecure: bool = False  # listen beyond loopback without TLS and a token (command line only)
     launcher: str = "local"  # where workers run: one of LAUNCHERS
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
     ray: RaySettings = field(default_factory=RaySettings)

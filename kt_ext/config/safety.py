@@ -94,11 +94,12 @@ ALLOW_ENV = "KT_EXT_ALLOW_MODULES"  # more trusted modules, comma-separated (nev
 #: Keys only the repository's own config and the command line may set: Hydra runs code
 #: from them (callbacks, logging factories, launcher, sweeper, job environment), they
 #: choose where kt-ext writes, or they widen this allowlist.
-TRUSTED_KEYS = ("hydra", "safety")
+TRUSTED_KEYS = ("hydra", "safety", "parallel.insecure")
 """Only the command line may set these; Hydra's whole node, since every part of it either
 runs code (callbacks, logging factories, launcher, sweeper), chooses a path (run and sweep
 directories, ``output_subdir``, ``job.name``, which names the job's log file), sets the
-environment or the working directory, or becomes a worker's command line (``overrides``)."""
+environment or the working directory, or becomes a worker's command line (``overrides``);
+and ``parallel.insecure``, which opens the search to the network without authentication."""
 SET_BY_HYDRA = (
     "hydra.runtime",
     "hydra.job.config_name",

@@ -119,6 +119,8 @@ def best_config(
     out = _plain(dict(config))
     out.pop("hydra", None)
     out["model"] = {**out["model"], "values": {n: values.get(n) for n in names}}
+    if isinstance(out.get("parallel"), dict):  # the command line's alone (config.safety)
+        out["parallel"] = {**out["parallel"], "insecure": False}
     out["trial_id"] = trial_id
     out["code_version"] = code_version()
     return out

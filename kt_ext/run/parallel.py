@@ -7,8 +7,9 @@ worker (its trial stays RUNNING and the chief never exits) and hands out
 finds no worker left. :class:`OracleServer` keeps KerasTuner's protocol and
 oracle, so its workers are plain KerasTuner workers, and adds:
 
-* binding to ``127.0.0.1`` unless told otherwise (a warning names any other
-  address: the protocol has no authentication);
+* binding to ``127.0.0.1`` unless told otherwise, and beyond loopback only
+  with TLS and a shared token (:mod:`kt_ext.run.secure`) or
+  ``parallel.insecure=true`` from the command line;
 * liveness: every request about a trial (workers ask for their trial every
   ``heartbeat_seconds``, :class:`kt_ext.tuners.TrialRecorder`) counts as a
   sign of life. A running trial silent for ``grace_seconds``, or whose local
@@ -44,6 +45,7 @@ from keras_tuner.src.engine import trial as trial_module
 
 from kt_ext.outputs.files import ASSIGNMENTS, FAILURE_FILE
 from kt_ext.outputs.serve import is_loopback
+from kt_ext.run import secure
 from kt_ext.run.launchers import Worker
 from kt_ext.run.workers import RECYCLED
 
@@ -199,6 +201,9 @@ class OracleServer:
         address: Address to listen on. Anything but loopback logs a warning.
         port: Port; 0 picks a free one (see :attr:`port` after :meth:`start`).
         grace_seconds: Silence after which a running trial is re-queued.
+        creds: TLS material and token (:mod:`kt_ext.run.secure`); with them
+            the server speaks TLS and refuses requests without the token.
+        insecure: Listen beyond loopback without them (``parallel.insecure``).
     """
 
     def __init__(
@@ -208,8 +213,12 @@ class OracleServer:
         address: str = "127.0.0.1",
         port: int = 0,
         grace_seconds: float = 60.0,
+        creds: secure.Credentials | None = None,
+        insecure: bool = False,
     ) -> None:
         self.oracle = oracle
+        self.creds = creds or secure.Credentials()
+        self.insecure = insecure
         self.address = address
         self.port = port
         self.grace_seconds = grace_seconds
@@ -223,24 +232,33 @@ class OracleServer:
         Raises:
             ParallelError: The address and port cannot be bound.
         """
+        secured = self.creds.secured
         if not is_loopback(self.address):
-            log.warning(
-                "the oracle server listens on %s: anyone who can reach it can read and steer "
-                "the search (KerasTuner's protocol has no authentication)",
-                self.address,
-            )
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+            if not secured and not self.insecure:
+                raise ParallelError(
+                    f"refusing to listen on {self.address} without TLS and a token: set "
+                    f"{secure.TOKEN_ENV}, {secure.CERT_ENV} and {secure.KEY_ENV}, or give "
+                    "parallel.insecure=true on the command line (a trusted network only)"
+                )
+            if not secured:
+                log.warning(
+                    "the oracle server listens on %s without TLS or a token "
+                    "(parallel.insecure): anyone who can reach it can read and steer the search",
+                    self.address,
+                )
+        interceptors = [secure.TokenInterceptor(self.creds.token or "")] if secured else []
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), interceptors=interceptors)
         protos.get_service_grpc().add_OracleServicer_to_server(self.servicer, server)
         host = f"[{self.address}]" if ":" in self.address else self.address
         try:
-            port = server.add_insecure_port(f"{host}:{self.port}")
+            port = secure.add_port(server, f"{host}:{self.port}", self.creds)
         except RuntimeError as e:
             raise ParallelError(f"cannot listen on {self.address}:{self.port}: {e}") from None
         if not port:
             raise ParallelError(f"cannot listen on {self.address}:{self.port}")
         server.start()
         self._server, self.port = server, port
-        log.info("oracle server on %s:%d", self.address, port)
+        log.info("oracle server on %s:%d%s", self.address, port, " (TLS, token)" if secured else "")
         return port
 
     def stop(self) -> None:

@@ -198,11 +198,21 @@ def serve_workers(
     Raises:
         RunError: The server cannot listen, or every local worker exited early.
     """
-    from kt_ext.run import launchers, parallel, workers
+    from kt_ext.run import launchers, parallel, secure, workers
 
     par = settings.parallel
+    try:
+        creds = secure.Credentials.from_env(chief=True)
+    except secure.ProtocolError as e:
+        raise RunError(str(e)) from None
     server = parallel.OracleServer(
-        tuner.oracle, Path(tuner.project_dir), par.address, par.port, par.grace_seconds
+        tuner.oracle,
+        Path(tuner.project_dir),
+        par.address,
+        par.port,
+        par.grace_seconds,
+        creds=creds,
+        insecure=par.insecure,
     )
     tuner.oracle.verbose = 1 if settings.report_verbose >= 2 else 0  # KerasTuner's tables
     running: dict[str, Any] = {}  # serve() puts replacements of recycled workers here
@@ -223,9 +233,11 @@ def serve_workers(
             )
 
             def spec(index: int) -> launchers.WorkerSpec:
-                return workers.worker_spec(
+                spec = workers.worker_spec(
                     worker_command or [], index, run_dir, address, port, par.gpu_per_worker
                 )
+                spec.env.update(creds.environment())  # the files are shared, not their paths' text
+                return spec
 
             running.update(launcher.start_all([spec(i) for i in range(par.workers)]))
             log.info(
@@ -276,15 +288,19 @@ def run_worker(settings: RunSettings, job: str = "") -> bool:
         process should then exit with :data:`kt_ext.run.workers.RECYCLED` so the
         chief starts a fresh one.
     """
-    from kt_ext.run import workers
+    from kt_ext.run import secure, workers
 
     par = settings.parallel
     workers.exit_with_chief()
+    secure.use_secure_client(connect_seconds=par.grace_seconds)
     run_dir = Path(par.run_dir)
     worker_id = par.worker_id or workers.default_worker_id()
     spec, distribution, _, hypermodel = prepare(settings)
     with workers.worker_environment(par.address, par.port, worker_id):
-        tuner = make_tuner(settings, hypermodel, run_dir, distribution)
+        try:
+            tuner = make_tuner(settings, hypermodel, run_dir, distribution)
+        except secure.ProtocolError as e:  # unreachable chief, wrong token or certificate
+            raise RunError(str(e)) from None
         if isinstance(tuner, tuners.TrialRecorder):
             tuner.heartbeat_seconds = par.heartbeat_seconds
             tuner.recycle_after_trials = par.recycle_after_trials

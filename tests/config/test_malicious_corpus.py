@@ -68,6 +68,7 @@ HYDRA = [
     ("hydra_overrides", "hydra.overrides.hydra", [f"hydra.run.dir={OUT}"]),
     ("self_widening_allowlist", "safety.allow_modules", ["shutil"]),
     ("self_widening_os", "safety.allow_modules", ["os", "subprocess"]),
+    ("open_to_the_network", "parallel.insecure", True),
 ]
 # _target_s in kt-ext's own slots and elsewhere in a shared config.
 TARGETS = [

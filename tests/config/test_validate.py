@@ -182,6 +182,27 @@ def test_every_distribute_option_instantiates_its_spec(compose_config, distribut
         (["parallel.recycle_after_trials=-1"], "parallel.recycle_after_trials"),
         (["parallel.recycle_after_trials=2.5"], "parallel.recycle_after_trials"),
         (["parallel.recycle_above_mib=-5"], "parallel.recycle_above_mib"),
+        (["parallel.workers=2", "parallel.launcher=slurm"], "parallel.launcher"),
+        (["parallel.launcher=ray"], "parallel.launcher"),  # starts no worker
+        (["parallel.workers=2", "parallel.slurm.cluster=debug"], "parallel.slurm.cluster"),
+        (["parallel.workers=2", "parallel.slurm.partition='a b'"], "parallel.slurm.partition"),
+        (["parallel.workers=2", "parallel.slurm.time_min=0"], "parallel.slurm.time_min"),
+        (["parallel.workers=2", "parallel.ray.gpus_per_worker=-1"], "parallel.ray.gpus_per_worker"),
+        (["parallel.insecure=yes"], "parallel.insecure"),
+        (["parallel.workers=2", "parallel.address=0.0.0.0"], "parallel.address"),
+        (
+            ["parallel.role=chief", "parallel.port=7000", "parallel.address=10.0.0.5"],
+            "parallel.address",
+        ),
+        (
+            [
+                "parallel.role=worker",
+                "parallel.port=7000",
+                "parallel.run_dir=/r",
+                "parallel.address=chief.example.org",
+            ],
+            "parallel.address",
+        ),
         (
             [
                 "parallel.role=worker",
@@ -197,6 +218,28 @@ def test_bad_parallel_settings_name_their_key(compose_config, overrides, key):
     with pytest.raises(ConfigError) as info:
         validate(compose_config(overrides))
     assert info.value.key == key
+
+
+def test_beyond_loopback_needs_tls_and_a_token_or_insecure(compose_config, monkeypatch):
+    for var in ("KT_EXT_TOKEN", "KT_EXT_TLS_CERT", "KT_EXT_TLS_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    wide = ["parallel.workers=2", "parallel.address=0.0.0.0"]
+    with pytest.raises(ConfigError, match="KT_EXT_TOKEN, KT_EXT_TLS_CERT, KT_EXT_TLS_KEY"):
+        validate(compose_config(wide))
+    assert validate(compose_config([*wide, "parallel.insecure=true"])).parallel.insecure
+    monkeypatch.setenv("KT_EXT_TOKEN", "t")
+    monkeypatch.setenv("KT_EXT_TLS_CERT", "chief.pem")
+    worker = ["parallel.role=worker", "parallel.port=7000", "parallel.run_dir=/r"]
+    assert validate(compose_config([*worker, "parallel.address=chief.example.org"]))
+    with pytest.raises(ConfigError, match="KT_EXT_TLS_KEY"):  # the chief also needs its key
+        validate(compose_config(wide))
+    monkeypatch.setenv("KT_EXT_TLS_KEY", "chief.key")
+    settings = validate(compose_config([*wide, "parallel.launcher=submitit"])).parallel
+    assert (settings.launcher, settings.slurm.cluster, settings.insecure) == (
+        "submitit",
+        "slurm",
+        False,
+    )
 
 
 @pytest.mark.parametrize("value", [-0.1, 1.5, "half"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import os
 import signal
 import socket
@@ -123,14 +122,6 @@ def test_conditional_values_travel_without_printing(capsys):
     trial = keras_tuner.engine.trial.Trial(hp, trial_id="0")
     assert trial.to_proto().hyperparameters.space.float_space[0].conditions  # sent along
     assert capsys.readouterr().out == ""
-
-
-def test_listening_beyond_loopback_warns(tmp_path, caplog):
-    server = OracleServer(oracle_for(tmp_path, 1), tmp_path / "kt", address="0.0.0.0")
-    with caplog.at_level(logging.WARNING, logger="kt_ext.run.parallel"):
-        server.start()
-    server.stop()
-    assert "no authentication" in caplog.text and "0.0.0.0" in caplog.text
 
 
 # ----------------------------------------------------------------------------- processes

@@ -98,7 +98,8 @@ def trials_per_worker(run_dir: Path) -> dict[str, int]:
     return {w: len(ids) for w, ids in _assigned(run_dir).items()}
 
 
-def _assigned(run_dir: Path) -> dict[str, list[str]]:
+def last_owners(run_dir: Path) -> dict[str, str]:
+    """The worker each trial was handed to last, from ``workers/assignments.csv``."""
     path = Path(run_dir) / files.ASSIGNMENTS
     if not path.is_file():
         return {}
@@ -107,8 +108,12 @@ def _assigned(run_dir: Path) -> dict[str, list[str]]:
         parts = line.split(",")
         if len(parts) >= 2:
             last[parts[0]] = parts[1]
+    return last
+
+
+def _assigned(run_dir: Path) -> dict[str, list[str]]:
     by_worker: dict[str, list[str]] = {}
-    for trial_id, worker in last.items():
+    for trial_id, worker in last_owners(run_dir).items():
         by_worker.setdefault(worker, []).append(trial_id)
     return dict(sorted(by_worker.items()))
 

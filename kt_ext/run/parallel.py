@@ -43,6 +43,7 @@ from keras_tuner.src.distribute import oracle_chief
 from keras_tuner.src.engine import conditions as conditions_module
 from keras_tuner.src.engine import trial as trial_module
 
+from kt_ext.outputs import status as status_files
 from kt_ext.outputs.files import ASSIGNMENTS, FAILURE_FILE
 from kt_ext.outputs.serve import is_loopback
 from kt_ext.run import secure
@@ -172,6 +173,37 @@ def _reclaim(oracle: keras_tuner.Oracle, trial_id: str, tuner_id: str) -> None:
 
 
 @keras_tuner.synchronized
+def _restore_owners(oracle: keras_tuner.Oracle, servicer: _Servicer, run_dir: Path) -> list[str]:
+    """After a restart, give the trials that were running back to their workers, for now.
+
+    KerasTuner's reload puts every trial that was running into the retry
+    queue, so the next worker to ask would run it again while its worker, if
+    it survived the chief, is still training it. Instead each goes back to
+    the worker it was last handed to (``workers/assignments.csv``) as if that
+    worker had just spoken: if it reports within ``grace_seconds`` it keeps
+    its trial, otherwise the liveness rule re-queues it as for any silent
+    worker.
+
+    Returns:
+        The trial ids given back.
+    """
+    owners = status_files.last_owners(run_dir)
+    restored = []
+    for trial_id in list(oracle._retry_queue):
+        owner = owners.get(trial_id)
+        if owner is None or owner in oracle.ongoing_trials:
+            continue
+        oracle._retry_queue = [t for t in oracle._retry_queue if t != trial_id]
+        oracle.ongoing_trials[owner] = oracle.trials[trial_id]
+        oracle.tuner_ids.add(owner)
+        servicer.owner[trial_id] = owner
+        restored.append(trial_id)
+    if restored:
+        log.info("resumed chief: trial(s) %s wait for their workers", ", ".join(restored))
+    return restored
+
+
+@keras_tuner.synchronized
 def requeue(oracle: keras_tuner.Oracle, tuner_ids: Sequence[str], why: str) -> list[str]:
     """Hand the running trials of ``tuner_ids`` back to the oracle's queue.
 
@@ -223,6 +255,7 @@ class OracleServer:
         self.port = port
         self.grace_seconds = grace_seconds
         self.servicer = _Servicer(oracle, Path(project_dir), Path(project_dir).parent / ASSIGNMENTS)
+        self.resumed = _restore_owners(oracle, self.servicer, Path(project_dir).parent)
         self._server: grpc.Server | None = None
         self.restarts: dict[str, int] = {}  # recycled workers replaced, by tuner id
 

@@ -160,13 +160,45 @@ class SecureOracleClient(oracle_client.OracleClient):
             raise ProtocolError(
                 f"cannot reach the chief at {target} within {self.connect_seconds:g} s{what}"
             ) from None
-        self.stub = protos.get_service_grpc().OracleStub(chan)
-        try:
-            self.stub.GetSpace(protos.get_service().GetSpaceRequest(), timeout=30)
-        except grpc.RpcError as e:
-            if e.code() == grpc.StatusCode.UNAUTHENTICATED:
-                raise ProtocolError(f"the chief at {target} refused this worker's token") from None
-            raise
+        self.stub = _Patient(
+            protos.get_service_grpc().OracleStub(chan), self.connect_seconds, target
+        )
+        self.stub.GetSpace(protos.get_service().GetSpaceRequest())
+
+
+class _Patient:
+    """The oracle stub with every call waiting at most ``seconds`` for the chief, then one line.
+
+    KerasTuner's client waits up to an hour for a chief that is gone. A
+    worker that loses the chief keeps retrying for ``seconds``
+    (``parallel.grace_seconds``): a chief restarted from its run directory
+    on the same address and port within that time carries on with it (see
+    ``kt_ext.run.parallel._restore_owners``); after it, the worker stops.
+    """
+
+    def __init__(self, stub: Any, seconds: float, target: str) -> None:
+        self._stub, self._seconds, self._target = stub, seconds, target
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._stub, name)
+
+        def call(request: Any, **kwargs: Any) -> Any:
+            kwargs["wait_for_ready"] = True
+            kwargs["timeout"] = min(kwargs.get("timeout", self._seconds), self._seconds)
+            try:
+                return method(request, **kwargs)
+            except grpc.RpcError as e:
+                if e.code() == grpc.StatusCode.UNAUTHENTICATED:
+                    raise ProtocolError(
+                        f"the chief at {self._target} refused this worker's token"
+                    ) from None
+                if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    raise ProtocolError(
+                        f"lost the chief at {self._target}: no answer for {self._seconds:g} s"
+                    ) from None
+                raise
+
+        return call
 
 
 def use_secure_client(connect_seconds: float) -> None:

@@ -20,6 +20,7 @@ from keras_tuner.src.engine.trial import TrialStatus
 from kt_ext.outputs.status import trials_per_worker
 from kt_ext.run.parallel import OracleServer
 from kt_ext.run.workers import RECYCLED
+from kt_ext.tuners import repair_reloaded
 from kt_ext.tuners.memory import process_tree
 from tests.conftest import ROOT, TUNE
 
@@ -395,3 +396,35 @@ def test_a_worker_presumed_dead_keeps_its_trial_if_nobody_took_it(tmp_path, monk
         server.stop()
     assert oracle.trials["0"].score == 0.25 and oracle.end_order == ["0"]
     assert trials_per_worker(tmp_path) == {"slow": 1}
+
+
+def test_a_restarted_chief_gives_running_trials_back_to_their_workers(tmp_path, monkeypatch):
+    """The chief dies mid-trial; restarted from its run directory on the same port, the worker
+    that kept training finishes its trial and nobody else runs it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    oracle = oracle_for(tmp_path, 3)
+    server = OracleServer(oracle, tmp_path / "kt", port=port)
+    server.start()
+    survivor = client(monkeypatch, port, "survivor", tmp_path)
+    running = survivor.create_trial("survivor")
+    other = client(monkeypatch, port, "other", tmp_path)
+    finish(other, other.create_trial("other"), 0.3)
+    server.stop()  # killed: only what is on disk survives
+    restarted = oracle_for(tmp_path, 3)
+    restarted.reload()
+    repair_reloaded(restarted)  # as the chief's tuner does when it resumes
+    server = OracleServer(restarted, tmp_path / "kt", port=port, grace_seconds=30)
+    assert server.resumed == [running.trial_id]
+    server.start()
+    try:
+        fresh = other.create_trial("other")  # a new trial, not the survivor's
+        assert fresh.trial_id not in (running.trial_id, "1") and fresh.status == "RUNNING"
+        finish(survivor, running, 0.1)
+        finish(other, fresh, 0.2)
+    finally:
+        server.stop()
+    assert restarted.trials[running.trial_id].score == 0.1
+    assert sorted(restarted.end_order) == sorted(["0", "1", "2"])
+    assert trials_per_worker(tmp_path) == {"other": 2, "survivor": 1}

@@ -107,6 +107,24 @@ def test_a_request_without_the_token_learns_nothing(chief, certificates):
     assert oracle.trials == {}
 
 
+def test_a_worker_that_loses_its_chief_waits_the_grace_period_then_stops(
+    tmp_path, certificates, monkeypatch
+):
+    cert, key = certificates["chief"]
+    oracle = oracle_for(tmp_path / "chief", 2)
+    server = OracleServer(
+        oracle,
+        tmp_path / "chief" / "kt",
+        creds=Credentials(TOKEN, cert.read_bytes(), key.read_bytes()),
+    )
+    port = server.start()
+    worker = _worker(monkeypatch, port, cert, TOKEN, tmp_path)
+    trial = worker.create_trial("worker0")
+    server.stop()
+    with pytest.raises(ProtocolError, match="lost the chief at 127.0.0.1:.*no answer for 1.5 s"):
+        worker.update_trial(trial.trial_id, {"loss": 0.5})
+
+
 def test_beyond_loopback_the_chief_needs_credentials_or_insecure(tmp_path, caplog):
     oracle = oracle_for(tmp_path, 1)
     with pytest.raises(ParallelError, match="without TLS and a token"):

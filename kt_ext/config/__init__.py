@@ -12,18 +12,28 @@ under two seconds with one line naming the key. Parts:
 """
 
 from kt_ext.config._settings import (
+    CERT_ENV,
+    KEY_ENV,
+    TOKEN_ENV,
     DataSettings,
     ParallelSettings,
+    RaySettings,
     RunSettings,
     SearchSettings,
+    SlurmSettings,
 )
 from kt_ext.config._validate import discard_run_dir, validate, validate_or_exit
 
 __all__ = [
+    "CERT_ENV",
+    "KEY_ENV",
+    "TOKEN_ENV",
     "DataSettings",
     "ParallelSettings",
+    "RaySettings",
     "RunSettings",
     "SearchSettings",
+    "SlurmSettings",
     "discard_run_dir",
     "validate",
     "validate_or_exit",

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from kt_ext.config._settings import RaySettings, SlurmSettings
+from kt_ext.config import RaySettings, SlurmSettings
 
 CHIEF_PID = "KT_EXT_CHIEF_PID"  # a worker exits when the process with this pid is gone
 

@@ -38,7 +38,7 @@ import grpc
 from keras_tuner.src import protos
 from keras_tuner.src.distribute import oracle_client
 
-from kt_ext.config._settings import CERT_ENV, KEY_ENV, TOKEN_ENV
+from kt_ext.config import CERT_ENV, KEY_ENV, TOKEN_ENV
 
 _HEADER = "authorization"
 

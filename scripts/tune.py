@@ -22,7 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from kt_ext.config import discard_run_dir, resume, validate_or_exit
+from kt_ext.config import discard_run_dir, resume, safety, validate_or_exit
 from kt_ext.config.cli import check_command_line
 from kt_ext.errors import ConfigError, fail
 from kt_ext.native_log import import_tensorflow
@@ -40,7 +40,7 @@ def worker_overrides() -> list[str]:
     """This run's command-line overrides, for the worker processes it starts."""
     overrides = list(HydraConfig.get().overrides.task)
     # A multirun job's output directory is its own; workers log inside it.
-    return [o for o in overrides if not o.lstrip("+~").startswith("hydra.")]
+    return [o for o in overrides if not safety.is_hydra_override(o)]
 
 
 @hydra.main(version_base="1.3", config_path=CONF, config_name="config")

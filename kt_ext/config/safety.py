@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +110,14 @@ SET_BY_HYDRA = (
 """Keys under ``hydra`` that Hydra fills from the command line while composing, so they differ
 from a baseline without being set by a file; ``hydra.overrides`` is checked against the command
 line itself (:func:`check_trusted_keys`), the others Hydra overwrites."""
+
+
+def is_hydra_override(override: str) -> bool:
+    """Whether a command-line override is Hydra's own: ``hydra.x=..`` or ``hydra/launcher=..``.
+
+    Hydra records these in ``hydra.overrides.hydra``, the rest in ``.task``.
+    """
+    return re.split(r"[./=@]", override.lstrip("+~"), maxsplit=1)[0] == "hydra"
 
 
 def env_modules() -> list[str]:
@@ -311,7 +320,7 @@ def check_trusted_keys(
     """
     from omegaconf import OmegaConf
 
-    hydra_own = [o for o in overrides if o.lstrip("+~").startswith("hydra.")]
+    hydra_own = [o for o in overrides if is_hydra_override(o)]
     recorded = {"hydra": hydra_own, "task": [o for o in overrides if o not in hydra_own]}
     for part, expected in recorded.items():
         given = _plain(OmegaConf.select(composed, f"hydra.overrides.{part}", default=[]))

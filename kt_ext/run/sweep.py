@@ -171,6 +171,9 @@ class SweepSummary(Callback):
         print(
             f"sweep summary ({sweep_dir / files.SWEEP_SUMMARY}):\n{sweep_table(rows)}", flush=True
         )
+        from kt_ext.native_log import import_tensorflow
+
+        import_tensorflow()  # quietly: jobs of a launcher like joblib ran in other processes
         if write_sweep_experiment(sweep_dir):
             from kt_ext.outputs import report
 

@@ -225,6 +225,27 @@ def test_multirun_sweep_summary(run_tune, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_sweep_on_hydras_joblib_launcher_runs_jobs_in_parallel(run_tune, tmp_path):
+    """Each job in its own process and run directory; the summary and experiment written once."""
+    sweep = tmp_path / "sweep"
+    proc = run_tune(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "strategy=random,bayes",
+        "search.max_trials=2",
+        "search.epochs=1",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = _read_csv(sweep / "sweep_summary.csv")
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert "Joblib.Parallel(n_jobs=2" in proc.stdout + proc.stderr  # Hydra's launcher ran them
+    assert len(list(sweep.glob("events.out.tfevents.*"))) == 1  # one experiment for the sweep
+    assert "I0000" not in proc.stdout + proc.stderr  # no TensorFlow start-up log
+
+
+@pytest.mark.slow
 def test_default_run_reaches_095_on_digits(run_tune, tmp_path):
     """The README's first command, as a new user runs it (no overrides)."""
     start = time.perf_counter()

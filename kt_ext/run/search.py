@@ -317,6 +317,6 @@ def run_worker(settings: RunSettings, job: str = "") -> bool:
             tuner.on_search_end()  # close its TensorBoard writers
             log.info("worker %s leaves for a fresh process: it %s", worker_id, e)
             return True
-        except secure.ProtocolError as e:  # the chief is gone for longer than the grace period
+        except (secure.ProtocolError, tuners.NotShared) as e:  # chief gone; no shared directory
             raise RunError(str(e)) from None
     return False

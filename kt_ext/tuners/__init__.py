@@ -10,7 +10,7 @@ split by concern (``_checks``: seeds and failures; ``_board``: TensorBoard;
 from kt_ext.tuners._recorder import TrialRecorder
 from kt_ext.tuners._resume import evaluate_first, repair_reloaded
 from kt_ext.tuners._trial import first_non_finite, non_finite, trial_seed
-from kt_ext.tuners._worker import Recycle
+from kt_ext.tuners._worker import NotShared, Recycle
 from kt_ext.tuners.grid import GridSearch, discretise_floats
 from kt_ext.tuners.halving import Halving
 from kt_ext.tuners.kerastuner import BayesianOptimization, Hyperband, RandomSearch
@@ -23,6 +23,7 @@ __all__ = [
     "GridSearch",
     "Halving",
     "Hyperband",
+    "NotShared",
     "Optuna",
     "OracleTuner",
     "RandomSearch",

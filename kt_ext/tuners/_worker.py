@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import keras_tuner
 
@@ -20,8 +21,15 @@ from kt_ext.tuners.memory import rss_mib
 IDLE_WAIT = 0.2  # seconds a worker waits after the oracle had nothing to run
 
 
+SHARED_WAIT = 10.0  # seconds a worker waits to see the chief's file of its trial (NFS caches)
+
+
 class Recycle(Exception):  # noqa: N818 - a signal, not an error
     """Raised by a worker's tuner between trials once its recycling limit is reached."""
+
+
+class NotShared(RuntimeError):
+    """A worker's run directory is not the chief's: the trial the chief created is not in it."""
 
 
 class WorkerHooks:
@@ -58,10 +66,29 @@ class WorkerHooks:
         super().pre_create_trial()
 
     def on_trial_begin(self, trial: keras_tuner.engine.trial.Trial) -> None:
-        """Count the trial; as a parallel worker, start its heartbeat."""
+        """Count the trial; as a parallel worker, check the run directory is shared, then beat.
+
+        The chief writes a trial's file into its project before handing the
+        trial out, so a worker that cannot see it within :data:`SHARED_WAIT`
+        seconds trains into some other directory: its results and checkpoints
+        would never reach the chief.
+
+        Raises:
+            NotShared: The trial's file is not in this worker's project.
+        """
         self._created_trial = True
         self.trials_run += 1
         if self._is_worker():
+            shared = Path(self.project_dir) / f"trial_{trial.trial_id}" / "trial.json"
+            deadline = time.monotonic() + SHARED_WAIT
+            while not shared.exists():
+                if time.monotonic() > deadline:
+                    raise NotShared(
+                        f"trial {trial.trial_id} from the chief is not in {self.project_dir}: "
+                        "parallel.run_dir must be the chief's run directory, on a filesystem "
+                        "this machine shares with it"
+                    )
+                time.sleep(0.2)
             self._heartbeat = threading.Event()
             threading.Thread(
                 target=self._beat, args=(trial.trial_id, self._heartbeat), daemon=True

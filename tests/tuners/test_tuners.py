@@ -464,3 +464,21 @@ def test_a_planted_model_file_with_code_is_refused_and_its_code_never_runs(tmp_p
     with pytest.raises(ValueError, match="safe_mode"):
         _HalvingTuner._build_hypermodel(tuner, hp)
     assert not marker.exists()
+
+
+def test_a_worker_whose_directory_is_not_the_chiefs_stops_at_its_first_trial(
+    hypermodel, tmp_path, monkeypatch
+):
+    from keras_tuner.engine.trial import Trial
+
+    from kt_ext.tuners import NotShared, _worker
+
+    monkeypatch.setattr(_worker, "SHARED_WAIT", 0.3)
+    tuner = make_tuner(RandomSearch, hypermodel, tmp_path, max_trials=1)
+    tuner._is_worker = lambda: True  # a worker: its chief wrote trial 7 somewhere else
+    with pytest.raises(NotShared, match="parallel.run_dir must be the chief's run directory"):
+        tuner.on_trial_begin(Trial(SPACE.to_hyperparameters(), trial_id="7"))
+    (tmp_path / "RandomSearch" / "trial_8").mkdir()
+    (tmp_path / "RandomSearch" / "trial_8" / "trial.json").write_text("{}")
+    tuner.on_trial_begin(Trial(SPACE.to_hyperparameters(), trial_id="8"))  # shared: it runs
+    tuner._heartbeat.set()

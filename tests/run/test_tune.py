@@ -185,16 +185,21 @@ def test_end_to_end_writes_every_output(run_tune, tmp_path):
 
 @pytest.mark.slow
 def test_multirun_sweep_summary(run_tune, tmp_path):
+    """Every strategy in one sweep, its jobs run two at a time by Hydra's joblib launcher."""
     sweep = tmp_path / "sweep"
     strategies = option_names("strategy")
     proc = run_tune(
         "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
         f"strategy={','.join(strategies)}",
         "search.max_trials=2",
         "search.epochs=2",
         f"hydra.sweep.dir={sweep}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Joblib.Parallel(n_jobs=2" in proc.stdout + proc.stderr  # Hydra's launcher ran them
+    assert "I0000" not in proc.stdout + proc.stderr  # no TensorFlow start-up log
     jobs = [
         f"{i}_search.epochs=2,search.max_trials=2,strategy={s}" for i, s in enumerate(strategies)
     ]
@@ -222,27 +227,6 @@ def test_multirun_sweep_summary(run_tune, tmp_path):
     assert "stopped_rung_0" in str(experiment)  # halving is in the sweep
     assert not list((sweep / jobs[0] / "tensorboard").glob("events.out.tfevents.*"))
     assert (sweep / "convergence.png").is_file()
-
-
-@pytest.mark.slow
-def test_a_sweep_on_hydras_joblib_launcher_runs_jobs_in_parallel(run_tune, tmp_path):
-    """Each job in its own process and run directory; the summary and experiment written once."""
-    sweep = tmp_path / "sweep"
-    proc = run_tune(
-        "-m",
-        "hydra/launcher=joblib",
-        "hydra.launcher.n_jobs=2",
-        "strategy=random,bayes",
-        "search.max_trials=2",
-        "search.epochs=1",
-        f"hydra.sweep.dir={sweep}",
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = _read_csv(sweep / "sweep_summary.csv")
-    assert [r["status"] for r in rows] == ["ok", "ok"]
-    assert "Joblib.Parallel(n_jobs=2" in proc.stdout + proc.stderr  # Hydra's launcher ran them
-    assert len(list(sweep.glob("events.out.tfevents.*"))) == 1  # one experiment for the sweep
-    assert "I0000" not in proc.stdout + proc.stderr  # no TensorFlow start-up log
 
 
 @pytest.mark.slow

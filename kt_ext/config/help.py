@@ -34,6 +34,10 @@ Examples:
   python scripts/tune.py model=cnn strategy=bayes search.max_trials=20
   python scripts/tune.py data=mnist1d model=cnn1d strategy=tpe search.objective=val_loss
   python scripts/tune.py -m strategy=random,bayes          # a sweep: one run per strategy
+  python scripts/tune.py -m hydra/launcher=joblib hydra.launcher.n_jobs=2 strategy=random,bayes
+                                                           # its jobs two at a time (or
+                                                           # hydra/launcher=submitit_slurm)
+  python scripts/tune.py parallel.workers=4 parallel.launcher=submitit   # 4 Slurm workers
 """
     + _COMMON
     + """

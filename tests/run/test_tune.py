@@ -230,6 +230,24 @@ def test_multirun_sweep_summary(run_tune, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_sweep_on_hydras_submitit_launcher(run_tune, tmp_path):
+    """Its local executor (the Slurm one takes the same jobs): every job ran, summary once."""
+    sweep = tmp_path / "sweep"
+    proc = run_tune(
+        "-m",
+        "hydra/launcher=submitit_local",
+        "strategy=random,bayes",
+        "search.max_trials=2",
+        "search.epochs=1",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Submitit 'local' sweep" in proc.stdout + proc.stderr
+    assert [r["status"] for r in _read_csv(sweep / "sweep_summary.csv")] == ["ok", "ok"]
+    assert len(list(sweep.glob("events.out.tfevents.*"))) == 1  # one experiment for the sweep
+
+
+@pytest.mark.slow
 def test_default_run_reaches_095_on_digits(run_tune, tmp_path):
     """The README's first command, as a new user runs it (no overrides)."""
     start = time.perf_counter()

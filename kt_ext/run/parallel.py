@@ -61,6 +61,7 @@ conditions_module.print = lambda *args, **kwargs: None  # type: ignore[attr-defi
 TrialStatus = trial_module.TrialStatus
 FINISHED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
 POLL_SECONDS = 0.5
+DRAIN_SECONDS = 30.0  # at most this long (or the grace period) for the workers to hear "stop"
 
 
 class ParallelError(RuntimeError):
@@ -78,6 +79,8 @@ class _Servicer(oracle_chief.OracleServicer):
         self.owner: dict[str, str] = {}  # trial id -> the worker it was last handed to
         self.started = time.monotonic()
         self.failure: RuntimeError | None = None  # KerasTuner's too-many-failures error
+        self.asked: set[str] = set()  # workers that asked for a trial
+        self.told_to_stop: set[str] = set()  # ... and those that were told the search is over
 
     def _seen(self, trial_id: str) -> None:
         self.last_seen[trial_id] = time.monotonic()
@@ -94,8 +97,10 @@ class _Servicer(oracle_chief.OracleServicer):
         return bool(self.oracle.ongoing_trials or self.oracle._retry_queue)
 
     def CreateTrial(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC method name
+        self.asked.add(request.tuner_id)
         if self.failure is not None:
             trial = trial_module.Trial(self.oracle.get_space(), status=TrialStatus.STOPPED)
+            self.told_to_stop.add(request.tuner_id)
             return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
         before = self.oracle.ongoing_trials.get(request.tuner_id)
         trial = self.oracle.create_trial(request.tuner_id)
@@ -109,6 +114,7 @@ class _Servicer(oracle_chief.OracleServicer):
                 trial.status = TrialStatus.IDLE
             else:
                 self.stop_triggered = True
+                self.told_to_stop.add(request.tuner_id)
         return protos.get_service().CreateTrialResponse(trial=trial.to_proto())
 
     def UpdateTrial(self, request: Any, context: Any) -> Any:  # noqa: N802
@@ -374,3 +380,13 @@ class OracleServer:
                     f"all {len(workers)} workers exited with the search unfinished "
                     f"({left} trial(s) left); run the same command again to resume"
                 )
+        # Every worker that took part hears that the search is over before the server goes:
+        # a worker started elsewhere asks once more after its last trial (and would otherwise
+        # wait for a chief that is gone); a worker process that exited cannot ask.
+        deadline = time.monotonic() + min(self.grace_seconds, DRAIN_SECONDS)
+        s = self.servicer
+        while s.failure is None and time.monotonic() < deadline:
+            gone = {t for t, proc in workers.items() if proc.poll() is not None}
+            if not s.asked - s.told_to_stop - gone:
+                break
+            time.sleep(POLL_SECONDS)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,7 +174,10 @@ class _Patient:
     worker that loses the chief keeps retrying for ``seconds``
     (``parallel.grace_seconds``): a chief restarted from its run directory
     on the same address and port within that time carries on with it (see
-    ``kt_ext.run.parallel._restore_owners``); after it, the worker stops.
+    ``kt_ext.run.parallel._restore_owners``); after it, the worker stops. A
+    call cut off in flight is sent again: a repeated create returns the
+    worker's trial, a repeated end is ignored as late, the rest only read or
+    overwrite.
     """
 
     def __init__(self, stub: Any, seconds: float, target: str) -> None:
@@ -183,20 +187,28 @@ class _Patient:
         method = getattr(self._stub, name)
 
         def call(request: Any, **kwargs: Any) -> Any:
-            kwargs["wait_for_ready"] = True
-            kwargs["timeout"] = min(kwargs.get("timeout", self._seconds), self._seconds)
-            try:
-                return method(request, **kwargs)
-            except grpc.RpcError as e:
-                if e.code() == grpc.StatusCode.UNAUTHENTICATED:
-                    raise ProtocolError(
-                        f"the chief at {self._target} refused this worker's token"
-                    ) from None
-                if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-                    raise ProtocolError(
-                        f"lost the chief at {self._target}: no answer for {self._seconds:g} s"
-                    ) from None
-                raise
+            deadline = time.monotonic() + self._seconds
+            while True:
+                kwargs["wait_for_ready"] = True
+                kwargs["timeout"] = max(0.1, deadline - time.monotonic())
+                try:
+                    return method(request, **kwargs)
+                except grpc.RpcError as e:
+                    code = e.code()
+                    if code == grpc.StatusCode.UNAUTHENTICATED:
+                        raise ProtocolError(
+                            f"the chief at {self._target} refused this worker's token"
+                        ) from None
+                    # a call cut off mid-flight (the chief died) fails at once, not at the
+                    # deadline: try again; every request of the protocol may be repeated
+                    if code == grpc.StatusCode.UNAVAILABLE and time.monotonic() < deadline:
+                        time.sleep(0.5)
+                        continue
+                    if code in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE):
+                        raise ProtocolError(
+                            f"lost the chief at {self._target}: no answer for {self._seconds:g} s"
+                        ) from None
+                    raise
 
         return call
 

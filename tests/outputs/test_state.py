@@ -20,8 +20,9 @@ import pytest
 from kt_ext.outputs import state
 from tests.conftest import TUNE
 
+TRIALS = 12  # enough for five kills, each after a trial completed since the restart
 SOAK = [
-    "search.max_trials=20",
+    f"search.max_trials={TRIALS}",
     "search.epochs=1",
     "search.early_stopping_patience=0",
     "data.subset=0.2",
@@ -121,7 +122,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An uninterrupted 20-trial run."""
+    """An uninterrupted run of ``TRIALS`` trials."""
     run_dir = tmp_path_factory.mktemp("state") / "reference"
     tune(run_dir)
     return run_dir
@@ -147,14 +148,14 @@ def test_kill_9_five_times_then_resume_matches_the_uninterrupted_run(
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills.append(completed(run_dir))
-    assert kills[-1] < 20, kills
+    assert kills[-1] < TRIALS, kills
     tune(run_dir)  # resume to the end
 
     rows, expected = trials_csv(run_dir), trials_csv(reference)
-    assert len(rows) == 20 and all(r["status"] == "COMPLETED" for r in rows)
+    assert len(rows) == TRIALS and all(r["status"] == "COMPLETED" for r in rows)
     oracle = json.loads((run_dir / "kt" / "oracle.json").read_text())
-    assert sorted(oracle["run_times"].values()) == [1] * 20  # no finished trial ran twice
-    assert len(oracle["end_order"]) == len(set(oracle["end_order"])) == 20
+    assert sorted(oracle["run_times"].values()) == [1] * TRIALS  # no finished trial ran twice
+    assert len(oracle["end_order"]) == len(set(oracle["end_order"])) == TRIALS
     timing = ("seconds", "rss_mib")  # measurements of the process, not results
     strip = [{k: v for k, v in r.items() if k not in timing} for r in rows]
     assert strip == [{k: v for k, v in r.items() if k not in timing} for r in expected]
@@ -183,7 +184,7 @@ def plain_tuner(run_dir: Path, hp: keras_tuner.HyperParameters) -> keras_tuner.T
     return keras_tuner.RandomSearch(
         hypermodel=lambda hp: None,
         objective="val_accuracy",
-        max_trials=20,
+        max_trials=TRIALS,
         directory=str(run_dir),
         project_name="kt",
         hyperparameters=hp,
@@ -217,7 +218,7 @@ def test_a_trial_finished_just_before_the_kill_is_not_run_again(
     assert plain.oracle._retry_queue == [last]  # KerasTuner would run it again
     tuner = tuner_for(run_dir)
     assert tuner.oracle._retry_queue == [] and tuner.oracle.trials[last].status == "COMPLETED"
-    assert tuner.oracle.create_trial("tuner0").status == "STOPPED"  # 20 of 20 done
+    assert tuner.oracle.create_trial("tuner0").status == "STOPPED"  # all trials done
 
 
 @pytest.mark.slow
@@ -331,7 +332,7 @@ def test_a_leftover_temporary_file_is_ignored(reference: Path, tmp_path: Path, t
     (run_dir / "kt" / ".oracle.json.k2j3.tmp").write_text('{"half": ')
     (run_dir / "kt" / "trial_05" / ".trial.json.x8f.tmp").write_text("")
     tuner = tuner_for(run_dir)
-    assert len(tuner.oracle.trials) == 20
+    assert len(tuner.oracle.trials) == TRIALS
     assert all(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
 
 

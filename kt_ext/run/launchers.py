@@ -76,15 +76,20 @@ def run_worker_process(args: Sequence[str], env: dict[str, str], log: str) -> in
     exits within a second if the job is killed; a SIGTERM to the job (Slurm's
     ``scancel``, submitit's ``cancel``) is passed on to the worker.
     """
-    Path(log).parent.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, **env, CHIEF_PID: str(os.getpid())}
-    with open(log, "ab") as err:
-        proc = subprocess.Popen(list(args), env=full_env, stdout=subprocess.DEVNULL, stderr=err)
+    proc = _spawn(args, env, Path(log))
     try:
         signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     except ValueError:  # not the main thread: the worker still exits with this process
         pass
     return proc.wait()
+
+
+def _spawn(args: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start a worker command as a child of this process, which it treats as its chief."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    full_env = {**os.environ, **env, CHIEF_PID: str(os.getpid())}
+    with open(log, "ab") as err:
+        return subprocess.Popen(list(args), env=full_env, stdout=subprocess.DEVNULL, stderr=err)
 
 
 class _Polled:
@@ -171,10 +176,7 @@ class Launcher:
 
     def start(self, spec: WorkerSpec) -> Worker:
         """Start one worker (also a fresh one in place of a recycled worker)."""
-        spec.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(spec.log, "ab") as err:
-            env = {**os.environ, **spec.env, CHIEF_PID: str(os.getpid())}
-            return subprocess.Popen(spec.args, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        return _spawn(spec.args, spec.env, spec.log)
 
     def close(self) -> None:
         """Release what the launcher holds (a Ray connection it opened)."""

@@ -170,12 +170,22 @@ def _dequeue(oracle: keras_tuner.Oracle, trial_id: str) -> None:
 @keras_tuner.synchronized
 def _reclaim(oracle: keras_tuner.Oracle, trial_id: str, tuner_id: str) -> None:
     """Give a re-queued trial back to ``tuner_id``, which turned out to be alive."""
+    if _hand_back(oracle, trial_id, tuner_id):
+        log.warning("trial %s: %s is alive after all and keeps it", trial_id, tuner_id)
+
+
+def _hand_back(oracle: keras_tuner.Oracle, trial_id: str, tuner_id: str) -> bool:
+    """Move ``trial_id`` from the retry queue to ``tuner_id``'s running trial (caller locks).
+
+    Returns:
+        Whether it moved (not if it is not queued or ``tuner_id`` runs another trial).
+    """
     if trial_id not in oracle._retry_queue or tuner_id in oracle.ongoing_trials:
-        return
+        return False
     oracle._retry_queue = [t for t in oracle._retry_queue if t != trial_id]
     oracle.ongoing_trials[tuner_id] = oracle.trials[trial_id]
     oracle.tuner_ids.add(tuner_id)
-    log.warning("trial %s: %s is alive after all and keeps it", trial_id, tuner_id)
+    return True
 
 
 @keras_tuner.synchronized
@@ -197,13 +207,9 @@ def _restore_owners(oracle: keras_tuner.Oracle, servicer: _Servicer, run_dir: Pa
     restored = []
     for trial_id in list(oracle._retry_queue):
         owner = owners.get(trial_id)
-        if owner is None or owner in oracle.ongoing_trials:
-            continue
-        oracle._retry_queue = [t for t in oracle._retry_queue if t != trial_id]
-        oracle.ongoing_trials[owner] = oracle.trials[trial_id]
-        oracle.tuner_ids.add(owner)
-        servicer.owner[trial_id] = owner
-        restored.append(trial_id)
+        if owner is not None and _hand_back(oracle, trial_id, owner):
+            servicer.owner[trial_id] = owner
+            restored.append(trial_id)
     if restored:
         log.info("resumed chief: trial(s) %s wait for their workers", ", ".join(restored))
     return restored

@@ -250,16 +250,17 @@ def test_a_trial_started_just_before_the_kill_is_not_lost(reference, tmp_path, t
     run_dir = copy_run(reference, tmp_path)
     kt = run_dir / "kt"
     # What create_trial leaves when killed between writing the trial and the oracle:
-    # trial 19's file says RUNNING, the oracle's state has never heard of it.
-    trial_file = kt / "trial_19" / "trial.json"
+    # the last trial's file says RUNNING, the oracle's state has never heard of it.
+    last = f"{TRIALS - 1:02d}"
+    trial_file = kt / f"trial_{last}" / "trial.json"
     trial = json.loads(trial_file.read_text())
     trial.update(status="RUNNING", score=None, best_step=0)
     trial["metrics"]["metrics"] = {}
     trial_file.write_text(json.dumps(trial))
     saved = json.loads((kt / "oracle.json").read_text())
     for key in ("start_order", "end_order"):
-        saved[key] = [t for t in saved[key] if t != "19"]
-    saved["run_times"].pop("19")
+        saved[key] = [t for t in saved[key] if t != last]
+    saved["run_times"].pop(last)
     (kt / "oracle.json").write_text(json.dumps(saved))
     plain = plain_tuner(
         run_dir, tuner_for(copy_run(reference, tmp_path / "b")).oracle.hyperparameters
@@ -267,9 +268,9 @@ def test_a_trial_started_just_before_the_kill_is_not_lost(reference, tmp_path, t
     assert plain.oracle._retry_queue == []  # KerasTuner alone: counted, never run
     assert plain.oracle.create_trial("tuner0").status == "STOPPED"
     tuner = tuner_for(run_dir)
-    assert tuner.oracle._retry_queue == ["19"]
+    assert tuner.oracle._retry_queue == [last]
     again = tuner.oracle.create_trial("tuner0")
-    assert (again.trial_id, again.status) == ("19", "RUNNING")
+    assert (again.trial_id, again.status) == (last, "RUNNING")
 
 
 def damage_oracle(kt: Path) -> Path:

@@ -70,7 +70,7 @@ def parallel_settings(node: Mapping[str, Any]) -> ParallelSettings:
     if (after or above) and role is None and not workers:
         workers = 1  # recycling needs a process to replace: train in one worker
     insecure = boolean(node, "parallel.insecure")
-    serves = role == "chief" or (role is None and workers > 0)
+    serves = ParallelSettings(workers=workers, role=role).chief  # the rule has one owner
     if (serves or role == "worker") and not is_loopback(address) and not insecure:
         needed = [TOKEN_ENV, CERT_ENV] + ([KEY_ENV] if serves else [])
         if not all(os.environ.get(var) for var in needed):

@@ -45,6 +45,7 @@ ASSIGNMENTS = f"{WORKERS}/assignments.csv"  # which worker ran which trial
 HYDRA = ".hydra"  # Hydra's own files: config.yaml, overrides.yaml
 
 TRIALS_CSV = "trials.csv"
+TRIAL_FILE = "trial.json"  # KerasTuner's record of one trial, in kt/trial_<id>/
 BEST_TABLE = "best_table.txt"
 BEST_TABLE_CSV = "best_table.csv"
 BEST_HYPERPARAMETERS = "best_hyperparameters.yaml"

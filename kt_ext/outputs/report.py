@@ -74,7 +74,7 @@ def load_run(run_dir: Path) -> RunRecord:
     if not oracle_file.is_file():
         raise FileNotFoundError(f"{run_dir} is not a kt-ext run: {oracle_file} is missing")
     rows = []
-    for path in project.glob("trial_*/trial.json"):
+    for path in project.glob(f"trial_*/{files.TRIAL_FILE}"):
         t = json.loads(path.read_text())
         score = t.get("score")
         rows.append(

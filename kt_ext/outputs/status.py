@@ -63,7 +63,7 @@ class RunStatus:
 def read_trials(run_dir: Path) -> list[results.TrialRow]:
     """Every trial of the run's KerasTuner project, from its ``trial.json`` files."""
     out = []
-    for path in sorted((Path(run_dir) / files.PROJECT).glob("trial_*/trial.json")):
+    for path in sorted((Path(run_dir) / files.PROJECT).glob(f"trial_*/{files.TRIAL_FILE}")):
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import keras_tuner
 
+from kt_ext.outputs.files import TRIAL_FILE
 from kt_ext.tuners.memory import rss_mib
 
 IDLE_WAIT = 0.2  # seconds a worker waits after the oracle had nothing to run
@@ -79,7 +80,7 @@ class WorkerHooks:
         self._created_trial = True
         self.trials_run += 1
         if self._is_worker():
-            shared = Path(self.project_dir) / f"trial_{trial.trial_id}" / "trial.json"
+            shared = Path(self.project_dir) / f"trial_{trial.trial_id}" / TRIAL_FILE
             deadline = time.monotonic() + SHARED_WAIT
             while not shared.exists():
                 if time.monotonic() > deadline:

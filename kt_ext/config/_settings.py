@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kt_ext.objectives import Objective, Selection
 from kt_ext.oracles.schedule import HalvingSchedule
 from kt_ext.space import SearchSpace
 
@@ -22,6 +23,23 @@ class SearchSettings:
     max_retries_per_trial: int
     max_consecutive_failed_trials: int
     allow_resume_changes: bool = False  # resume a run dir with other settings (config.resume)
+    objectives: tuple[Objective, ...] = ()  # every objective; the first is objective/direction
+    select: Selection | None = None  # the trial handed on (None: the best by the objective)
+
+    @property
+    def all_objectives(self) -> tuple[Objective, ...]:
+        """Every objective (one, built from ``objective``/``direction``, unless several)."""
+        return self.objectives or (Objective(self.objective, self.direction),)
+
+    @property
+    def multi(self) -> bool:
+        """Whether the search has several objectives (a Pareto front, not one best)."""
+        return len(self.all_objectives) > 1
+
+    @property
+    def selection(self) -> Selection:
+        """The trial a search hands on: ``select``, else the best by the first objective."""
+        return self.select or Selection(self.objective)
 
 
 @dataclass(frozen=True)

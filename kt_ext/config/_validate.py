@@ -19,7 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from kt_ext.config import resume, safety
+from kt_ext.config import _objectives, resume, safety
 from kt_ext.config._fields import boolean, integer, leaf, mapping, number
 from kt_ext.config._keys import check_known_keys
 from kt_ext.config._parallel import parallel_settings
@@ -31,9 +31,6 @@ from kt_ext.outputs import files
 from kt_ext.space import SearchSpace, check_batch_size, parse_space
 
 MISSING = "???"
-DIRECTIONS = ("max", "min")
-_MIN_PATTERN = re.compile(r"(loss|error|crossentropy|mae|mse|rmse|hinge)$")
-_MAX_PATTERN = re.compile(r"(accuracy|acc|auc|precision|recall|f1_score)$")
 
 
 def validate(cfg: DictConfig) -> RunSettings:
@@ -59,11 +56,12 @@ def validate(cfg: DictConfig) -> RunSettings:
     search_raw = mapping(raw, "search")
     train = mapping(raw, "train")
     metrics = _str_list(train, "train.metrics")
+    chosen = _objectives.objectives(search_raw, metrics)
     search = SearchSettings(
         max_trials=integer(search_raw, "search.max_trials", minimum=1),
         epochs=integer(search_raw, "search.epochs", minimum=1),
-        objective=_objective(search_raw.get("objective"), metrics),
-        direction=_direction(search_raw.get("objective"), search_raw.get("direction")),
+        objective=chosen[0].name,
+        direction=chosen[0].direction,
         early_stopping_patience=integer(search_raw, "search.early_stopping_patience", minimum=0),
         executions_per_trial=integer(search_raw, "search.executions_per_trial", minimum=1),
         max_retries_per_trial=integer(search_raw, "search.max_retries_per_trial", minimum=0),
@@ -71,11 +69,20 @@ def validate(cfg: DictConfig) -> RunSettings:
             search_raw, "search.max_consecutive_failed_trials", minimum=1
         ),
         allow_resume_changes=boolean(search_raw, "search.allow_resume_changes", missing=False),
+        objectives=chosen,
+        select=_objectives.selection(search_raw, chosen),
     )
     model = mapping(raw, "model")
     space = parse_space(mapping(model, "model.space"), "model.space")
     check_batch_size(space)
     strategy, schedule = _strategy(mapping(raw, "strategy"))
+    if search.multi and not strategy_of(strategy["_target_"]).several_objectives(strategy):
+        raise ConfigError(
+            "search.objectives",
+            [o.name for o in chosen],
+            f"{strategy['_target_']} with these arguments searches one objective; for several "
+            "use strategy=random, grid, bayes, tpe, halving or bohb",
+        )
     return RunSettings(
         seed=seed,
         space=space,
@@ -159,31 +166,6 @@ def _check_no_missing(node: Any, prefix: str) -> None:
         for k, v in node.items():
             if str(k) != "hydra":
                 _check_no_missing(v, f"{prefix}.{k}" if prefix else str(k))
-
-
-def _objective(value: Any, metrics: tuple[str, ...]) -> str:
-    allowed = ["loss", *metrics]
-    allowed += [f"val_{m}" for m in allowed]
-    if value not in allowed:
-        raise ConfigError("search.objective", value, f"must be one of {', '.join(allowed)}")
-    return value
-
-
-def _direction(objective: str, value: Any) -> str:
-    if value is None:
-        name = objective.removeprefix("val_")
-        if _MIN_PATTERN.search(name):
-            return "min"
-        if _MAX_PATTERN.search(name):
-            return "max"
-        raise ConfigError(
-            "search.direction", None, f"cannot infer it for {objective!r}; set max or min"
-        )
-    if value not in DIRECTIONS:
-        raise ConfigError(
-            "search.direction", value, "must be max, min or null (inferred from the objective)"
-        )
-    return value
 
 
 def _data(data: Mapping[str, Any]) -> DataSettings:

@@ -48,6 +48,7 @@ FINGERPRINT = (
     "model.initial",
     "search.objective",
     "search.direction",
+    "search.objectives",
     "search.epochs",
     "search.early_stopping_patience",
     "search.executions_per_trial",

@@ -14,7 +14,9 @@ TensorFlow:
 * ``cost``: what the strategy will spend, for preview and the run log;
 * ``outputs``: the files it adds to the run directory
   (:data:`kt_ext.outputs.files`);
-* ``initial_points``: whether it can evaluate ``model.initial`` first.
+* ``initial_points``: whether it can evaluate ``model.initial`` first;
+* ``several_objectives``: whether it searches a Pareto front
+  (``search.objectives``), given its arguments.
 
 Adding a strategy: a tuner class (``kt_ext/tuners/``), its YAML and an entry
 in :data:`STRATEGIES`.
@@ -196,6 +198,7 @@ RUN_TIME_ARGUMENTS = (
     "max_consecutive_failed_trials",
     "distribution_strategy",
     "initial_points",
+    "objectives",
     "schedule",
     "oracle",
     "tuner_id",
@@ -218,6 +221,8 @@ class Strategy:
         keys: Arguments it reads whose rules live elsewhere (the schedule's);
             with the rules' names and :data:`COMMON_KEYS`, every key its
             config may hold (a registered strategy refuses any other).
+        several_objectives: Whether, with these arguments, it searches
+            several objectives (its oracle reads them, or it ignores scores).
     """
 
     target: str
@@ -227,6 +232,7 @@ class Strategy:
     schedule: Callable[[Mapping[str, Any]], HalvingSchedule] | None = None
     outputs: tuple[str, ...] = ()
     initial_points: bool = True
+    several_objectives: Callable[[Mapping[str, Any]], bool] = lambda args: False
 
     def check(self, args: Mapping[str, Any]) -> HalvingSchedule | None:
         """Check a ``strategy`` config's arguments; return its schedule, if it has one.
@@ -284,16 +290,30 @@ class Strategy:
         return self.cost(args, search, space, schedule)
 
 
+def _any(args: Mapping[str, Any]) -> bool:
+    return True
+
+
 _TUNERS = "kt_ext.tuners."
 #: Every strategy, by the tuner class its YAML names.
 STRATEGIES: dict[str, Strategy] = {
     s.target: s
     for s in (
-        Strategy(_TUNERS + "RandomSearch", checks.RANDOM_ARGUMENTS),
-        Strategy(_TUNERS + "GridSearch", checks.GRID_ARGUMENTS, _grid_cost, initial_points=False),
+        Strategy(_TUNERS + "RandomSearch", checks.RANDOM_ARGUMENTS, several_objectives=_any),
+        Strategy(
+            _TUNERS + "GridSearch",
+            checks.GRID_ARGUMENTS,
+            _grid_cost,
+            initial_points=False,
+            several_objectives=_any,
+        ),
         Strategy(_TUNERS + "BayesianOptimization", checks.KT_BAYES_ARGUMENTS),
-        Strategy(_TUNERS + "GPUCB", checks.GP_UCB_ARGUMENTS),
-        Strategy(_TUNERS + "Optuna", checks.OPTUNA_ARGUMENTS),
+        Strategy(_TUNERS + "GPUCB", checks.GP_UCB_ARGUMENTS, several_objectives=_any),
+        Strategy(
+            _TUNERS + "Optuna",
+            checks.OPTUNA_ARGUMENTS,
+            several_objectives=lambda args: args.get("sampler", "tpe") == "tpe",
+        ),
         Strategy(_TUNERS + "Zoom", checks.ZOOM_ARGUMENTS, outputs=(files.ZOOM_STAGES_CSV,)),
         Strategy(
             _TUNERS + "Hyperband",
@@ -308,6 +328,7 @@ STRATEGIES: dict[str, Strategy] = {
             schedule=_halving_schedule,
             outputs=(files.RUNGS_CSV,),
             keys=SCHEDULE_KEYS,
+            several_objectives=_any,
         ),
     )
 }

@@ -1,14 +1,17 @@
-"""What kt-ext's oracles share: KerasTuner's arguments, seed 0 kept, initial points."""
+"""What kt-ext's oracles share: KerasTuner's arguments, seed 0 kept, initial points, objectives."""
 
 from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import keras_tuner
+import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
+from kt_ext.objectives import Objective, as_costs, trial_vector
 from kt_ext.oracles.checks import check_int
 
 
@@ -20,6 +23,10 @@ class SeededOracle(keras_tuner.Oracle):
     :func:`kt_ext.tuners.evaluate_first`) are configurations a subclass
     proposes before its own.
 
+    ``objectives`` (``search.objectives``) are every objective of a
+    multi-objective search; KerasTuner's ``objective`` is the first of them
+    (trials' ``score``). Without it the oracle has the single objective.
+
     Args:
         objective: As for ``keras_tuner.Oracle``.
         max_trials: Total number of trials.
@@ -29,6 +36,8 @@ class SeededOracle(keras_tuner.Oracle):
         tune_new_entries: As for ``keras_tuner.Oracle``.
         max_retries_per_trial: As for ``keras_tuner.Oracle``.
         max_consecutive_failed_trials: As for ``keras_tuner.Oracle``.
+        objectives: Every objective as ``(name, direction)`` pairs, the first
+            being ``objective``; ``None`` for a single objective.
     """
 
     def __init__(
@@ -41,6 +50,7 @@ class SeededOracle(keras_tuner.Oracle):
         tune_new_entries: bool = True,
         max_retries_per_trial: int = 0,
         max_consecutive_failed_trials: int = 3,
+        objectives: Sequence[Sequence[str]] | None = None,
     ) -> None:
         if seed is not None:
             check_int("seed", seed, 0)
@@ -57,6 +67,18 @@ class SeededOracle(keras_tuner.Oracle):
         if seed is not None:
             self.seed = self._seed_state = seed
         self.initial_points: list[dict[str, Any]] = []
+        self.objectives = [Objective(str(n), str(d)) for n, d in objectives or ()]
+        if not self.objectives and self.objective is not None:
+            self.objectives = [Objective(self.objective.name, self.objective.direction)]
+
+    @property
+    def multi(self) -> bool:
+        """Whether the oracle searches several objectives."""
+        return len(self.objectives) > 1
+
+    def cost_matrix(self, trials: Sequence[Any]) -> np.ndarray:
+        """Costs ``(n, m)`` of ``trials`` on every objective (lower is better; missing: inf)."""
+        return as_costs([trial_vector(t, self.objectives) for t in trials], self.objectives)
 
     def get_best_trials(self, num_trials: int = 1) -> list[Any]:
         """As KerasTuner's, but a completed trial whose score is not finite is never ranked first.

@@ -9,6 +9,7 @@ import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
+from kt_ext.objectives import chebyshev, random_weights
 from kt_ext.oracles._base import SeededOracle
 from kt_ext.oracles._ucb import DEFAULT_BETA, EncoderCache, UCBProposer, leftover_values
 from kt_ext.oracles.checks import GP_UCB_ARGUMENTS, check_arguments, first_untried
@@ -50,7 +51,14 @@ class GPUCBOracle(SeededOracle):
     (parallel workers) enter the model at their predicted mean (the "kriging
     believer" of Ginsbourger et al., 2010), so concurrent proposals differ.
     Failed trials are left out of the model; completed trials with a
-    non-finite score count as the worst finite score seen. Every random
+    non-finite score count as the worst finite score seen.
+
+    With several objectives (``objectives``) this is ParEGO (Knowles, 2006):
+    each proposal draws a weight vector uniformly from the simplex and models
+    ``g = -(augmented Chebyshev scalarisation)`` of the trials' objectives,
+    each scaled to ``[0, 1]`` over the trials so far
+    (:func:`kt_ext.objectives.chebyshev`), so successive proposals aim at
+    different parts of the Pareto front with the same GP core. Every random
     choice comes from a generator seeded by ``(seed, trial index)``, so a
     reloaded oracle proposes exactly what the uninterrupted one would.
 
@@ -160,7 +168,7 @@ class GPUCBOracle(SeededOracle):
     def _observations(self, encoder: SpaceEncoder) -> tuple[np.ndarray, np.ndarray]:
         """Raw points ``(n, p)`` and maximised objective ``g`` ``(n,)`` of completed trials."""
         sign = 1.0 if self.objective.direction == "max" else -1.0
-        rows, g = [], []
+        rows, g, done = [], [], []
         for trial_id, trial in sorted(self.trials.items()):  # file order differs after reload
             if trial.status != TrialStatus.COMPLETED or trial.score is None:
                 continue
@@ -169,12 +177,21 @@ class GPUCBOracle(SeededOracle):
                 self._encoded[cache_key] = encoder.encode(trial.hyperparameters.values)
             rows.append(self._encoded[cache_key])
             g.append(sign * float(trial.score))
+            done.append(trial)
         g_arr = np.array(g, dtype=float)
+        if self.multi and done:  # ParEGO: this proposal's scalarisation
+            weights = random_weights(len(self.objectives), self._weights_rng())
+            costs = self.cost_matrix(done)
+            g_arr = np.where(np.isfinite(g_arr), -chebyshev(costs, weights), np.nan)
         finite = np.isfinite(g_arr)
         if not finite.any():
             return np.zeros((0, encoder.n_raw)), np.zeros(0)
         g_arr[~finite] = g_arr[finite].min()  # diverged trials count as the worst seen
         return np.array(rows, dtype=float).reshape(len(g_arr), encoder.n_raw), g_arr
+
+    def _weights_rng(self) -> np.random.Generator:
+        """ParEGO's weights for the trial being proposed: seeded by ``(seed, trial index)``."""
+        return np.random.default_rng([self.seed, len(self.trials), 1])
 
     def _initial_values(self, encoder: SpaceEncoder, index: int) -> dict[str, Any] | None:
         """The first new configuration among Sobol points ``index, index + 1, ...``."""
@@ -214,8 +231,8 @@ class GPUCBOracle(SeededOracle):
         self._gp_params = self._proposer.warm_start
         if proposal is None:
             return None
-        sign = 1.0 if self.objective.direction == "max" else -1.0
-        self._proposals[trial_id] = proposal.record(sign)
+        sign = -1.0 if self.multi else 1.0 if self.objective.direction == "max" else -1.0
+        self._proposals[trial_id] = proposal.record(sign)  # several: the scalarisation's units
         return proposal.values
 
     def _outcomes(self, encoder: SpaceEncoder) -> tuple[np.ndarray, np.ndarray]:

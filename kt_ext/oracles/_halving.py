@@ -20,12 +20,9 @@ import numpy as np
 from keras_tuner.engine.trial import Trial, TrialStatus
 
 from kt_ext.oracles._base import SeededOracle
+from kt_ext.oracles._rung_front import rung_costs, top_by_front
 from kt_ext.oracles._sampling import ConfigurationSampler, Lineage
-from kt_ext.oracles._ucb import (
-    DEFAULT_BETA,
-    EncoderCache,
-    UCBProposer,
-)
+from kt_ext.oracles._ucb import DEFAULT_BETA, EncoderCache, UCBProposer
 from kt_ext.oracles.checks import HALVING_ARGUMENTS, check_arguments
 from kt_ext.oracles.schedule import (
     BRACKET,
@@ -57,7 +54,8 @@ class HalvingOracle(ConfigurationSampler, SeededOracle):
     later, as a new trial that continues from its checkpoint, when more
     results arrive. Workers never wait. ``mode="sync"`` is textbook
     successive halving: a rung is promoted only when all its trials have
-    ended; meanwhile idle workers start the next bracket.
+    ended; meanwhile idle workers start the next bracket. With several
+    ``objectives``, rungs rank by front and spread (:mod:`._rung_front`).
 
     Promotions from a rung never exceed the synchronous schedule's count,
     so :attr:`schedule` bounds the trials and epochs of either mode. Failed
@@ -215,6 +213,9 @@ class HalvingOracle(ConfigurationSampler, SeededOracle):
                 for rung, b in enumerate(budgets):
                     if int(b) - 1 == step:
                         lineage.results[rung] = sign * best if math.isfinite(best) else steps[step]
+        data, objectives = self.schedule.budget == "data", self.objectives
+        for lin in by_root.values() if self.multi else ():
+            lin.costs = rung_costs(lin.segments, budgets, objectives, lin.results, data)
         return list(by_root.values())
 
     def _rank_key(self, value: float) -> float:
@@ -233,6 +234,9 @@ class HalvingOracle(ConfigurationSampler, SeededOracle):
     def _top(self, lineages: list[Lineage], rung: int, count: int) -> list[Lineage]:
         """The ``count`` best lineages by their result at ``rung`` (ties: older first)."""
         ranked = [lin for lin in lineages if rung in lin.results]
+        if self.multi:  # several objectives: by front, then spread (kt_ext.oracles._rung_front)
+            ranked.sort(key=lambda lin: lin.root)
+            return [ranked[i] for i in top_by_front([lin.costs[rung] for lin in ranked], count)]
         ranked.sort(key=lambda lin: (-self._rank_key(lin.results[rung]), lin.root))
         return ranked[:count]
 

@@ -51,7 +51,9 @@ class OptunaOracle(SeededOracle):
     search.
 
     Args:
-        sampler: ``"tpe"`` or ``"cmaes"``.
+        sampler: ``"tpe"`` or ``"cmaes"``. With several ``objectives``, TPE is
+            Optuna's multi-objective TPE (Ozaki et al., 2020), told each
+            trial's objectives as costs (:meth:`Objective.cost`); CMA-ES has one objective.
         num_initial_points: Random trials before the sampler's model is used
             (TPE's ``n_startup_trials``; CMA-ES starts at once, with
             categorical entries sampled by TPE).
@@ -69,6 +71,8 @@ class OptunaOracle(SeededOracle):
         check_arguments(OPTUNA_ARGUMENTS, {"max_trials": 10, **locals(), **oracle_args})
         _optuna()
         super().__init__(**oracle_args)
+        if self.multi and sampler != "tpe":
+            raise ValueError(f"`sampler` {sampler!r} searches one objective; use tpe")
         self.sampler = sampler
         self.num_initial_points = num_initial_points
         self._asked: dict[str, dict[str, Any]] = {}  # trial id -> Optuna params and attributes
@@ -103,7 +107,12 @@ class OptunaOracle(SeededOracle):
         """An in-memory study holding every earlier trial."""
         optuna = _optuna()
         direction = "maximize" if self.objective.direction == "max" else "minimize"
-        study = optuna.create_study(direction=direction, sampler=self._make_sampler(index))
+        sampler = self._make_sampler(index)
+        if self.multi:  # multi-objective TPE on the objectives as costs (log-scale costs in log10)
+            directions = ["minimize"] * len(self.objectives)
+            study = optuna.create_study(directions=directions, sampler=sampler)
+        else:
+            study = optuna.create_study(direction=direction, sampler=sampler)
         running = {t.trial_id for t in self.ongoing_trials.values()}
         for trial_id in sorted(self.trials):
             trial = self.trials[trial_id]
@@ -111,12 +120,18 @@ class OptunaOracle(SeededOracle):
                 continue
             asked = self._asked.get(trial_id) or self._as_asked(trial.hyperparameters.values)
             score = trial.score
-            if trial.status == TrialStatus.COMPLETED and score is not None and math.isfinite(score):
-                state, value = optuna.trial.TrialState.COMPLETE, float(score)
+            values = None
+            if trial.status == TrialStatus.COMPLETED and self.multi:
+                costs = self.cost_matrix([trial])[0]
+                values = [float(c) for c in costs] if np.all(np.isfinite(costs)) else None
+            elif trial.status == TrialStatus.COMPLETED and score is not None:
+                values = [float(score)] if math.isfinite(score) else None
+            if values is not None:
+                state = optuna.trial.TrialState.COMPLETE
             elif trial_id in running:
-                state, value = optuna.trial.TrialState.RUNNING, None
+                state = optuna.trial.TrialState.RUNNING
             else:
-                state, value = optuna.trial.TrialState.FAIL, None
+                state = optuna.trial.TrialState.FAIL
             study.add_trial(
                 optuna.trial.create_trial(
                     params=asked["params"],
@@ -124,7 +139,7 @@ class OptunaOracle(SeededOracle):
                         k: optuna.distributions.json_to_distribution(v)
                         for k, v in asked["distributions"].items()
                     },
-                    value=value,
+                    values=values,
                     state=state,
                     system_attrs=asked.get("system_attrs", {}),
                 )

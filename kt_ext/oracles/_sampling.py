@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from keras_tuner.engine.trial import Trial
 
+from kt_ext.objectives import chebyshev, random_weights
 from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values, random_values
 from kt_ext.oracles.checks import first_untried
 from kt_ext.oracles.schedule import (
@@ -43,6 +44,7 @@ class Lineage:
     values: dict[str, Any]
     segments: list[Trial] = field(default_factory=list)
     results: dict[int, float] = field(default_factory=dict)  # rung -> objective value
+    costs: dict[int, np.ndarray] = field(default_factory=dict)  # rung -> every objective, as costs
 
     @property
     def last(self) -> Trial:
@@ -70,6 +72,7 @@ class ConfigurationSampler:
     _proposals: dict[str, dict[str, Any]]
     _rank_key: Callable[[float], float]
     _sign: Callable[[], float]
+    objectives: list[Any]
 
     def _new_configuration(self, lineages: list[Lineage], trial_id: str) -> dict[str, Any] | None:
         found = self._group_of_new(len(lineages))
@@ -136,6 +139,9 @@ class ConfigurationSampler:
                 continue
             u_obs = np.array([encoder.encode(lin.values) for lin in observed])
             g = np.array([self._rank_key(lin.results[rung]) for lin in observed])
+            if self.objectives[1:]:  # several: ParEGO's scalarisation, new weights each time
+                weights = random_weights(len(self.objectives), rng)
+                g = -chebyshev(np.array([lin.costs[rung] for lin in observed]), weights)
             finite = np.isfinite(g)
             if finite.sum() < 2:
                 return None

@@ -7,9 +7,10 @@ multirun) holds::
                                 checkpoints, continue.keras, failure.txt)
     tensorboard/                HParams experiment, one session and curves per trial
     workers/                    parallel tuning: worker logs and assignments.csv
-    trials.csv                  one row per trial
+    trials.csv                  one row per trial (several objectives: a column each, pareto 0/1)
+    pareto.csv                  several objectives: the non-dominated trials
     best_table.txt / .csv       the best-N table
-    best_hyperparameters.yaml   the winning values, objective and score
+    best_hyperparameters.yaml   the winning values (search.select's trial), objective and score
     best_config.yaml            the full config with the winner's values (retrain it)
     best_model.keras            the best trial's model (best-epoch weights)
     model.keras                 scripts/train.py: the one configuration's model
@@ -18,6 +19,8 @@ multirun) holds::
     rungs.csv                   successive halving: the rung each trial reached
     zoom_stages.csv             coarse to fine: every stage's ranges
     convergence.png, curves.png, partial_dependence.png   the report
+    importance.png / .csv       the report: what mattered, per objective
+    pareto.png                  the report, several objectives: the trials and their front
 
 A multirun directory adds ``sweep_summary.csv`` and a ``convergence.png`` of
 all jobs. Writers live in :mod:`kt_ext.outputs.writers` (run outputs),
@@ -53,6 +56,10 @@ BEST_CONFIG = "best_config.yaml"
 BEST_MODEL = "best_model.keras"
 MODEL = "model.keras"
 SUMMARY = "summary.json"
+PARETO_CSV = "pareto.csv"  # several objectives: the non-dominated trials
+PARETO_PNG = "pareto.png"
+IMPORTANCE_PNG = "importance.png"
+IMPORTANCE_CSV = "importance.csv"
 SEARCH_SETTINGS = "search_settings.json"  # kt_ext.config.resume: checked when a run resumes
 RUNGS_CSV = "rungs.csv"
 ZOOM_STAGES_CSV = "zoom_stages.csv"

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from kt_ext.objectives import Objective, Selection, as_costs, pareto_ranks
+
 # Metrics every kt-ext tuner reports per trial besides the model's own.
 EPOCHS_RUN = "kt_ext/epochs_run"
 SECONDS = "kt_ext/seconds"
@@ -147,6 +149,55 @@ def best_rows(rows: Sequence[TrialRow], direction: str, n: int) -> list[TrialRow
     return out[:n]
 
 
+def objective_values(row: TrialRow, objectives: Sequence[Objective]) -> dict[str, float | None]:
+    """A row's value of each objective (the first is its score)."""
+    out: dict[str, float | None] = {o.name: row.metrics.get(o.name) for o in objectives[1:]}
+    return {objectives[0].name: row.score, **out}
+
+
+def _scored(rows: Sequence[TrialRow]) -> list[TrialRow]:
+    return [
+        r
+        for r in rows
+        if r.status == "COMPLETED" and r.score is not None and math.isfinite(r.score)
+    ]
+
+
+def pareto_rows(rows: Sequence[TrialRow], objectives: Sequence[Objective]) -> list[TrialRow]:
+    """The completed rows no other completed row dominates on every objective (trial order)."""
+    scored = _scored(rows)
+    costs = as_costs([objective_values(r, objectives) for r in scored], objectives)
+    ranks = pareto_ranks(costs) if len(scored) else []
+    return [r for r, k, c in zip(scored, ranks, costs) if k == 0 and math.isfinite(c.sum())]
+
+
+def selected_row(
+    rows: Sequence[TrialRow], objectives: Sequence[Objective], selection: Selection
+) -> TrialRow | None:
+    """The trial a search hands on (``search.select``); with one objective, the best trial."""
+    scored = _scored(rows)
+    index = selection.choose([objective_values(r, objectives) for r in scored], objectives)
+    return None if index is None else scored[index]
+
+
+def pareto_csv(
+    rows: Sequence[TrialRow], names: Sequence[str], objectives: Sequence[Objective]
+) -> str:
+    """``pareto.csv``: the non-dominated trials, every objective, then every hyperparameter.
+
+    Sorted by the first objective, best first.
+    """
+    front = pareto_rows(rows, objectives)
+    front.sort(key=lambda r: objectives[0].cost(r.score))
+    table = [
+        {"trial_id": r.trial_id, **objective_values(r, objectives)}
+        | {n: r.values.get(n, "") for n in names}
+        for r in front
+    ]
+    header = ["trial_id", *(o.name for o in objectives), *names]
+    return dicts_csv(table) if table else ",".join(header) + "\n"
+
+
 def dicts_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     """CSV text of dicts sharing the first row's keys (header included)."""
     buf = io.StringIO()
@@ -173,7 +224,12 @@ def best_table(rows: Sequence[TrialRow], objective: str, direction: str, n: int)
     return "\n".join(lines) if lines else "(no completed trial)"
 
 
-def trials_csv(rows: Sequence[TrialRow], names: Sequence[str], objective: str) -> str:
+def trials_csv(
+    rows: Sequence[TrialRow],
+    names: Sequence[str],
+    objective: str,
+    objectives: Sequence[Objective] = (),
+) -> str:
     """``trials.csv``: id, status, hyperparameters, objective, epochs, seconds, rss_mib, message.
 
     Args:
@@ -182,9 +238,14 @@ def trials_csv(rows: Sequence[TrialRow], names: Sequence[str], objective: str) -
             (inactive conditionals) are left empty. Extra values a strategy
             injects (``tuner/epochs``, ...) follow.
         objective: Name of the objective column.
+        objectives: With several objectives, the others get a column each
+            after ``objective``, and a ``pareto`` column marks the front (1).
     """
     extra = sorted({k for r in rows for k in r.values} - set(names))
-    tail = [objective, "epochs", "seconds", "rss_mib", "message"]
+    others = [o.name for o in objectives[1:]]
+    front = {r.trial_id for r in pareto_rows(rows, objectives)} if others else set()
+    marks = ["pareto"] if others else []
+    tail = [objective, *others, *marks, "epochs", "seconds", "rss_mib", "message"]
     columns = ["trial_id", "status", *names, *extra, *tail]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -196,6 +257,8 @@ def trials_csv(rows: Sequence[TrialRow], names: Sequence[str], objective: str) -
                 r.status,
                 *(r.values.get(k, "") for k in [*names, *extra]),
                 "" if r.score is None else r.score,
+                *(r.metrics.get(name, "") for name in others),
+                *([int(r.trial_id in front)] if others else []),
                 "" if r.epochs is None else r.epochs,
                 "" if r.seconds is None else f"{r.seconds:.2f}",
                 "" if r.rss_mib is None else f"{r.rss_mib:.0f}",

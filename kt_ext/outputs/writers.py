@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from kt_ext.objectives import Objective, Selection
 from kt_ext.outputs import files, results
 
 log = logging.getLogger(__name__)
@@ -27,26 +28,48 @@ def write_trial_outputs(
     direction: str,
     top_n: int,
     quiet: bool = False,
+    objectives: Sequence[Objective] = (),
+    selection: Selection | None = None,
 ) -> None:
-    """``trials.csv``, ``best_table.txt`` and ``best_hyperparameters.yaml``; logs the table.
+    """``trials.csv``, ``best_table.txt``, ``best_hyperparameters.yaml``; logs the table.
 
-    ``quiet``: do not log it (after each trial, while the search runs).
+    With several ``objectives`` also ``pareto.csv``, and the front is marked
+    in ``trials.csv``. ``best_hyperparameters.yaml`` holds the trial
+    ``selection`` picks (default: the best by ``objective``).
+    ``quiet``: do not log (after each trial, while the search runs).
     """
-    results.write_text(run_dir / files.TRIALS_CSV, results.trials_csv(rows, names, objective))
+    objectives = tuple(objectives) or (Objective(objective, direction),)
+    selection = selection or Selection(objective)
+    csv_text = results.trials_csv(rows, names, objective, objectives)
+    results.write_text(run_dir / files.TRIALS_CSV, csv_text)
     table = results.best_table(rows, objective, direction, top_n)
     results.write_text(run_dir / files.BEST_TABLE, table + "\n")
+    if len(objectives) > 1:
+        pareto = results.pareto_csv(rows, names, objectives)
+        results.write_text(run_dir / files.PARETO_CSV, pareto)
+        if not quiet:
+            front = len(pareto.splitlines()) - 1
+            log.info("Pareto front: %d trials in %s", front, run_dir / files.PARETO_CSV)
     if not quiet:
         log.info("best %d of %d trials:\n%s", min(top_n, len(rows)), len(rows), table)
-    best = results.best_rows(rows, direction, 1)
-    if best:
+    chosen = results.selected_row(rows, objectives, selection)
+    if chosen is not None:
         results.write_yaml(
             run_dir / files.BEST_HYPERPARAMETERS,
             {
                 "objective": objective,
                 "direction": direction,
-                "score": best[0].score,
-                "trial_id": best[0].trial_id,
-                "values": best[0].config,
+                "score": chosen.score,
+                "trial_id": chosen.trial_id,
+                "values": chosen.config,
+                **(
+                    {
+                        "selected_by": selection.describe(),
+                        "objectives": results.objective_values(chosen, objectives),
+                    }
+                    if len(objectives) > 1 or selection.limits
+                    else {}
+                ),
             },
         )
 

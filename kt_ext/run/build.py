@@ -128,6 +128,7 @@ def make_hypermodel(
         verbose=settings.verbose,
         replicas=replicas,
         scale_lr=scale_lr,
+        costs=[o.name for o in settings.search.all_objectives if o.is_cost],
     )
     values = settings.space.declare(keras_tuner.HyperParameters())
     target = settings.builder["_target_"]
@@ -163,6 +164,10 @@ def make_tuner(
     s = settings.search
     # a partial (strategy._partial_ is checked with the config: kt_ext.config.strategies)
     factory = safety.instantiate(settings.strategy, "strategy", settings.allow_modules)
+    extra: dict[str, Any] = {} if settings.schedule is None else {"schedule": settings.schedule}
+    oracle = getattr(getattr(factory, "func", None), "ORACLE", None)
+    if s.multi and oracle is not None:  # kt-ext's oracles read them (KerasTuner's ignore scores)
+        extra["objectives"] = [o.as_tuple() for o in s.all_objectives]
     try:
         with contextlib.redirect_stdout(io.StringIO()) as printed:  # KerasTuner's "Reloading"
             tuner = factory(
@@ -179,7 +184,7 @@ def make_tuner(
                 max_consecutive_failed_trials=s.max_consecutive_failed_trials,
                 distribution_strategy=distribution_strategy,
                 initial_points=[dict(p) for p in settings.initial_points],
-                **({} if settings.schedule is None else {"schedule": settings.schedule}),
+                **extra,
             )
         trials = getattr(tuner.oracle, "trials", None)  # a worker's oracle is the chief's client
         if "Reloading" in printed.getvalue() and trials is not None:

@@ -91,6 +91,8 @@ def run_search(
         settings.top_n,
         plan,
         settings.report_verbose,
+        objectives=s.all_objectives,
+        selection=s.selection,
     )
     if isinstance(tuner, tuners.TrialRecorder):
         tuner.board = board
@@ -117,17 +119,33 @@ def run_search(
     status = watch.end(status_files.RUN_FINISHED)
     rows = results.trial_rows(tuner.oracle.trials.values())
     writers.write_trial_outputs(
-        rows, run_dir, settings.space.names, s.objective, s.direction, settings.top_n
+        rows,
+        run_dir,
+        settings.space.names,
+        s.objective,
+        s.direction,
+        settings.top_n,
+        objectives=s.all_objectives,
+        selection=s.selection,
     )
     summary_extra: dict[str, Any] = {"distribute": spec.name, "replicas": replicas}
     for name in strategy.outputs:
         summary_extra.update(writers.STRATEGY_OUTPUTS[name](tuner.oracle, run_dir))
-    best = results.best_rows(rows, s.direction, 1)
-    if not best:
+    if not results.best_rows(rows, s.direction, 1):
         raise RunError(
             f"no trial completed ({failure or 'no result'}); see {run_dir / files.TRIALS_CSV}"
         )
-    winner = best[0]
+    winner = results.selected_row(rows, s.all_objectives, s.selection)
+    if winner is None:
+        raise RunError(
+            f"no completed trial meets search.select ({s.selection.describe()}); see "
+            f"{run_dir / files.TRIALS_CSV}, and retrain one with scripts/train.py"
+        )
+    if s.multi:
+        front = results.pareto_rows(rows, s.all_objectives)
+        summary_extra["objectives"] = [o.as_tuple() for o in s.all_objectives]
+        summary_extra["pareto_trial_ids"] = [r.trial_id for r in front]
+        summary_extra["selected_by"] = s.selection.describe()
     test_metrics = save_best_model(tuner, winner.trial_id, data, run_dir)
     result = RunResult(winner.score, winner.trial_id, winner.config, test_metrics, rows)
     if settings.parallel.chief:

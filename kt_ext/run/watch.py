@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kt_ext.config.strategies import Plan
+from kt_ext.objectives import Objective, Selection
 from kt_ext.outputs import files, results, writers
 from kt_ext.outputs.status import OPEN as _OPEN
 from kt_ext.outputs.status import RUN_FINISHED, RUN_INTERRUPTED, RUN_RUNNING
@@ -114,6 +115,9 @@ class SearchWatch:
         plan: What the strategy will spend (the estimate of the time left).
         verbose: ``report.verbose``.
         stream: Where the live bar goes (stdout).
+        objectives: Every objective of a multi-objective search (its lines
+            show them; its files mark the front).
+        selection: ``search.select`` (``best_hyperparameters.yaml``).
     """
 
     def __init__(
@@ -127,8 +131,12 @@ class SearchWatch:
         plan: Plan,
         verbose: int = 1,
         stream: TextIO | None = None,
+        objectives: Sequence[Objective] = (),
+        selection: Selection | None = None,
     ) -> None:
         self.run_dir = Path(run_dir)
+        self.objectives = tuple(objectives)
+        self.selection = selection
         self.oracle = oracle
         self.names = list(names)
         self.objective = objective
@@ -200,7 +208,15 @@ class SearchWatch:
     def write(self, rows: list[results.TrialRow], status: str) -> None:
         """``trials.csv``, the best-N table and a ``summary.json`` with ``status``."""
         writers.write_trial_outputs(
-            rows, self.run_dir, self.names, self.objective, self.direction, self.top_n, quiet=True
+            rows,
+            self.run_dir,
+            self.names,
+            self.objective,
+            self.direction,
+            self.top_n,
+            quiet=True,
+            objectives=self.objectives,
+            selection=self.selection,
         )
         writers.write_summary(self.run_dir, self.summary(status, rows))
 
@@ -230,6 +246,9 @@ class SearchWatch:
         best = results.best_rows(rows, self.direction, 1)
         score = "-" if row.score is None else f"{row.score:.4g}"
         parts = [f"trial {row.trial_id} {row.status} {self.objective} {score}"]
+        for o in self.objectives[1:]:  # several objectives: the others too
+            value = row.metrics.get(o.name)
+            parts[0] += f" {o.name} {'-' if value is None else f'{value:.4g}'}"
         if best:
             parts.append(f"best {best[0].score:.4g} (trial {best[0].trial_id})")
         parts.append(f"{row.epochs or 0:g} epochs {row.seconds or 0:.1f} s")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import statistics
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,6 +42,8 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         verbose: ``keras.Model.fit`` verbosity.
         replicas: Replicas of the distribution strategy trials train under.
         scale_lr: Scale the learning rate linearly with ``replicas``.
+        costs: Costs to measure per trial and report as metrics every epoch
+            (names of :data:`kt_ext.objectives.COSTS`), see :class:`CostLogger`.
     """
 
     def __init__(
@@ -54,6 +58,7 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         verbose: int,
         replicas: int = 1,
         scale_lr: bool = False,
+        costs: Sequence[str] = (),
     ) -> None:
         super().__init__(name="kt_ext", tunable=True)
         self.space = space
@@ -65,6 +70,7 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         self.verbose = verbose
         self.replicas = replicas
         self.scale_lr = scale_lr
+        self.costs = tuple(costs)
 
     def build_from_values(self, values: dict[str, Any]) -> keras.Model:
         """Build and compile the model for a dict of active values."""
@@ -116,4 +122,59 @@ class SpaceHyperModel(keras_tuner.HyperModel):
                 1, self.data.train_size(batch_size, fraction) // batch_size
             )
             kwargs["validation_steps"] = math.ceil(len(self.data.y_val) / batch_size)
+        if self.costs:  # first, so every later callback (KerasTuner's too) sees the costs
+            logger = CostLogger(self.costs, self.data.eval_dataset("val", batch_size))
+            kwargs["callbacks"] = [logger, *kwargs.get("callbacks", [])]
         return model.fit(train, validation_data=val, **kwargs)
+
+
+class CostLogger(keras.callbacks.Callback):
+    """Adds the costs a search trades off to each epoch's logs (:data:`kt_ext.objectives.COSTS`).
+
+    ``params`` (``model.count_params()``) and ``latency_ms`` are measured
+    once, before training: weights do not change either. ``latency_ms`` is
+    the median of :attr:`TIMED` timed ``predict_on_batch`` calls on
+    validation batches after :attr:`WARM_UP` untimed ones (tracing and
+    caches). ``train_seconds`` is the wall time since training began, at
+    the end of each epoch. As per-epoch logs they reach the oracle with the
+    other metrics, at each epoch (successive halving's rungs) and at the
+    trial's end.
+
+    Args:
+        names: The costs to measure.
+        batches: Validation batches ``(x, y)`` for the latency.
+    """
+
+    WARM_UP = 3
+    TIMED = 7
+
+    def __init__(self, names: Sequence[str], batches: Any) -> None:
+        super().__init__()
+        self.names = tuple(names)
+        self.batches = batches
+        self.measured: dict[str, float] = {}
+        self._start = 0.0
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        """Measure ``params`` and ``latency_ms``; start the training clock."""
+        if "params" in self.names:
+            self.measured["params"] = float(self.model.count_params())
+        if "latency_ms" in self.names:
+            xs = [x for x, _ in self.batches.take(self.WARM_UP + self.TIMED)]
+            times = []
+            for i in range(self.WARM_UP + self.TIMED):
+                x = xs[i % len(xs)]
+                start = time.perf_counter()
+                self.model.predict_on_batch(x)
+                if i >= self.WARM_UP:
+                    times.append(1000.0 * (time.perf_counter() - start))
+            self.measured["latency_ms"] = statistics.median(times)
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        """Write the costs into the epoch's logs."""
+        if logs is None:
+            return
+        logs.update(self.measured)
+        if "train_seconds" in self.names:
+            logs["train_seconds"] = time.perf_counter() - self._start

@@ -95,12 +95,13 @@ def importance(
             x = encoder.features(u[train])
             gp = GaussianProcess(x, g, fit_params(x, g, rng))
 
-            def error(points: np.ndarray, test: np.ndarray = test) -> float:
-                pred = gp.predict(encoder.features(points))[0] * scale + mean
-                return float(np.mean((pred - y[test]) ** 2))
+            def error(points: np.ndarray, fit: Any = (gp, mean, scale, test)) -> float:
+                model, shift, unit, held = fit
+                pred = model.predict(encoder.features(points))[0] * unit + shift
+                return float(np.mean((pred - y[held]) ** 2))
 
             base = error(u[test])
-            for d, block in zip(encoder.dims, blocks):
+            for d, block in zip(encoder.dims, blocks, strict=True):
                 rows_on = test[active[test, d.raw]]
                 if len(rows_on) < 2:
                     continue
@@ -110,5 +111,5 @@ def importance(
                 gains[d.raw] += error(permuted[test]) - base
                 counts[d.raw] += 1
     shares = gains / np.maximum(counts, 1) / float(np.var(y))
-    ranked = sorted(zip(encoder.names, shares), key=lambda p: -p[1])
+    ranked = sorted(zip(encoder.names, shares, strict=True), key=lambda p: -p[1])
     return {name: float(v) for name, v in ranked}

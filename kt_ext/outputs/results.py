@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from kt_ext.objectives import Objective, Selection, as_costs, pareto_ranks
@@ -167,8 +168,10 @@ def pareto_rows(rows: Sequence[TrialRow], objectives: Sequence[Objective]) -> li
     """The completed rows no other completed row dominates on every objective (trial order)."""
     scored = _scored(rows)
     costs = as_costs([objective_values(r, objectives) for r in scored], objectives)
-    ranks = pareto_ranks(costs) if len(scored) else []
-    return [r for r, k, c in zip(scored, ranks, costs) if k == 0 and math.isfinite(c.sum())]
+    ranks = pareto_ranks(costs)
+    return [
+        r for r, k, c in zip(scored, ranks, costs, strict=True) if k == 0 and np.isfinite(c).all()
+    ]
 
 
 def selected_row(

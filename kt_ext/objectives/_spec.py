@@ -82,8 +82,10 @@ class Selection:
     """``search.select``: the trial a search hands on, among completed ones.
 
     The best trial by ``by`` among those within every limit (an upper bound
-    for a minimised objective, a lower one for a maximised one). With one
-    objective and no limits this is the best trial, as it always was.
+    for a minimised objective, a lower one for a maximised one); a tie on
+    ``by`` goes to the better trial on the other objectives in their order
+    (so the trial chosen is on the Pareto front), then to the earlier one.
+    With one objective and no limits this is the best trial, as it always was.
 
     Attributes:
         by: The objective to optimise (its name).
@@ -103,7 +105,7 @@ class Selection:
             objectives: The search's objectives (directions and names).
         """
         by_name = {o.name: o for o in objectives}
-        best, best_cost = None, math.inf
+        best, best_cost = None, (math.inf,)
         for i, row in enumerate(rows):
             ok = True
             for name, bound in self.limits.items():
@@ -114,8 +116,9 @@ class Selection:
                     ok = False
                 elif o.direction == "max" and float(v) < bound:
                     ok = False
-            cost = by_name[self.by].cost(row.get(self.by))
-            if ok and cost < best_cost:
+            cost = (by_name[self.by].cost(row.get(self.by)),)
+            cost += tuple(o.cost(row.get(o.name)) for o in objectives if o.name != self.by)
+            if ok and math.isfinite(cost[0]) and cost < best_cost:
                 best, best_cost = i, cost
         return best
 

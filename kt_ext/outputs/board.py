@@ -155,6 +155,8 @@ class TrialBoard:
         rungs: int = 0,
         extra_hparams: Iterable[hp.HParam] = (),
         objective: str | None = None,
+        costs: Sequence[str] = (),
+        front: bool = False,
     ) -> bool:
         """Write the experiment config unless the run already has one (a resumed run).
 
@@ -162,6 +164,8 @@ class TrialBoard:
             rungs: Rungs of a successive-halving schedule (0 for other strategies).
             extra_hparams: More columns to declare.
             objective: The search's objective (the dashboard's first metric).
+            costs: Costs among the objectives, shown as metrics.
+            front: Declare the Pareto-front mark (:meth:`mark_front`).
 
         Returns:
             Whether it was written.
@@ -180,9 +184,22 @@ class TrialBoard:
                     rungs > 0,
                     shown=hparams.shown_hparams(self.space),
                     objective=objective,
+                    costs=costs,
+                    front=front,
                 )
             )
         return True
+
+    def mark_front(self, completed: Iterable[str], front: Iterable[str]) -> None:
+        """Give each completed trial's session :data:`FRONT_METRIC`: 1 on the front, else 0.
+
+        Written when the search ends (the front changes as trials arrive);
+        the dashboard shows a session's last value of each metric.
+        """
+        on = set(front)
+        for trial_id in completed:
+            with EventLog(self.logdir / trial_id) as log:
+                log.scalar(hparams.FRONT_METRIC, float(trial_id in on), 0)
 
     def has_session(self, trial_id: str) -> bool:
         """Whether the trial's HParams session (with its final metrics) has been written."""

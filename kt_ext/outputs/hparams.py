@@ -25,6 +25,7 @@ CONFIG_HPARAM = "config"  # successive halving: the trial that started the confi
 JOB_HPARAM = "job"  # multirun: the job's overrides
 EPOCHS_METRIC = "epochs_run"
 SECONDS_METRIC = "seconds"
+FRONT_METRIC = "pareto_front"  # several objectives: 1 for the trials on the final front
 RUNG_METRIC = "rung"
 
 COMPLETED, EARLY_STOPPED, FAILED, INVALID = "completed", "early_stopped", "failed", "invalid"
@@ -159,6 +160,8 @@ def experiment_summary(
     rungs: bool = False,
     shown: Sequence[str] = (),
     objective: str | None = None,
+    costs: Sequence[str] = (),
+    front: bool = False,
 ) -> summary_pb2.Summary:
     """The HParams experiment config: every column with its domain, every metric.
 
@@ -175,6 +178,8 @@ def experiment_summary(
         rungs: Declare the ``rung`` metric (successive halving).
         shown: The columns the dashboard opens on (:func:`shown_hparams`).
         objective: The search's objective (listed first).
+        costs: Costs among the objectives (``params``, ...), declared as metrics.
+        front: Declare :data:`FRONT_METRIC` (a search with several objectives).
     """
     columns = [*hparams, hp.HParam(STATUS_HPARAM, hp.Discrete(list(statuses)))]
     names = metric_names(metrics)
@@ -190,6 +195,9 @@ def experiment_summary(
         )
         for name in metric_names(metrics)[: len(names) // 2]
     ]
+    declared += [hp.Metric(name, description="an objective kt-ext measures") for name in costs]
+    if costs or front:
+        declared.append(hp.Metric(FRONT_METRIC, description="1: on the Pareto front at the end"))
     declared.append(hp.Metric(EPOCHS_METRIC, description="epochs this trial trained"))
     declared.append(hp.Metric(SECONDS_METRIC, description="wall time of the trial"))
     if rungs:

@@ -40,6 +40,7 @@ from kt_ext.outputs import (
 )
 from kt_ext.outputs.board import read_scalars  # noqa: E402
 from kt_ext.outputs.files import CURVE_PREFIX, PROJECT, TRAIN_RUN, VALIDATION_RUN, job_order  # noqa: E402  # noqa: E402
+from kt_ext.outputs.tradeoffs import write_tradeoffs  # noqa: E402
 
 _PD_SAMPLES = 128  # points the partial dependence averages over
 _PD_GRID = 40  # grid points per 1-D panel (20 per axis in pairs)
@@ -368,6 +369,7 @@ def report_run(run_dir: Path, top_n: int = 5) -> list[Path]:
     results.write_text(run_dir / files.BEST_TABLE, table + "\n")
     results.write_text(run_dir / files.BEST_TABLE_CSV, best_table_csv(record, top_n))
     written += [run_dir / files.BEST_TABLE, run_dir / files.BEST_TABLE_CSV]
+    written += write_tradeoffs(run_dir, record.space, record.objective, record.direction)
     return written
 
 

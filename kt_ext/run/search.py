@@ -98,7 +98,10 @@ def run_search(
         tuner.board = board
         tuner.after_trial = watch.trial_ended
     if experiment:
-        board.write_experiment(rungs=settings.rungs, objective=s.objective)
+        costs = [o.name for o in s.all_objectives if o.is_cost]
+        board.write_experiment(
+            rungs=settings.rungs, objective=s.objective, costs=costs, front=s.multi
+        )
     failure = None
     workers: dict[str, Any] = {}
     watch.begin()
@@ -146,6 +149,8 @@ def run_search(
         summary_extra["objectives"] = [o.as_tuple() for o in s.all_objectives]
         summary_extra["pareto_trial_ids"] = [r.trial_id for r in front]
         summary_extra["selected_by"] = s.selection.describe()
+        done = [r.trial_id for r in rows if r.status == "COMPLETED"]
+        board.mark_front(done, summary_extra["pareto_trial_ids"])
     test_metrics = save_best_model(tuner, winner.trial_id, data, run_dir)
     result = RunResult(winner.score, winner.trial_id, winner.config, test_metrics, rows)
     if settings.parallel.chief:

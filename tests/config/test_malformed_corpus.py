@@ -35,6 +35,23 @@ SETTINGS = [
     ("search.objective=''", "search.objective"),
     ("search.objective=val_nosuch", "search.objective"),
     ("search.direction=up", "search.direction"),
+    ("search.objectives=val_loss", "search.objectives"),
+    ("search.objectives=[]", "search.objectives"),
+    ("search.objectives=[params,val_loss]", "search.objectives[0]"),
+    ("search.objectives=[val_loss,paramz]", "search.objectives[1]"),
+    ("search.objectives=[val_loss,val_loss]", "search.objectives[1]"),
+    ("search.objectives=[val_loss,{name:params,direction:up}]", "search.objectives[1]"),
+    ("search.objectives=[val_loss,{name:params,sign:1}]", "search.objectives[1]"),
+    ("search.objectives=[val_loss,params] strategy=kt_bayes", "search.objectives"),
+    ("search.objectives=[val_loss,params] strategy=hyperband", "search.objectives"),
+    ("search.objectives=[val_loss,params] strategy=cmaes", "search.objectives"),
+    ("search.objectives=[val_loss,params] strategy=zoom", "search.objectives"),
+    ("search.select.by=val_loss", "search.select.by"),
+    ("search.select.limits={params:1000}", "search.select.limits.params"),
+    (
+        "search.objectives=[val_loss,params] search.select.limits={params:big}",
+        "search.select.limits.params",
+    ),
     ("search.early_stopping_patience=-1", "search.early_stopping_patience"),
     ("search.executions_per_trial=0", "search.executions_per_trial"),
     ("search.max_retries_per_trial=-1", "search.max_retries_per_trial"),
@@ -196,6 +213,7 @@ RUNS = [
     ("other_data", {"data.loader._target_": "kt_ext.data.load_digits"}, ["data=breast_cancer"]),
     ("other_space", {}, ["model.space.lr.high=0.01"]),
     ("other_objective", {}, ["search.objective=val_loss"]),
+    ("other_objectives", {}, ["search.objectives=[val_accuracy,params]"]),
 ]
 
 

@@ -344,3 +344,59 @@ class OracleContract:
         assert not errors, errors
         assert len(done) == 9 and len({key(v) for v in done}) == 9
         assert all(t.status == TrialStatus.COMPLETED for t in oracle.trials.values())
+
+
+# ------------------------------------------------------------ several objectives
+BI_OBJECTIVES = [("f1", "min"), ("f2", "min")]
+ZDT_REFERENCE = (1.1, 11.0)
+
+
+def zdt1_space(dims: int = 5) -> keras_tuner.HyperParameters:
+    """ZDT1's box ``[0, 1]^dims``."""
+    hp = keras_tuner.HyperParameters()
+    for i in range(dims):
+        hp.Float(f"x{i}", 0.0, 1.0)
+    return hp
+
+
+def zdt1(values: dict[str, Any]) -> tuple[float, float]:
+    """ZDT1 (Zitzler, Deb and Thiele, 2000): a convex front at ``x1 .. = 0``."""
+    x = [values[f"x{i}"] for i in range(len(values))]
+    g = 1 + 9 * sum(x[1:]) / (len(x) - 1)
+    return x[0], g * (1 - math.sqrt(x[0] / g))
+
+
+def bi_objective_search(oracle: Any, n: int) -> list[tuple[float, float]]:
+    """Run ``n`` ZDT1 trials reporting both objectives; their ``(f1, f2)`` in order."""
+    out = []
+    for _ in range(n):
+        trial = oracle.create_trial("tuner0")
+        if trial.status != TrialStatus.RUNNING:
+            break
+        f1, f2 = zdt1(trial.hyperparameters.values)
+        oracle.update_trial(trial.trial_id, {"f1": f1, "f2": f2})
+        trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+        out.append((f1, f2))
+    return out
+
+
+def random_hypervolumes(tmp_path: Path, n: int, seeds: range) -> list[float]:
+    """Hypervolume of KerasTuner's random search on ZDT1 (seeded per trial by hash), per seed."""
+    import numpy as np
+
+    from kt_ext.objectives import hypervolume
+    from kt_ext.tuners import trial_seed
+
+    out = []
+    for seed in seeds:
+        oracle = keras_tuner.oracles.RandomSearchOracle(
+            objective=keras_tuner.Objective("f1", "min"),
+            max_trials=n,
+            hyperparameters=zdt1_space(),
+            seed=trial_seed(seed, "random") or 1,
+        )
+        oracle._set_project_dir(str(tmp_path), f"random{seed}")
+        points = np.array(bi_objective_search(oracle, n))
+        out.append(hypervolume(points, np.array(ZDT_REFERENCE)))
+    return out

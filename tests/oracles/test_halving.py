@@ -318,3 +318,38 @@ def test_three_workers_over_grpc(tmp_path, monkeypatch):
     assert counts[0] == 9 + 5 and counts[1] == 3 + 5 and counts[2] == 2
     epochs = sum(len(t.metrics.get_history(METRIC)) for t in oracle.trials.values())
     assert epochs <= oracle.schedule.epochs
+
+
+def _size(values: dict[str, Any]) -> float:
+    """A model-size objective that disagrees with the loss (larger units: lower fake loss)."""
+    return float(values["units"]) * 1000.0
+
+
+def test_several_objectives_promote_by_front_then_spread(tmp_path):
+    from kt_ext.objectives import spread_order
+
+    objectives = [(METRIC, "min"), ("params", "min")]
+    oracle = new_oracle(tmp_path, mode="sync", objectives=objectives)
+    while True:
+        trial = oracle.create_trial("w0")
+        if trial.status == TrialStatus.STOPPED:
+            break
+        values = trial.hyperparameters.values
+        for epoch in range(values[INITIAL_EPOCH], values[EPOCHS]):
+            metrics = {METRIC: curve(values, epoch), "params": _size(values)}
+            oracle.update_trial(trial.trial_id, metrics, epoch)
+        trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    lineages = sorted(oracle.lineages(), key=lambda lin: lin.root)
+    for rung in (0, 1):
+        at = [lin for lin in lineages if rung in lin.results]
+        promoted = {lin.root for lin in at if rung + 1 in lin.results}
+        order = spread_order(np.array([lin.costs[rung] for lin in at]))
+        expected = {at[i].root for i in order[: len(promoted)]}
+        assert promoted == expected
+        by_loss = sorted(at, key=lambda lin: lin.results[rung])[: len(promoted)]
+        smallest = min(at, key=lambda lin: (_size(lin.values), lin.results[rung]))
+        assert smallest.root in promoted  # an end of the front goes on
+        if rung == 0:
+            assert promoted != {lin.root for lin in by_loss}  # not the loss alone
+    assert configs_per_rung(oracle) == {0: 27, 1: 9, 2: 3, 3: 1}  # the schedule is unchanged

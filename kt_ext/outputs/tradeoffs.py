@@ -1,0 +1,134 @@
+"""The report's trade-offs: what mattered (importance per objective) and the Pareto front.
+
+Writes, from a run directory's files::
+
+    importance.png / .csv   each hyperparameter's importance for each objective
+                            (:mod:`kt_ext.outputs.importance`), and its top lines in the log
+    pareto.png              several objectives: every completed trial in the first two
+                            objectives, the non-dominated ones joined as the front
+
+Objective values come from KerasTuner's ``trial.json`` files (the last value
+each trial reported); the objectives from ``summary.json`` (several) or the
+run's single objective.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 - after selecting the headless backend
+import numpy as np  # noqa: E402
+
+from kt_ext.objectives import Objective, as_costs, pareto_ranks  # noqa: E402
+from kt_ext.outputs import files, results  # noqa: E402
+from kt_ext.outputs.importance import importance  # noqa: E402
+
+log = logging.getLogger(__name__)
+TOP_LINES = 3  # hyperparameters named per objective in the log
+
+
+def objectives_of(run_dir: Path, objective: str, direction: str) -> list[Objective]:
+    """The run's objectives: ``summary.json``'s list, else its one objective."""
+    summary_file = Path(run_dir) / files.SUMMARY
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+    listed = summary.get("objectives") or [(objective, direction)]
+    return [Objective(str(n), str(d)) for n, d in listed]
+
+
+def completed(run_dir: Path, objectives: Sequence[Objective]) -> list[dict[str, Any]]:
+    """Completed trials in trial order: ``{"trial_id", "values", <objective>: value, ...}``."""
+    out = []
+    for path in sorted((Path(run_dir) / files.PROJECT).glob(f"trial_*/{files.TRIAL_FILE}")):
+        t = json.loads(path.read_text())
+        if t.get("status") != "COMPLETED":
+            continue
+        tracked = (t.get("metrics") or {}).get("metrics") or {}
+        row: dict[str, Any] = {"trial_id": t["trial_id"], "values": t["hyperparameters"]["values"]}
+        for o in objectives:
+            seen = (tracked.get(o.name) or {}).get("observations") or []
+            value = seen[-1]["value"] if seen else None
+            row[o.name] = float(np.mean(value)) if value is not None else None
+        row[objectives[0].name] = t.get("score", row[objectives[0].name])
+        out.append(row)
+    return out
+
+
+def write_tradeoffs(
+    run_dir: Path, space: Sequence[dict[str, Any]], objective: str, direction: str
+) -> list[Path]:
+    """Write the importance plot and table and, with several objectives, the Pareto plot."""
+    run_dir = Path(run_dir)
+    objectives = objectives_of(run_dir, objective, direction)
+    rows = completed(run_dir, objectives)
+    costs = as_costs(rows, objectives)
+    written = []
+    ranking = {}
+    for k, o in enumerate(objectives):
+        found = importance(space, [r["values"] for r in rows], costs[:, k])
+        if found:
+            ranking[o.name] = found
+            top = ", ".join(f"{n} {v:.2f}" for n, v in list(found.items())[:TOP_LINES])
+            log.info("what mattered for %s (share of its variance): %s", o.name, top)
+    if ranking:
+        table = [
+            {"objective": o, "hyperparameter": n, "importance": round(v, 4)}
+            for o, found in ranking.items()
+            for n, v in found.items()
+        ]
+        results.write_text(run_dir / files.IMPORTANCE_CSV, results.dicts_csv(table))
+        _plot_importance(ranking, run_dir / files.IMPORTANCE_PNG)
+        written += [run_dir / files.IMPORTANCE_PNG, run_dir / files.IMPORTANCE_CSV]
+    if len(objectives) > 1 and rows:
+        _plot_pareto(rows, objectives, costs, run_dir / files.PARETO_PNG)
+        written.append(run_dir / files.PARETO_PNG)
+    return written
+
+
+def _plot_importance(ranking: dict[str, dict[str, float]], path: Path) -> None:
+    fig, axes = plt.subplots(1, len(ranking), figsize=(4.5 * len(ranking), 3.5), squeeze=False)
+    for ax, (name, found) in zip(axes[0], ranking.items(), strict=True):
+        names = list(found)[::-1]
+        ax.barh(names, [max(found[n], 0.0) for n in names], color="tab:blue")
+        ax.set_xlabel("share of the objective's variance")
+        ax.set_title(f"what mattered: {name}", fontsize=9)
+    fig.suptitle("conditional permutation importance (GP surrogate)", fontsize=9)
+    _save(fig, path)
+
+
+def _plot_pareto(
+    rows: Sequence[dict[str, Any]], objectives: Sequence[Objective], costs: Any, path: Path
+) -> None:
+    a, b = objectives[0], objectives[1]
+    ok = np.all(np.isfinite(costs), axis=1)
+    front = pareto_ranks(costs) == 0
+    xs = np.array([rows[i][a.name] if ok[i] else np.nan for i in range(len(rows))], dtype=float)
+    ys = np.array([rows[i][b.name] if ok[i] else np.nan for i in range(len(rows))], dtype=float)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.scatter(xs[ok & ~front], ys[ok & ~front], s=14, color="0.6", label="trials")
+    order = np.argsort(xs[front & ok])
+    ax.plot(xs[front & ok][order], ys[front & ok][order], "o-", color="tab:red", label="front")
+    for i in np.flatnonzero(front & ok):
+        ax.annotate(rows[i]["trial_id"], (xs[i], ys[i]), fontsize=6)
+    ax.set_xlabel(f"{a.name} ({a.direction})")
+    ax.set_ylabel(f"{b.name} ({b.direction})")
+    if b.log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    more = f" (first two of {len(objectives)})" if len(objectives) > 2 else ""
+    ax.set_title("Pareto front" + more)
+    _save(fig, path)
+
+
+def _save(fig: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)

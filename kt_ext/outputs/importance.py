@@ -35,7 +35,7 @@ from kt_ext.gp import GaussianProcess, SpaceEncoder, fit_params, standardise
 
 FOLDS = 5
 REPEATS = 4
-MIN_TRIALS = 8  # fewer completed trials: no importance (too few to hold any out)
+MIN_TRIALS = 10  # fewer completed trials: no importance (too few to rank anything)
 
 
 def _blocks(encoder: SpaceEncoder) -> list[list[int]]:

@@ -75,7 +75,12 @@ def write_tradeoffs(
         if found:
             ranking[o.name] = found
             top = ", ".join(f"{n} {v:.2f}" for n, v in list(found.items())[:TOP_LINES])
-            log.info("what mattered for %s (share of its variance): %s", o.name, top)
+            log.info(
+                "what mattered for %s (share of its variance, %d trials): %s",
+                o.name,
+                len(rows),
+                top,
+            )
     if ranking:
         table = [
             {"objective": o, "hyperparameter": n, "importance": round(v, 4)}

@@ -381,6 +381,30 @@ def bi_objective_search(oracle: Any, n: int) -> list[tuple[float, float]]:
     return out
 
 
+def zdt1_hypervolumes(
+    make: Callable[..., Any], tmp_path: Path, n: int, seeds: range
+) -> tuple[list[float], list[Any]]:
+    """ZDT1 hypervolume after ``n`` trials of ``make(**oracle_args)`` per seed; the oracles."""
+    import numpy as np
+
+    from kt_ext.objectives import hypervolume
+
+    volumes, oracles = [], []
+    for seed in seeds:
+        oracle = make(
+            objective=keras_tuner.Objective("f1", "min"),
+            objectives=BI_OBJECTIVES,
+            max_trials=n,
+            hyperparameters=zdt1_space(),
+            seed=seed,
+        )
+        oracle._set_project_dir(str(tmp_path), f"{type(oracle).__name__}{seed}")
+        points = np.array(bi_objective_search(oracle, n))
+        volumes.append(hypervolume(points, np.array(ZDT_REFERENCE)))
+        oracles.append(oracle)
+    return volumes, oracles
+
+
 def random_hypervolumes(tmp_path: Path, n: int, seeds: range) -> list[float]:
     """Hypervolume of KerasTuner's random search on ZDT1 (seeded per trial by hash), per seed."""
     import numpy as np

@@ -407,27 +407,9 @@ def test_many_observations_refit_the_kernel_only_as_the_data_grow() -> None:
 def test_several_objectives_parego_covers_the_front_better_than_random_search(
     tmp_path: Path,
 ) -> None:
-    from kt_ext.objectives import hypervolume
-    from tests.oracles.contract import (
-        BI_OBJECTIVES,
-        ZDT_REFERENCE,
-        bi_objective_search,
-        random_hypervolumes,
-        zdt1_space,
-    )
+    from tests.oracles.contract import random_hypervolumes, zdt1_hypervolumes
 
-    gp = []
-    for seed in range(3):
-        oracle = GPUCBOracle(
-            objective=keras_tuner.Objective("f1", "min"),
-            objectives=BI_OBJECTIVES,
-            max_trials=30,
-            hyperparameters=zdt1_space(),
-            seed=seed,
-        )
-        oracle._set_project_dir(str(tmp_path), f"gp{seed}")
-        points = np.array(bi_objective_search(oracle, 30))
-        gp.append(hypervolume(points, np.array(ZDT_REFERENCE)))
-        assert len(oracle.proposals) >= 20  # the model proposed after the initial design
+    gp, oracles = zdt1_hypervolumes(GPUCBOracle, tmp_path, 30, range(3))
+    assert all(len(o.proposals) >= 20 for o in oracles)  # the model proposed after the design
     random = random_hypervolumes(tmp_path, 30, range(3))
     assert min(gp) > max(random), (gp, random)  # ideal 11.77; random ~9.3, ParEGO ~11.4

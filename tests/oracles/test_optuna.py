@@ -96,29 +96,16 @@ def test_several_objectives_use_multi_objective_tpe_and_cmaes_refuses_them(
 ) -> None:
     import numpy as np
 
-    from kt_ext.objectives import hypervolume
     from tests.oracles.contract import (
         BI_OBJECTIVES,
-        ZDT_REFERENCE,
-        bi_objective_search,
         random_hypervolumes,
+        zdt1_hypervolumes,
         zdt1_space,
     )
 
-    tpe = []
-    for seed in range(3):
-        oracle = OptunaOracle(
-            objective=keras_tuner.Objective("f1", "min"),
-            objectives=BI_OBJECTIVES,
-            max_trials=40,
-            hyperparameters=zdt1_space(),
-            seed=seed,
-        )
-        oracle._set_project_dir(str(tmp_path), f"tpe{seed}")
-        points = np.array(bi_objective_search(oracle, 40))
-        tpe.append(hypervolume(points, np.array(ZDT_REFERENCE)))
-        study = oracle._study(len(oracle.trials), exclude="")
-        assert len(study.directions) == 2 and len(study.trials[0].values) == 2
+    tpe, oracles = zdt1_hypervolumes(OptunaOracle, tmp_path, 40, range(3))
+    study = oracles[0]._study(40, exclude="")
+    assert len(study.directions) == 2 and len(study.trials[0].values) == 2
     random = random_hypervolumes(tmp_path, 40, range(3))
     assert np.median(tpe) > np.median(random), (tpe, random)
     with pytest.raises(ValueError, match="one objective"):

@@ -111,3 +111,40 @@ def test_write_text_failure_leaves_old_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_text(target, "new")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_several_objectives_mark_the_front_write_pareto_csv_and_select_within_limits():
+    from kt_ext.objectives import Objective, Selection
+    from kt_ext.outputs.results import pareto_csv, pareto_rows, selected_row
+
+    objectives = [Objective("val_accuracy", "max"), Objective("params", "min")]
+
+    def mo(tid, status, score, params, **values):
+        base = row(tid, status, score, **values)
+        return TrialRow(**{**base.__dict__, "metrics": {"params": params}})
+
+    rows = [
+        mo("0", "COMPLETED", 0.91, 9_000.0, units=16),  # front (smallest)
+        mo("1", "FAILED", None, 1_000.0, units=8),  # failed: never on the front
+        mo("2", "COMPLETED", 0.97, 90_000.0, units=128),  # front (most accurate)
+        mo("3", "COMPLETED", 0.90, 20_000.0, units=32),  # dominated by 0
+        mo("4", "COMPLETED", 0.95, 40_000.0, units=64),  # front
+    ]
+    assert [r.trial_id for r in pareto_rows(rows, objectives)] == ["0", "2", "4"]
+    table = list(
+        csv.DictReader(io.StringIO(trials_csv(rows, ["units"], "val_accuracy", objectives)))
+    )
+    assert [r["pareto"] for r in table] == ["1", "0", "1", "0", "1"]
+    assert table[0]["params"] == "9000.0"
+    assert list(table[0])[3:6] == ["val_accuracy", "params", "pareto"]
+    front = list(csv.DictReader(io.StringIO(pareto_csv(rows, ["units"], objectives))))
+    assert [r["trial_id"] for r in front] == ["2", "4", "0"]  # best first objective first
+    assert set(front[0]) == {"trial_id", "val_accuracy", "params", "units"}
+    assert selected_row(rows, objectives, Selection("val_accuracy")).trial_id == "2"
+    within = Selection("val_accuracy", {"params": 50_000})
+    assert selected_row(rows, objectives, within).trial_id == "4"
+    assert selected_row(rows, objectives, Selection("val_accuracy", {"params": 10})) is None
+    # one objective: no extra columns, and the selection is the best trial as before
+    single = trials_csv(rows, ["units"], "val_accuracy").splitlines()[0]
+    assert "pareto" not in single and "params" not in single
+    assert selected_row(rows, objectives[:1], Selection("val_accuracy")).trial_id == "2"

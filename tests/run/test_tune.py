@@ -396,3 +396,50 @@ def test_initial_points_run_first_and_log_ei_proposes_after_them(run_tune, tmp_p
     oracle = json.loads((run / "kt" / "oracle.json").read_text())
     assert set(oracle["proposals"]) == {"2", "3"}  # the GP (log EI) chose the last two
     assert all(math.isfinite(p["acquisition"]) for p in oracle["proposals"].values())
+
+
+@pytest.mark.slow
+def test_several_objectives_end_to_end_write_every_trade_off_output(run_tune, tmp_path):
+    """`search.objectives=[val_loss,params] strategy=bayes`, with a parameter budget."""
+    from kt_ext.objectives import Objective, as_costs, pareto_ranks
+    from kt_ext.outputs.board import read_scalars
+
+    run = tmp_path / "run"
+    proc = run_tune(
+        "search.objectives=[val_loss,params]",
+        "strategy=bayes",
+        "search.max_trials=10",
+        "search.epochs=2",
+        "search.select.limits={params:50000}",
+        f"hydra.run.dir={run}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = _read_csv(run / "trials.csv")
+    done = [r for r in rows if r["status"] == "COMPLETED"]
+    assert len(done) == 10 and all(float(r["params"]) > 1000 for r in done)
+    objectives = [Objective("val_loss", "min"), Objective("params", "min")]
+    costs = as_costs([{k: float(r[k]) for k in ("val_loss", "params")} for r in done], objectives)
+    front = {r["trial_id"] for r, k in zip(done, pareto_ranks(costs), strict=True) if k == 0}
+    assert {r["trial_id"] for r in done if r["pareto"] == "1"} == front
+    assert {r["trial_id"] for r in _read_csv(run / "pareto.csv")} == front
+    summary = json.loads((run / "summary.json").read_text())
+    assert set(summary["pareto_trial_ids"]) == front
+    assert summary["objectives"] == [["val_loss", "min"], ["params", "min"]]
+    best = yaml.safe_load((run / "best_hyperparameters.yaml").read_text())
+    within = [r for r in done if float(r["params"]) <= 50000]
+    assert best["trial_id"] == min(within, key=lambda r: float(r["val_loss"]))["trial_id"]
+    assert best["selected_by"] == "best val_loss with params within 50000"
+    assert summary["best_trial_id"] == best["trial_id"]
+    config = yaml.safe_load((run / "best_config.yaml").read_text())
+    assert config["trial_id"] == best["trial_id"]
+    for name in ("pareto.png", "importance.png", "importance.csv", "best_model.keras"):
+        assert (run / name).is_file(), name
+    ranked = _read_csv(run / "importance.csv")
+    assert {r["objective"] for r in ranked} == {"val_loss", "params"}
+    names = {"lr", "optimizer", "units", "num_layers", "batch_size", "momentum"}
+    assert names <= {r["hyperparameter"] for r in ranked if r["objective"] == "params"}
+    assert "what mattered for params" in proc.stdout + proc.stderr
+    for r in done:  # HParams: the front, and the cost as a metric
+        scalars = read_scalars(run / "tensorboard" / r["trial_id"])
+        assert scalars["pareto_front"][-1][1] == float(r["trial_id"] in front)
+        assert scalars["params"][-1][1] == pytest.approx(float(r["params"]))

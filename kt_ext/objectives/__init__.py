@@ -24,6 +24,9 @@ from kt_ext.objectives._front import (
 )
 from kt_ext.objectives._spec import (
     COSTS,
+    LATENCY_MS,
+    PARAMS,
+    TRAIN_SECONDS,
     Objective,
     Selection,
     as_costs,
@@ -32,6 +35,9 @@ from kt_ext.objectives._spec import (
 
 __all__ = [
     "COSTS",
+    "LATENCY_MS",
+    "PARAMS",
+    "TRAIN_SECONDS",
     "Objective",
     "Selection",
     "as_costs",

@@ -9,15 +9,20 @@ from typing import Any
 
 import numpy as np
 
+PARAMS = "params"
+LATENCY_MS = "latency_ms"
+TRAIN_SECONDS = "train_seconds"
 #: Costs kt-ext measures per trial when an objective names them (all minimised), with what
-#: each is. ``kt_ext.tuners.hypermodel`` measures them; nothing else spells these names.
+#: each is; ``kt_ext.tuners.hypermodel.CostLogger`` measures them.
 COSTS: dict[str, str] = {
-    "params": "parameters of the model (trainable and not)",
-    "latency_ms": "median milliseconds to predict one validation batch, after warm-up",
-    "train_seconds": "seconds spent in training (all segments of a configuration)",
+    PARAMS: "parameters of the model (trainable and not)",
+    LATENCY_MS: "median milliseconds to predict one validation batch, after warm-up",
+    TRAIN_SECONDS: "seconds spent in training (all segments of a configuration)",
 }
 #: Costs that span orders of magnitude: compared on a log scale (normalisation, plots).
-LOG_COSTS = ("params", "latency_ms")
+LOG_COSTS = (PARAMS, LATENCY_MS)
+#: Costs a configuration accumulates over the trials that continue it (successive halving).
+ADDITIVE_COSTS = (TRAIN_SECONDS,)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,11 @@ class Objective:
     def is_cost(self) -> bool:
         """Whether kt-ext measures it (one of :data:`COSTS`) rather than Keras."""
         return self.name in COSTS
+
+    @property
+    def additive(self) -> bool:
+        """Whether a configuration's value is the sum over the trials that continue it."""
+        return self.name in ADDITIVE_COSTS
 
     @property
     def log(self) -> bool:

@@ -3,7 +3,8 @@
 A configuration's result at a rung is a vector (:func:`rung_costs`): its
 first objective as the single-objective oracle has it (the best value up to
 the rung's epoch), every other objective at that epoch (costs are constant
-per configuration; ``train_seconds`` adds the segments before). Promotion
+per configuration; an additive cost such as ``train_seconds`` adds the
+segments before). Promotion
 ranks a rung's results by non-dominated rank, then by crowding distance
 (NSGA-II, Deb et al., 2002: :func:`kt_ext.objectives.spread_order`), so
 the configurations promoted both lie on the best fronts and stay spread
@@ -20,8 +21,7 @@ import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.objectives import Objective, spread_order, trial_vector
-
-_SUMMED = "train_seconds"  # a configuration's cost is the sum over its segments
+from kt_ext.oracles.schedule import RUNG
 
 
 def _history(trial: Any, name: str) -> dict[int, float]:
@@ -52,7 +52,7 @@ def rung_costs(
         for seg in segments:
             if seg.status != TrialStatus.COMPLETED:
                 continue
-            rung = int(seg.hyperparameters.values.get("tuner/rung", 0))
+            rung = int(seg.hyperparameters.values.get(RUNG, 0))
             if rung in primary:
                 values = trial_vector(seg, objectives)
                 values[objectives[0].name] = primary[rung]
@@ -64,8 +64,8 @@ def rung_costs(
         offset = 0.0
         for seg in segments:
             h = _history(seg, o.name)
-            steps.update({k: v + offset for k, v in h.items()} if o.name == _SUMMED else h)
-            if o.name == _SUMMED and h:
+            steps.update({k: v + offset for k, v in h.items()} if o.additive else h)
+            if o.additive and h:
                 offset += h[max(h)]
         series[o.name] = steps
     for rung, value in primary.items():

@@ -116,6 +116,8 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
     from kt_ext.outputs import board, hparams  # TensorBoard's protobufs: only at a sweep's end
 
     columns, metrics, rungs, jobs = [], set(), 0, []
+    costs: set[str] = set()
+    front = False
     for job in sorted(Path(sweep_dir).iterdir()):
         config = job / files.HYDRA / "config.yaml"
         if not (job / files.TENSORBOARD).is_dir() or not config.is_file():
@@ -136,6 +138,8 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
             + hparams.constant_hparams(constants)
         )
         metrics.update(settings.metrics)
+        costs.update(o.name for o in settings.search.all_objectives if o.is_cost)
+        front = front or settings.search.multi
     if not jobs:
         return 0
     merged = hparams.merge_hparams(columns)
@@ -147,6 +151,8 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
         rungs=rungs > 0,
         shown=hparams.shown_hparams(settings.space, first=[hparams.JOB_HPARAM]),
         objective=settings.search.objective,
+        costs=sorted(costs),
+        front=front,
     )
     with board.EventLog(sweep_dir) as log:
         log.summary(summary)

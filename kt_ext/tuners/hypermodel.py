@@ -12,6 +12,7 @@ import keras
 import keras_tuner
 
 from kt_ext.data import Splits
+from kt_ext.objectives import LATENCY_MS, PARAMS, TRAIN_SECONDS
 from kt_ext.space import BATCH_SIZE, SearchSpace
 
 Builder = Callable[..., keras.Model]
@@ -157,9 +158,9 @@ class CostLogger(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: Any = None) -> None:
         """Measure ``params`` and ``latency_ms``; start the training clock."""
-        if "params" in self.names:
-            self.measured["params"] = float(self.model.count_params())
-        if "latency_ms" in self.names:
+        if PARAMS in self.names:
+            self.measured[PARAMS] = float(self.model.count_params())
+        if LATENCY_MS in self.names:
             xs = [x for x, _ in self.batches.take(self.WARM_UP + self.TIMED)]
             times = []
             for i in range(self.WARM_UP + self.TIMED):
@@ -168,7 +169,7 @@ class CostLogger(keras.callbacks.Callback):
                 self.model.predict_on_batch(x)
                 if i >= self.WARM_UP:
                     times.append(1000.0 * (time.perf_counter() - start))
-            self.measured["latency_ms"] = statistics.median(times)
+            self.measured[LATENCY_MS] = statistics.median(times)
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
@@ -176,5 +177,5 @@ class CostLogger(keras.callbacks.Callback):
         if logs is None:
             return
         logs.update(self.measured)
-        if "train_seconds" in self.names:
-            logs["train_seconds"] = time.perf_counter() - self._start
+        if TRAIN_SECONDS in self.names:
+            logs[TRAIN_SECONDS] = time.perf_counter() - self._start

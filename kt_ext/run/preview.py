@@ -151,13 +151,17 @@ def run_preview(settings: RunSettings) -> str:
 
     spec, distribution, data, hypermodel = prepare(settings)
     strategy_name = settings.strategy["_target_"].rsplit(".", 1)[-1]
+    search = settings.search
+    objectives = ", ".join(f"{o.name} ({o.direction})" for o in search.all_objectives)
+    if search.multi:
+        objectives += f", handing on the {search.selection.describe()}"
     parts = [
         f"search space ({len(settings.space.names)} hyperparameters):",
         describe_space(settings.space),
         "",
         f"strategy {strategy_name}: {describe_cost(settings)}",
-        f"objective: {settings.search.objective} ({settings.search.direction}); "
-        f"data: {len(data.y_train)} train / {len(data.y_val)} val / {len(data.y_test)} test, "
+        f"objective: {objectives}; data: {len(data.y_train)} train / {len(data.y_val)} val / "
+        f"{len(data.y_test)} test, "
         f"input {data.input_shape}, {data.num_classes} classes; distribute: {spec.name} "
         f"({distribution.num_replicas_in_sync} replica(s))",
         "",

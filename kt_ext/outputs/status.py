@@ -54,6 +54,7 @@ class RunStatus:
     best: list[dict[str, Any]] = field(default_factory=list)
     table: str = ""  # the best-N table, as the run writes it
     workers: dict[str, dict[str, int]] = field(default_factory=dict)
+    pareto: list[str] = field(default_factory=list)  # several objectives: the front's trial ids
 
     def as_json(self) -> str:
         """The status as JSON (``--json``)."""
@@ -186,7 +187,19 @@ def read_status(run_dir: Path, top_n: int = 5) -> RunStatus:
         ],
         table=results.best_table(rows, objective, direction, top_n) if best else "",
         workers=workers,
+        pareto=_front(run_dir),
     )
+
+
+def _front(run_dir: Path) -> list[str]:
+    """Trial ids in ``pareto.csv`` (written after every trial of a multi-objective search)."""
+    import csv
+
+    path = run_dir / files.PARETO_CSV
+    if not path.is_file():
+        return []
+    with path.open() as f:
+        return [row["trial_id"] for row in csv.DictReader(f)]
 
 
 def describe(status: RunStatus) -> str:
@@ -204,6 +217,8 @@ def describe(status: RunStatus) -> str:
         lines.append(spent)
     if status.table:
         lines.append(status.table)
+    if status.pareto:
+        lines.append(f"Pareto front: trials {', '.join(status.pareto)} ({files.PARETO_CSV})")
     for worker, counts in status.workers.items():
         lines.append(f"{worker}: {counts['trials']} trials, {counts['running']} running")
     return "\n".join(lines)

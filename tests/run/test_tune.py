@@ -439,6 +439,9 @@ def test_several_objectives_end_to_end_write_every_trade_off_output(run_tune, tm
     names = {"lr", "optimizer", "units", "num_layers", "batch_size", "momentum"}
     assert names <= {r["hyperparameter"] for r in ranked if r["objective"] == "params"}
     assert "what mattered for params" in proc.stdout + proc.stderr
+    from kt_ext.outputs.status import read_status
+
+    assert set(read_status(run).pareto) == front  # scripts/status.py shows it
     for r in done:  # HParams: the front, and the cost as a metric
         scalars = read_scalars(run / "tensorboard" / r["trial_id"])
         assert scalars["pareto_front"][-1][1] == float(r["trial_id"] in front)

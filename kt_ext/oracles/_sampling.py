@@ -73,6 +73,7 @@ class ConfigurationSampler:
     _rank_key: Callable[[float], float]
     _sign: Callable[[], float]
     objectives: list[Any]
+    multi: bool
 
     def _new_configuration(self, lineages: list[Lineage], trial_id: str) -> dict[str, Any] | None:
         found = self._group_of_new(len(lineages))
@@ -139,7 +140,7 @@ class ConfigurationSampler:
                 continue
             u_obs = np.array([encoder.encode(lin.values) for lin in observed])
             g = np.array([self._rank_key(lin.results[rung]) for lin in observed])
-            if self.objectives[1:]:  # several: ParEGO's scalarisation, new weights each time
+            if self.multi:  # several: ParEGO's scalarisation, new weights each time
                 weights = random_weights(len(self.objectives), rng)
                 g = -chebyshev(np.array([lin.costs[rung] for lin in observed]), weights)
             finite = np.isfinite(g)

@@ -159,3 +159,22 @@ def test_mean_ranks_share_ties_and_follow_the_direction() -> None:
     ranks = _stats.mean_ranks(scores, sign=-1.0)  # losses: smaller is better
     assert ranks == {"a": (1 + 3) / 2, "b": (2.5 + 1) / 2, "c": (2.5 + 2) / 2}
     assert _stats.mean_ranks(scores, sign=1.0)["a"] == (3 + 1) / 2
+
+
+def test_the_bi_objective_problems_reach_their_known_fronts_and_hypervolume_is_counted_by_epochs():
+    import math
+
+    import pareto as bench_pareto
+
+    for f1 in (0.0, 0.25, 1.0):
+        x = {"x0": f1, **{f"x{i}": 0.0 for i in range(1, 5)}}
+        assert bench_pareto.evaluate("zdt1", x) == pytest.approx((f1, 1 - math.sqrt(f1)))
+        assert bench_pareto.evaluate("zdt2", x) == pytest.approx((f1, 1 - f1**2))
+        mixed = {"x0": f1, "x1": 0.0, "x2": 0.0, "x3": 0, "x4": "a"}
+        assert bench_pareto.evaluate("zdt1_mixed", mixed) == pytest.approx((f1, 1 - math.sqrt(f1)))
+        d = {"x0": f1, **{f"x{i}": 0.5 for i in range(1, 6)}}
+        a, b = bench_pareto.evaluate("dtlz2", d)
+        assert a**2 + b**2 == pytest.approx(1.0)  # DTLZ2's front: the unit quarter circle
+    run = {"hv": [1.0, 2.0, 3.0], "epochs": [9.0, 9.0, 9.0]}
+    assert bench_pareto._hv_at_epochs(run, 18) == 2.0
+    assert bench_pareto._hv_at_epochs(run, 8) == 0.0

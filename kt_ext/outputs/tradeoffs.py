@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 from kt_ext.objectives import Objective, as_costs, pareto_ranks  # noqa: E402
 from kt_ext.outputs import files, results  # noqa: E402
-from kt_ext.outputs.importance import importance  # noqa: E402
+from kt_ext.outputs.importance import MIN_TRIALS, importance  # noqa: E402
 
 log = logging.getLogger(__name__)
 TOP_LINES = 3  # hyperparameters named per objective in the log
@@ -70,7 +70,14 @@ def write_tradeoffs(
     costs = as_costs(rows, objectives)
     written = []
     ranking = {}
-    for k, o in enumerate(objectives):
+    if len(rows) < MIN_TRIALS:  # said in a multi-objective run (asked for trade-offs)
+        log.log(
+            logging.INFO if len(objectives) > 1 else logging.DEBUG,
+            "what mattered: not ranked, %d completed trials (at least %d needed)",
+            len(rows),
+            MIN_TRIALS,
+        )
+    for k, o in enumerate(objectives if len(rows) >= MIN_TRIALS else ()):
         found = importance(space, [r["values"] for r in rows], costs[:, k])
         if found:
             ranking[o.name] = found

@@ -130,8 +130,10 @@ def _plot_pareto(
         ax.annotate(rows[i]["trial_id"], (xs[i], ys[i]), fontsize=6)
     ax.set_xlabel(f"{a.name} ({a.direction})")
     ax.set_ylabel(f"{b.name} ({b.direction})")
-    if b.log:
-        ax.set_yscale("log")
+    for values, scale, o in ((xs, ax.set_xscale, a), (ys, ax.set_yscale, b)):
+        shown = values[np.isfinite(values)]
+        if o.log or (len(shown) and shown.min() > 0 and shown.max() > 20 * shown.min()):
+            scale("log")  # sizes, and losses with a diverged outlier, on a log axis
     ax.legend(fontsize=7)
     more = f" (first two of {len(objectives)})" if len(objectives) > 2 else ""
     ax.set_title("Pareto front" + more)

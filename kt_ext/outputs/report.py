@@ -26,10 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - after selecting the headless backend
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
@@ -39,6 +35,7 @@ from kt_ext.outputs import (
     results,  # noqa: E402
 )
 from kt_ext.outputs.board import read_scalars  # noqa: E402
+from kt_ext.outputs.figures import plt, save_figure  # noqa: E402
 from kt_ext.outputs.files import CURVE_PREFIX, PROJECT, TRAIN_RUN, VALIDATION_RUN, job_order  # noqa: E402  # noqa: E402
 from kt_ext.outputs.tradeoffs import write_tradeoffs  # noqa: E402
 
@@ -161,7 +158,7 @@ def plot_convergence(records: Sequence[RunRecord], path: Path, points: bool = Tr
     ax.set(xlabel="trial", ylabel=objective, title=f"Convergence ({objective})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_curves(record: RunRecord, path: Path, top_n: int) -> list[str]:
@@ -192,7 +189,7 @@ def plot_curves(record: RunRecord, path: Path, top_n: int) -> list[str]:
     ax.grid(alpha=0.3)
     if plotted:
         ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
     return plotted
 
 
@@ -288,7 +285,7 @@ def plot_partial_dependence(record: RunRecord, path: Path, seed: int = 0) -> boo
         "most influential first)",
         fontsize=10,
     )
-    _save(fig, path)
+    save_figure(fig, path)
     return True
 
 
@@ -329,16 +326,6 @@ def _panel_2d(ax: Any, s: Surrogate, i: int, j: int, samples: np.ndarray) -> Non
     ax.set_xlabel(dj.name, fontsize=7)
     ax.set_ylabel(di.name, fontsize=7)
     ax.tick_params(labelsize=6)
-
-
-def _save(fig: Any, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.tight_layout()
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
 
 
 # ----------------------------------------------------------------------------- entry points

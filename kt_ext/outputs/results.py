@@ -135,11 +135,7 @@ def best_rows(rows: Sequence[TrialRow], direction: str, n: int) -> list[TrialRow
     Trials that continue the same configuration (successive halving) share
     a configuration; only its best trial is listed.
     """
-    scored = [
-        r
-        for r in rows
-        if r.status == "COMPLETED" and r.score is not None and math.isfinite(r.score)
-    ]
+    scored = _scored(rows)
     out: list[TrialRow] = []
     seen: set[str] = set()
     for r in sorted(scored, key=lambda r: r.score, reverse=direction == "max"):
@@ -157,6 +153,7 @@ def objective_values(row: TrialRow, objectives: Sequence[Objective]) -> dict[str
 
 
 def _scored(rows: Sequence[TrialRow]) -> list[TrialRow]:
+    """Completed rows with a finite score (the only ones that can be best or on a front)."""
     return [
         r
         for r in rows

@@ -20,15 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - after selecting the headless backend
-import numpy as np  # noqa: E402
-
-from kt_ext.objectives import Objective, as_costs, pareto_ranks  # noqa: E402
-from kt_ext.outputs import files, results  # noqa: E402
-from kt_ext.outputs.importance import MIN_TRIALS, importance  # noqa: E402
+from kt_ext.objectives import Objective, as_costs, pareto_ranks
+from kt_ext.outputs import files, results
+from kt_ext.outputs.figures import plt, save_figure
+from kt_ext.outputs.importance import MIN_TRIALS, importance
 
 log = logging.getLogger(__name__)
 TOP_LINES = 3  # hyperparameters named per objective in the log
@@ -111,7 +108,7 @@ def _plot_importance(ranking: dict[str, dict[str, float]], path: Path) -> None:
         ax.set_xlabel("share of the objective's variance")
         ax.set_title(f"what mattered: {name}", fontsize=9)
     fig.suptitle("conditional permutation importance (GP surrogate)", fontsize=9)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_pareto(
@@ -137,12 +134,4 @@ def _plot_pareto(
     ax.legend(fontsize=7)
     more = f" (first two of {len(objectives)})" if len(objectives) > 2 else ""
     ax.set_title("Pareto front" + more)
-    _save(fig, path)
-
-
-def _save(fig: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.tight_layout()
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)

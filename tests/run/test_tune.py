@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import TUNE, option_names
+from tests.run.procs import needs_proc, watch_sockets
 
 # (overrides, the dotted key the one-line error must name)
 MALFORMED = [
@@ -248,12 +249,18 @@ def test_a_sweep_on_hydras_submitit_launcher(run_tune, tmp_path):
 
 
 @pytest.mark.slow
-def test_default_run_reaches_095_on_digits(run_tune, tmp_path):
-    """The README's first command, as a new user runs it (no overrides)."""
+@needs_proc
+def test_default_run_reaches_095_on_digits_and_listens_on_no_socket(tmp_path):
+    """The README's first command, as a new user runs it (no overrides): no socket opened."""
     start = time.perf_counter()
-    proc = run_tune(timeout=300)
+    proc = subprocess.Popen(
+        [sys.executable, str(TUNE)], cwd=tmp_path, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    sockets = watch_sockets(proc, timeout=300)
     elapsed = time.perf_counter() - start
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stderr.read()[-3000:]
+    assert sockets == set()
     (run,) = list((tmp_path / "outputs").glob("*/*"))
     summary = json.loads((run / "summary.json").read_text())
     assert summary["best_score"] >= 0.95 and summary["test_accuracy"] >= 0.93

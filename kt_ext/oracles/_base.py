@@ -88,13 +88,23 @@ class SeededOracle(keras_tuner.Oracle):
         finite score come first (best first), then the others in KerasTuner's order.
         """
         ranked = super().get_best_trials(len(self.trials))
-        finite = [
-            t
-            for t in ranked
-            if t.status == TrialStatus.COMPLETED and t.score is not None and math.isfinite(t.score)
-        ]
+        finite = [t for t in ranked if succeeded(t)]
         chosen = {t.trial_id for t in finite}
         return [*finite, *(t for t in ranked if t.trial_id not in chosen)][:num_trials]
+
+
+def succeeded(trial: Any) -> bool | None:
+    """Whether a trial succeeded: completed with a finite score (``None`` while it has no end).
+
+    Failed and invalid trials (a loss that diverged, a model that could not be
+    built) and completed ones without a finite score did not; the failure
+    models of the GP oracle and of BOHB's sampler learn from this outcome.
+    """
+    if trial.status == TrialStatus.COMPLETED:
+        return trial.score is not None and math.isfinite(float(trial.score))
+    if trial.status in (TrialStatus.FAILED, TrialStatus.INVALID):
+        return False
+    return None
 
 
 def oracle_parameters(cls: type) -> set[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -10,7 +9,7 @@ from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
 from kt_ext.objectives import chebyshev, random_weights
-from kt_ext.oracles._base import SeededOracle
+from kt_ext.oracles._base import SeededOracle, succeeded
 from kt_ext.oracles._ucb import DEFAULT_BETA, EncoderCache, UCBProposer, leftover_values
 from kt_ext.oracles.checks import GP_UCB_ARGUMENTS, check_arguments, first_untried
 
@@ -239,11 +238,8 @@ class GPUCBOracle(SeededOracle):
         """Raw points ``(k, p)`` of ended trials and whether each succeeded (a finite score)."""
         rows, ok = [], []
         for _, trial in sorted(self.trials.items()):
-            if trial.status == TrialStatus.COMPLETED:
-                ok.append(trial.score is not None and math.isfinite(float(trial.score)))
-            elif trial.status in (TrialStatus.FAILED, TrialStatus.INVALID):
-                ok.append(False)
-            else:
-                continue
-            rows.append(encoder.encode(trial.hyperparameters.values))
+            outcome = succeeded(trial)
+            if outcome is not None:
+                ok.append(outcome)
+                rows.append(encoder.encode(trial.hyperparameters.values))
         return np.array(rows, dtype=float).reshape(len(ok), encoder.n_raw), np.array(ok, bool)

@@ -5,8 +5,12 @@
 of a bracket: the configured initial points first, then ``sampler="gp"``'s
 proposal from the GP proposer of :mod:`kt_ext.oracles._ucb` fitted on the
 highest rung with enough results (others pending, as a kriging believer), a
-``random_fraction`` of them at random, and random sampling otherwise. A
-:class:`Lineage` is one configuration's segments in one bracket.
+``random_fraction`` of them at random, and random sampling otherwise. As the
+GP oracle does, the sampler models where configurations fail (a diverged
+loss, a model that cannot be built): a failed configuration is not pending
+but an outcome of :class:`kt_ext.gp.FeasibilityModel`, and the acquisition
+is weighted by the probability of not failing. A :class:`Lineage` is one
+configuration's segments in one bracket.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 from keras_tuner.engine.trial import Trial
 
 from kt_ext.objectives import chebyshev, random_weights
+from kt_ext.oracles._base import succeeded
 from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values, random_values
 from kt_ext.oracles.checks import first_untried
 from kt_ext.oracles.schedule import (
@@ -49,6 +54,18 @@ class Lineage:
     @property
     def last(self) -> Trial:
         return self.segments[-1]
+
+
+def lineage_succeeded(lineage: Lineage) -> bool | None:
+    """Whether a configuration trains without failing (``None`` while it has no outcome).
+
+    ``False`` once one of its segments failed (:func:`kt_ext.oracles._base.succeeded`),
+    ``True`` once one succeeded.
+    """
+    outcomes = [succeeded(seg) for seg in lineage.segments]
+    if False in outcomes:
+        return False
+    return True if True in outcomes else None
 
 
 class ConfigurationSampler:
@@ -151,10 +168,22 @@ class ConfigurationSampler:
             # those still training and those that stopped below it. New configurations start
             # below a model rung above the bracket's first and do not change its data, so
             # without them the model would propose the same point again and again.
-            pending = [encoder.encode(lin.values) for lin in lineages if rung not in lin.results]
+            # A configuration that failed is no longer pending: it is an outcome of the
+            # failure model, which weighs the acquisition by the probability of not failing.
+            outcome = {lin.root: lineage_succeeded(lin) for lin in lineages}
+            pending = [
+                encoder.encode(lin.values)
+                for lin in lineages
+                if rung not in lin.results and outcome[lin.root] is not False
+            ]
             u_pending = np.array(pending).reshape(len(pending), encoder.n_raw)
+            ended = [lin for lin in lineages if outcome[lin.root] is not None]
+            outcomes = (
+                np.array([encoder.encode(lin.values) for lin in ended]).reshape(-1, encoder.n_raw),
+                np.array([outcome[lin.root] for lin in ended], dtype=bool),
+            )
             proposal = self._proposer.propose(
-                encoder, u_obs, g, u_pending, self.beta, rng, is_taken
+                encoder, u_obs, g, u_pending, self.beta, rng, is_taken, outcomes
             )
             if proposal is None:
                 return None

@@ -353,3 +353,57 @@ def test_several_objectives_promote_by_front_then_spread(tmp_path):
         if rung == 0:
             assert promoted != {lin.root for lin in by_loss}  # not the loss alone
     assert configs_per_rung(oracle) == {0: 27, 1: 9, 2: 3, 3: 1}  # the schedule is unchanged
+
+
+def failing_halving(sampler: str, seed: int, tmp_path: Path) -> tuple[int, int, float]:
+    """A halving search of a 2-D problem whose top-right quarter diverges at its first epoch.
+
+    Returns (configurations that failed, configurations, best final-rung loss); the
+    optimum (0.45, 0.45) borders the failing region, as a good learning rate borders
+    those that diverge.
+    """
+    hp = keras_tuner.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    hp.Float("y", 0.0, 1.0)
+    oracle = HalvingOracle(
+        objective=keras_tuner.Objective(METRIC, "min"),
+        hyperparameters=hp,
+        min_epochs=1,
+        max_epochs=9,
+        iterations=4,
+        sampler=sampler,
+        min_points_in_model=3,
+        seed=seed,
+        max_consecutive_failed_trials=100,
+    )
+    oracle.verbose = 0
+    oracle._set_project_dir(str(tmp_path), f"{sampler}{seed}")
+    failed = configs = 0
+    while (trial := oracle.create_trial("w0")).status != TrialStatus.STOPPED:
+        values = trial.hyperparameters.values
+        x, y = values["x"], values["y"]
+        configs += values[INITIAL_EPOCH] == 0
+        if x > 0.5 and y > 0.5:
+            failed += 1
+            trial.status, trial.message = TrialStatus.FAILED, "non-finite loss = nan at epoch 1"
+        else:
+            for epoch in range(values[INITIAL_EPOCH], values[EPOCHS]):
+                loss = (x - 0.45) ** 2 + (y - 0.45) ** 2 + 1.0 / (epoch + 1)
+                if oracle.update_trial(trial.trial_id, {METRIC: loss}, epoch).status == "STOPPED":
+                    break
+            trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+    best = min(lin.results[2] for lin in oracle.lineages() if 2 in lin.results)
+    return failed, configs, best
+
+
+def test_bohb_models_where_configurations_fail(tmp_path):
+    """BOHB's sampler weighs its acquisition by the probability of not failing, so its
+    proposals avoid the failing region; a failed configuration is not pending forever."""
+    gp = [failing_halving("gp", s, tmp_path) for s in range(3)]
+    rnd = [failing_halving("random", s, tmp_path) for s in range(3)]
+    gp_share = sum(f for f, _, _ in gp) / sum(c for _, c, _ in gp)
+    rnd_share = sum(f for f, _, _ in rnd) / sum(c for _, c, _ in rnd)
+    print(f"failed share: BOHB {gp_share:.3f}, random {rnd_share:.3f}; best", gp, rnd)
+    assert gp_share <= rnd_share / 2, (gp_share, rnd_share)
+    assert np.median([b for *_, b in gp]) <= np.median([b for *_, b in rnd])

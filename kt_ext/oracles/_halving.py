@@ -66,7 +66,8 @@ class HalvingOracle(ConfigurationSampler, SeededOracle):
     ``min_points_in_model`` results, random before that and for a
     ``random_fraction`` of the configurations after). Configurations with no
     result at the model's rung yet are pending points of the GP (kriging
-    believer), so consecutive proposals from unchanged data differ.
+    believer), so consecutive proposals from unchanged data differ; failed
+    ones feed its failure model (``failure_aware``).
 
     Trial values carry the segment in ``tuner/`` keys: ``tuner/epochs``,
     ``tuner/initial_epoch``, ``tuner/trial_id`` (the parent to continue),
@@ -95,6 +96,8 @@ class HalvingOracle(ConfigurationSampler, SeededOracle):
         num_candidates: Sobol candidates per GP proposal, ``>= 16``.
         acquisition: The GP sampler's acquisition function, a name of
             :data:`kt_ext.gp.ACQUISITIONS` (``beta`` only affects ``"ucb"``).
+        failure_aware: The GP sampler weighs its acquisition by the probability
+            of not failing, as :class:`kt_ext.oracles.GPUCBOracle` does.
         schedule: The run's schedule, built once by the config layer
             (:meth:`HalvingSchedule.from_arguments`, which preview and the run
             log describe); when given, ``min_epochs``, ``max_epochs``,
@@ -121,6 +124,7 @@ class HalvingOracle(ConfigurationSampler, SeededOracle):
         beta: float = DEFAULT_BETA,
         num_candidates: int = 1024,
         acquisition: str = "ucb",
+        failure_aware: bool = True,
         schedule: HalvingSchedule | None = None,
         **oracle_args: Any,
     ) -> None:
@@ -143,6 +147,7 @@ class HalvingOracle(ConfigurationSampler, SeededOracle):
         self.beta = float(beta)
         self._encoders = EncoderCache()
         self.acquisition = acquisition
+        self.failure_aware = failure_aware
         self._proposer = UCBProposer(num_candidates, acquisition)
         self._passed: dict[str, int] = {}  # running trial id -> highest rung it may pass
         self._exhausted = False

@@ -91,6 +91,7 @@ class ConfigurationSampler:
     _sign: Callable[[], float]
     objectives: list[Any]
     multi: bool
+    failure_aware: bool
 
     def _new_configuration(self, lineages: list[Lineage], trial_id: str) -> dict[str, Any] | None:
         found = self._group_of_new(len(lineages))
@@ -168,16 +169,18 @@ class ConfigurationSampler:
             # those still training and those that stopped below it. New configurations start
             # below a model rung above the bracket's first and do not change its data, so
             # without them the model would propose the same point again and again.
-            # A configuration that failed is no longer pending: it is an outcome of the
-            # failure model, which weighs the acquisition by the probability of not failing.
+            # failure_aware: a configuration that failed is not pending but an outcome of
+            # the failure model, which weighs the acquisition by the probability of not
+            # failing (without it, it stays pending at its predicted mean).
             outcome = {lin.root: lineage_succeeded(lin) for lin in lineages}
+            modelled = {r for r, ok in outcome.items() if ok is not None and self.failure_aware}
             pending = [
                 encoder.encode(lin.values)
                 for lin in lineages
-                if rung not in lin.results and outcome[lin.root] is not False
+                if rung not in lin.results and not (lin.root in modelled and not outcome[lin.root])
             ]
             u_pending = np.array(pending).reshape(len(pending), encoder.n_raw)
-            ended = [lin for lin in lineages if outcome[lin.root] is not None]
+            ended = [lin for lin in lineages if lin.root in modelled]
             outcomes = (
                 np.array([encoder.encode(lin.values) for lin in ended]).reshape(-1, encoder.n_raw),
                 np.array([outcome[lin.root] for lin in ended], dtype=bool),

@@ -193,6 +193,7 @@ HALVING_ARGUMENTS: tuple[Rule, ...] = (
     Beta(),
     ACQUISITION,
     Number("random_fraction", 0.0, 1.0),
+    Flag("failure_aware"),
 )
 OPTUNA_ARGUMENTS: tuple[Rule, ...] = (
     MAX_TRIALS,

@@ -171,6 +171,7 @@ STRATEGY = [
     ("strategy=halving strategy.iterations=0", "strategy.iterations"),
     ("strategy=halving strategy.sampler=tpe", "strategy.sampler"),
     ("strategy=bohb strategy.random_fraction=1.5", "strategy.random_fraction"),
+    ("strategy=bohb strategy.failure_aware=maybe", "strategy.failure_aware"),
     ("strategy=bohb strategy.random_fraction=half", "strategy.random_fraction"),
     ("strategy=hyperband strategy.factor=1", "strategy.factor"),
     ("strategy=hyperband strategy.hyperband_iterations=0", "strategy.hyperband_iterations"),

@@ -92,7 +92,7 @@ def write_tradeoffs(
             for n, v in found.items()
         ]
         results.write_text(run_dir / files.IMPORTANCE_CSV, results.dicts_csv(table))
-        _plot_importance(ranking, run_dir / files.IMPORTANCE_PNG)
+        _plot_importance(ranking, len(rows), run_dir / files.IMPORTANCE_PNG)
         written += [run_dir / files.IMPORTANCE_PNG, run_dir / files.IMPORTANCE_CSV]
     if len(objectives) > 1 and rows:
         _plot_pareto(rows, objectives, costs, run_dir / files.PARETO_PNG)
@@ -100,14 +100,14 @@ def write_tradeoffs(
     return written
 
 
-def _plot_importance(ranking: dict[str, dict[str, float]], path: Path) -> None:
+def _plot_importance(ranking: dict[str, dict[str, float]], trials: int, path: Path) -> None:
     fig, axes = plt.subplots(1, len(ranking), figsize=(4.5 * len(ranking), 3.5), squeeze=False)
     for ax, (name, found) in zip(axes[0], ranking.items(), strict=True):
         names = list(found)[::-1]
         ax.barh(names, [max(found[n], 0.0) for n in names], color="tab:blue")
         ax.set_xlabel("share of the objective's variance")
         ax.set_title(f"what mattered: {name}", fontsize=9)
-    fig.suptitle("conditional permutation importance (GP surrogate)", fontsize=9)
+    fig.suptitle(f"conditional permutation importance (GP surrogate), {trials} trials", fontsize=9)
     save_figure(fig, path)
 
 

@@ -145,6 +145,26 @@ def make_hypermodel(
     return hypermodel
 
 
+def tuner_arguments(
+    settings: RunSettings, hypermodel: SpaceHyperModel, directory: Path, distribution: Any
+) -> dict[str, Any]:
+    """The keywords every tuner kt-ext builds (a search's or ``scripts/train.py``'s) shares.
+
+    The space is never widened, the objective is the first of ``search.objectives``, the
+    project lives under ``directory`` and trials train under ``distribution``.
+    """
+    return {
+        "hypermodel": hypermodel,
+        "objective": keras_tuner.Objective(settings.search.objective, settings.search.direction),
+        "hyperparameters": settings.space.to_hyperparameters(),
+        "tune_new_entries": False,
+        "allow_new_entries": False,
+        "directory": str(directory),
+        "project_name": PROJECT,
+        "distribution_strategy": distribution,
+    }
+
+
 def make_tuner(
     settings: RunSettings,
     hypermodel: SpaceHyperModel,
@@ -171,18 +191,11 @@ def make_tuner(
     try:
         with contextlib.redirect_stdout(io.StringIO()) as printed:  # KerasTuner's "Reloading"
             tuner = factory(
-                hypermodel=hypermodel,
-                objective=keras_tuner.Objective(s.objective, s.direction),
-                hyperparameters=settings.space.to_hyperparameters(),
-                tune_new_entries=False,
-                allow_new_entries=False,
-                directory=str(run_dir),
-                project_name=PROJECT,
+                **tuner_arguments(settings, hypermodel, run_dir, distribution_strategy),
                 overwrite=False,
                 executions_per_trial=s.executions_per_trial,
                 max_retries_per_trial=s.max_retries_per_trial,
                 max_consecutive_failed_trials=s.max_consecutive_failed_trials,
-                distribution_strategy=distribution_strategy,
                 initial_points=[dict(p) for p in settings.initial_points],
                 **extra,
             )

@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import keras_tuner
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.config import RunSettings
 from kt_ext.outputs import files, results
 from kt_ext.outputs.results import EPOCHS_RUN, failure_reason
-from kt_ext.run.build import RunError, callbacks, prepare, trial_board
+from kt_ext.run.build import RunError, callbacks, prepare, trial_board, tuner_arguments
 from kt_ext.run.evaluate import describe, evaluate_and_save, load_trial_model
 from kt_ext.tuners import SingleTrial
 
@@ -68,16 +67,9 @@ def train_one(settings: RunSettings, run_dir: Path) -> TrainResult:
     board.write_experiment()
     with tempfile.TemporaryDirectory(dir=run_dir, prefix=".trial-") as project:
         tuner = SingleTrial(
-            hypermodel=hypermodel,
-            objective=keras_tuner.Objective(s.objective, s.direction),
-            hyperparameters=settings.space.to_hyperparameters(),
-            tune_new_entries=False,
-            allow_new_entries=False,
+            **tuner_arguments(settings, hypermodel, Path(project), distribution),
             max_trials=1,
             seed=settings.seed,
-            directory=project,
-            project_name=files.PROJECT,
-            distribution_strategy=distribution,
         )
         tuner.board = board
         trial = tuner.run_configuration(

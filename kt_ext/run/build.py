@@ -285,6 +285,17 @@ def prepare(settings: RunSettings) -> tuple[Distribute, Any, Splits, SpaceHyperM
     return spec, distribution, data, make_hypermodel(settings, data, replicas, spec.scale_lr)
 
 
+def experiment_arguments(settings: RunSettings) -> dict[str, Any]:
+    """What a run's HParams experiment declares beyond its space and metrics.
+
+    The objective is the dashboard's first metric and the costs among the
+    objectives are metrics too (:meth:`kt_ext.outputs.board.TrialBoard.write_experiment`),
+    for a search and for ``scripts/train.py`` alike.
+    """
+    s = settings.search
+    return {"objective": s.objective, "costs": [o.name for o in s.all_objectives if o.is_cost]}
+
+
 def trial_board(
     settings: RunSettings, run_dir: Path, spec: Distribute, distribution: Any, job: str = ""
 ) -> TrialBoard:

@@ -23,7 +23,14 @@ from kt_ext.config.strategies import strategy_of
 from kt_ext.data import Splits
 from kt_ext.outputs import files, results, writers
 from kt_ext.outputs import status as status_files
-from kt_ext.run.build import RunError, callbacks, make_tuner, prepare, trial_board
+from kt_ext.run.build import (
+    RunError,
+    callbacks,
+    experiment_arguments,
+    make_tuner,
+    prepare,
+    trial_board,
+)
 from kt_ext.run.evaluate import describe, evaluate_and_save, load_trial_model
 from kt_ext.run.watch import SearchWatch, deferred_stop
 
@@ -98,9 +105,8 @@ def run_search(
         tuner.board = board
         tuner.after_trial = watch.trial_ended
     if experiment:
-        costs = [o.name for o in s.all_objectives if o.is_cost]
         board.write_experiment(
-            rungs=settings.rungs, objective=s.objective, costs=costs, front=s.multi
+            rungs=settings.rungs, front=s.multi, **experiment_arguments(settings)
         )
     failure = None
     workers: dict[str, Any] = {}

@@ -30,7 +30,14 @@ from keras_tuner.engine.trial import TrialStatus
 from kt_ext.config import RunSettings
 from kt_ext.outputs import files, results
 from kt_ext.outputs.results import EPOCHS_RUN, failure_reason
-from kt_ext.run.build import RunError, callbacks, prepare, trial_board, tuner_arguments
+from kt_ext.run.build import (
+    RunError,
+    callbacks,
+    experiment_arguments,
+    prepare,
+    trial_board,
+    tuner_arguments,
+)
 from kt_ext.run.evaluate import describe, evaluate_and_save, load_trial_model
 from kt_ext.tuners import SingleTrial
 
@@ -64,7 +71,7 @@ def train_one(settings: RunSettings, run_dir: Path) -> TrainResult:
     trial_id = settings.trial_id or MANUAL
     log.info("training %s", ", ".join(f"{k}={v}" for k, v in values.items()))
     board = trial_board(settings, run_dir, spec, distribution)
-    board.write_experiment()
+    board.write_experiment(**experiment_arguments(settings))
     with tempfile.TemporaryDirectory(dir=run_dir, prefix=".trial-") as project:
         tuner = SingleTrial(
             **tuner_arguments(settings, hypermodel, Path(project), distribution),

@@ -80,6 +80,14 @@ def test_manual_training_writes_curves_test_metrics_and_the_model(tmp_path):
     assert [s for s, _ in curve] == [0, 1, 2]
     assert max(v for _, v in curve) == pytest.approx(summary["val_accuracy"], abs=1e-6)
     assert "seconds" in read_scalars(run_dir / "tensorboard" / "manual")  # its HParams session
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import metadata
+
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    content = events.SummaryMetadata(metadata.EXPERIMENT_TAG).plugin_data.content
+    experiment = metadata.parse_experiment_plugin_data(content)
+    assert experiment.metric_infos[0].name.tag == "val_accuracy"  # the objective comes first
 
 
 @pytest.mark.slow

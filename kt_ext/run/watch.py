@@ -243,22 +243,38 @@ class SearchWatch:
     # ------------------------------------------------------------------ lines
     def line(self, row: results.TrialRow, rows: Sequence[results.TrialRow]) -> str:
         """``trial 3 COMPLETED val_loss 0.4123 | best 0.4001 (trial 1) | 12 epochs 4.1 s | ...``."""
-        best = results.best_rows(rows, self.direction, 1)
+        text, best = self._lead(rows)
         score = "-" if row.score is None else f"{row.score:.4g}"
         parts = [f"trial {row.trial_id} {row.status} {self.objective} {score}"]
         for o in self.objectives[1:]:  # several objectives: the others too
             value = row.metrics.get(o.name)
             parts[0] += f" {o.name} {'-' if value is None else f'{value:.4g}'}"
-        if best:
-            parts.append(f"best {best[0].score:.4g} (trial {best[0].trial_id})")
+        if text:
+            parts.append(text)
         parts.append(f"{row.epochs or 0:g} epochs {row.seconds or 0:.1f} s")
-        reference = best[0].config if best and best[0].trial_id != row.trial_id else {}
+        reference = best.config if best is not None and best.trial_id != row.trial_id else {}
         changed = {k: v for k, v in row.config.items() if reference.get(k, object()) != v}
         if changed:
             parts.append(" ".join(f"{k}={results.format_value(v)}" for k, v in changed.items()))
         done = sum(r.status not in _OPEN for r in rows)
         parts.append(self._progress(done, rows))
         return " | ".join(parts)
+
+    def _lead(self, rows: Sequence[results.TrialRow]) -> tuple[str, results.TrialRow | None]:
+        """What leads the search so far, as text, and that trial's row.
+
+        ``best 0.4001 (trial 1)``; with several objectives the size of the front
+        and ``search.select``'s choice: ``front 3, selected trial 1``.
+        """
+        if len(self.objectives) > 1 and self.selection is not None:
+            chosen = results.selected_row(rows, self.objectives, self.selection)
+            front = len(results.pareto_rows(rows, self.objectives))
+            text = f"front {front}" + (f", selected trial {chosen.trial_id}" if chosen else "")
+            return (text if front else ""), chosen
+        best = results.best_rows(rows, self.direction, 1)
+        if not best:
+            return "", None
+        return f"best {best[0].score:.4g} (trial {best[0].trial_id})", best[0]
 
     def _progress(self, done: int, rows: Sequence[results.TrialRow]) -> str:
         """``4/8 trials, about 15 s left`` (by epochs when the schedule fixes them)."""
@@ -315,8 +331,7 @@ class SearchWatch:
                 handler.setStream(sys.stdout)
 
     def _advance(self, row: results.TrialRow, rows: Sequence[results.TrialRow]) -> None:
-        best = results.best_rows(rows, self.direction, 1)
-        text = f"best {best[0].score:.4g} (trial {best[0].trial_id})" if best else ""
+        text, _ = self._lead(rows)
         step = (row.epochs or 0) if self.plan.epochs else 1
         self._bar.update(self._task, advance=step, best=text)
 

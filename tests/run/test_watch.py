@@ -36,6 +36,26 @@ def test_a_trial_line_names_score_best_changes_and_time_left(tmp_path):
     assert line.endswith("left") and "2/4 trials" in line
 
 
+def test_with_several_objectives_a_line_names_the_front_and_the_selected_trial(tmp_path):
+    from kt_ext.objectives import Objective, Selection
+
+    objectives = [Objective("val_loss", "min"), Objective("params", "min")]
+    selection = Selection("val_loss", {"params": 5000})
+    watch = SearchWatch(
+        tmp_path, None, ["units"], "val_loss", "min", 5, Plan("", trials=4),
+        objectives=objectives, selection=selection,
+    )  # fmt: skip
+    rows = [
+        results.TrialRow("0", "COMPLETED", {"units": 64}, 0.4, 3, 1.0, metrics={"params": 9000}),
+        results.TrialRow("1", "COMPLETED", {"units": 8}, 0.6, 3, 1.0, metrics={"params": 900}),
+        results.TrialRow("2", "COMPLETED", {"units": 32}, 0.7, 3, 1.0, metrics={"params": 4000}),
+    ]
+    watch._seen = {"0", "1", "2"}
+    line = watch.line(rows[2], rows)
+    assert line.startswith("trial 2 COMPLETED val_loss 0.7 params 4000 | front 2, selected trial 1")
+    assert "| units=32 |" in line  # what differs from the selected trial
+
+
 def test_the_time_left_counts_epochs_when_the_schedule_fixes_them(tmp_path):
     watch = SearchWatch(tmp_path, None, [], "val_loss", "min", 5, Plan("", trials=9, epochs=30))
     rows = [_row("0", 0.5)]

@@ -132,7 +132,7 @@ def _oracle(method: str, seed: int) -> Any:
             iterations=10,
             sampler="gp",
             random_fraction=1 / 3 if method == "bohb_random_third" else 0.0,  # BOHB's own third
-            failure_aware=method != "bohb_blind",  # blind: failed configurations stay pending
+            failure_aware=method != "bohb_blind",  # blind: no failure model
             **halving,
         )
     if method in ("kt_hyperband", "random"):

@@ -101,7 +101,8 @@ def write_tradeoffs(
 
 
 def _plot_importance(ranking: dict[str, dict[str, float]], trials: int, path: Path) -> None:
-    fig, axes = plt.subplots(1, len(ranking), figsize=(4.5 * len(ranking), 3.5), squeeze=False)
+    width = max(6.4, 4.5 * len(ranking))  # as wide as the report's other figures
+    fig, axes = plt.subplots(1, len(ranking), figsize=(width, 4.0), squeeze=False)
     for ax, (name, found) in zip(axes[0], ranking.items(), strict=True):
         names = list(found)[::-1]
         ax.barh(names, [max(found[n], 0.0) for n in names], color="tab:blue")
@@ -119,7 +120,7 @@ def _plot_pareto(
     front = pareto_ranks(costs) == 0
     xs = np.array([rows[i][a.name] if ok[i] else np.nan for i in range(len(rows))], dtype=float)
     ys = np.array([rows[i][b.name] if ok[i] else np.nan for i in range(len(rows))], dtype=float)
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(6.4, 4.5))
     ax.scatter(xs[ok & ~front], ys[ok & ~front], s=14, color="0.6", label="trials")
     order = np.argsort(xs[front & ok])
     ax.plot(xs[front & ok][order], ys[front & ok][order], "o-", color="tab:red", label="front")

@@ -4,8 +4,9 @@
 (:func:`kt_ext.config.cli.check_command_line`, what ``scripts/tune.py`` and
 ``scripts/train.py`` run before ``hydra.main``) with the working directory
 inside a sandbox, and records what the person at the terminal would see and
-what the attempt left behind: the exit status, the stderr lines, the seconds
-it took, every file created, changed or deleted in the watched trees, and
+what the attempt left behind: the exit status, the stderr lines, the CPU
+seconds it took (this process's: other load on the machine does not count),
+every file created, changed or deleted in the watched trees, and
 threads, sockets or child processes that outlived it.
 """
 
@@ -97,13 +98,13 @@ def attempt(argv: Sequence[str], sandbox: Path, capsys, monkeypatch) -> Outcome:
     monkeypatch.chdir(sandbox)
     capsys.readouterr()
     before, running = snapshot([sandbox]), processes()
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         check_command_line(list(argv), CONF, "config")
         code = 0
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     after, still = snapshot([sandbox]), processes()
     changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
     leftover = [f"{k}: {running[k]} -> {v}" for k, v in still.items() if v > running[k]]

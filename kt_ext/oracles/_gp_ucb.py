@@ -231,7 +231,7 @@ class GPUCBOracle(SeededOracle):
         if proposal is None:
             return None
         sign = -1.0 if self.multi else 1.0 if self.objective.direction == "max" else -1.0
-        self._proposals[trial_id] = proposal.record(sign)  # several: the scalarisation's units
+        self._proposals[trial_id] = proposal.record(sign, scalarised=self.multi)
         return proposal.values
 
     def _outcomes(self, encoder: SpaceEncoder) -> tuple[np.ndarray, np.ndarray]:

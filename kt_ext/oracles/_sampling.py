@@ -193,7 +193,7 @@ class ConfigurationSampler:
                 "rung": rung,
                 "points": len(observed),  # results at the rung (they only grow)
                 "pending": len(pending),
-                **proposal.record(sign),
+                **proposal.record(sign, scalarised=self.multi),
             }
             return proposal.values
         return None

@@ -64,8 +64,13 @@ class Proposal:
     rule: str = "ucb"  # the acquisition used (see plateau_acquisition)
     success: float | None = None  # probability of not failing, when failures were modelled
 
-    def record(self, sign: float) -> dict[str, Any]:
-        """What an oracle keeps of the proposal; ``sign`` turns ``g`` back into the score."""
+    def record(self, sign: float, scalarised: bool = False) -> dict[str, Any]:
+        """What an oracle keeps of the proposal; ``sign`` turns ``g`` back into the score.
+
+        ``scalarised``: ``g`` was ParEGO's scalarisation of several objectives, so
+        ``mean``, ``std`` and ``acquisition`` are in its units, not the score's (the
+        record says so: TensorBoard files them apart).
+        """
         out: dict[str, Any] = {
             "mean": sign * self.mean,
             "std": self.std,
@@ -76,6 +81,8 @@ class Proposal:
         }
         if self.success is not None:
             out["success"] = self.success
+        if scalarised:
+            out["scalarised"] = True
         return out
 
 

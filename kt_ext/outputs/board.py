@@ -282,8 +282,10 @@ class TrialBoard:
         if rung is not None:
             points["halving/rung"] = float(rung)
         if proposal:
+            # several objectives: the GP modelled ParEGO's scalarisation, not the score
+            apart = {"mean", "std", "acquisition"} if proposal.get("scalarised") else set()
             for key in ("mean", "std", "acquisition", "beta", "success"):
-                points[f"gp/{key}"] = proposal.get(key)
+                points[("gp/scalarised_" if key in apart else "gp/") + key] = proposal.get(key)
             for name, ls in zip(features, proposal.get("lengthscales", ()), strict=False):
                 points[f"gp/lengthscale/{name}"] = ls
         for tag, value in points.items():

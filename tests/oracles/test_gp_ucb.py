@@ -411,5 +411,6 @@ def test_several_objectives_parego_covers_the_front_better_than_random_search(
 
     gp, oracles = zdt1_hypervolumes(GPUCBOracle, tmp_path, 30, range(3))
     assert all(len(o.proposals) >= 20 for o in oracles)  # the model proposed after the design
+    assert all(p["scalarised"] for o in oracles for p in o.proposals.values())  # ParEGO's units
     random = random_hypervolumes(tmp_path, 30, range(3))
     assert min(gp) > max(random), (gp, random)  # ideal 11.77; random ~9.3, ParEGO ~11.4

@@ -203,6 +203,17 @@ def test_search_scalars_include_the_gp_proposal(tmp_path):
     assert "gp/mean" not in scalars(tmp_path / "0")
 
 
+def test_a_scalarised_proposal_is_filed_apart_from_the_score(tmp_path):
+    """Several objectives: the GP's mean is a ParEGO scalarisation, not the objective."""
+    tb = board.TrialBoard(tmp_path, SPACE, ["accuracy"], max_epochs=5)
+    proposal = {"mean": -0.2, "std": 0.1, "acquisition": 0.3, "beta": 1.0, "scalarised": True}
+    tb.trial_ended(row("0", "COMPLETED", 0.5, 5, lr=0.01), 0.0, best=0.5, proposal=proposal)
+    tb.close()
+    search = scalars(tmp_path / "search")
+    assert search["gp/scalarised_mean"] == [(0, pytest.approx(-0.2))]
+    assert "gp/mean" not in search and search["gp/beta"] == [(0, 1.0)]
+
+
 def test_merged_sweep_columns_take_the_hull():
     a = hparams.space_hparams(parse_space({"lr": {"type": "float", "low": 1e-4, "high": 1e-2}}))
     b = hparams.space_hparams(

@@ -11,8 +11,8 @@ loss, a model that cannot be built): a failed configuration is an outcome
 of :class:`kt_ext.gp.FeasibilityModel`, and the acquisition is weighted by
 the probability of not failing. It also stays a pending point: on the
 benchmark this was chosen on (``scripts/bench/halving.md``, failure region)
-taking it out of the pending points made the search slower. A :class:`Lineage` is one
-configuration's segments in one bracket.
+taking it out of the pending points made the search slower. A
+:class:`Lineage` is one configuration's segments in one bracket.
 """
 
 from __future__ import annotations

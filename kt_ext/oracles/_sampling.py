@@ -70,6 +70,16 @@ def lineage_succeeded(lineage: Lineage) -> bool | None:
     return True if True in outcomes else None
 
 
+def _outcomes(encoder: Any, lineages: list[Lineage]) -> tuple[np.ndarray, np.ndarray]:
+    """Raw points ``(k, p)`` of the configurations with an outcome and whether each succeeded."""
+    outcome = {lin.root: lineage_succeeded(lin) for lin in lineages}
+    ended = [lin for lin in lineages if outcome[lin.root] is not None]
+    return (
+        np.array([encoder.encode(lin.values) for lin in ended]).reshape(-1, encoder.n_raw),
+        np.array([outcome[lin.root] for lin in ended], dtype=bool),
+    )
+
+
 class ConfigurationSampler:
     """Mixin of :class:`kt_ext.oracles.HalvingOracle`: new configurations (module docstring)."""
 
@@ -176,16 +186,10 @@ class ConfigurationSampler:
             # it and weighs the acquisition by the probability of not failing.
             pending = [encoder.encode(lin.values) for lin in lineages if rung not in lin.results]
             u_pending = np.array(pending).reshape(len(pending), encoder.n_raw)
-            outcome = {lin.root: lineage_succeeded(lin) for lin in lineages}
-            ended = [lin for lin in lineages if outcome[lin.root] is not None]
-            outcomes = (
-                np.array([encoder.encode(lin.values) for lin in ended]).reshape(-1, encoder.n_raw),
-                np.array([outcome[lin.root] for lin in ended], dtype=bool),
-            )
+            outcomes = _outcomes(encoder, lineages) if self.failure_aware else None
             proposal = self._proposer.propose(
-                encoder, u_obs, g, u_pending, self.beta, rng, is_taken,
-                outcomes if self.failure_aware else None,
-            )  # fmt: skip
+                encoder, u_obs, g, u_pending, self.beta, rng, is_taken, outcomes
+            )
             if proposal is None:
                 return None
             sign = self._sign()

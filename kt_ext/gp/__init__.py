@@ -25,6 +25,7 @@ from kt_ext.gp._gp import (
     neg_log_posterior,
     prior_lengthscale,
 )
+from kt_ext.gp._hypervolume import improvement_boxes, log_ehvi, log_ehvi_gradient, nondominated
 from kt_ext.gp._kernel import matern52, matern52_g, scaled_distance, squared_differences
 from kt_ext.gp._optimize import polish, sobol
 from kt_ext.gp._outputs import clip_bad_tail, standardise
@@ -38,6 +39,10 @@ __all__ = [
     "expected_improvement",
     "log_expected_improvement",
     "INACTIVE",
+    "improvement_boxes",
+    "log_ehvi",
+    "log_ehvi_gradient",
+    "nondominated",
     "FeasibilityModel",
     "SpaceEncoder",
     "polish",

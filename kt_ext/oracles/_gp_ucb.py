@@ -10,6 +10,7 @@ from keras_tuner.engine.trial import TrialStatus
 from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
 from kt_ext.objectives import chebyshev, random_weights
 from kt_ext.oracles._base import SeededOracle, succeeded
+from kt_ext.oracles._ehvi import FrontProposer
 from kt_ext.oracles._ucb import DEFAULT_BETA, EncoderCache, UCBProposer, leftover_values
 from kt_ext.oracles.checks import GP_UCB_ARGUMENTS, check_arguments, first_untried
 
@@ -52,14 +53,18 @@ class GPUCBOracle(SeededOracle):
     Failed trials are left out of the model; completed trials with a
     non-finite score count as the worst finite score seen.
 
-    With several objectives (``objectives``) this is ParEGO (Knowles, 2006):
-    each proposal draws a weight vector uniformly from the simplex and models
-    ``g = -(augmented Chebyshev scalarisation)`` of the trials' objectives,
-    each scaled to ``[0, 1]`` over the trials so far
-    (:func:`kt_ext.objectives.chebyshev`), so successive proposals aim at
-    different parts of the Pareto front with the same GP core. Every random
-    choice comes from a generator seeded by ``(seed, trial index)``, so a
-    reloaded oracle proposes exactly what the uninterrupted one would.
+    With several objectives (``objectives``) the search targets the Pareto
+    front. ``multi_objective="ehvi"`` (the default) models each objective
+    with its own GP from the same core and maximises the log expected
+    hypervolume improvement (:class:`kt_ext.oracles._ehvi.FrontProposer`).
+    ``"parego"`` is ParEGO (Knowles, 2006): each proposal draws a weight
+    vector uniformly from the simplex and models ``g = -(augmented Chebyshev
+    scalarisation)`` of the trials' objectives, each scaled to ``[0, 1]``
+    over the trials so far (:func:`kt_ext.objectives.chebyshev`), so
+    successive proposals aim at different parts of the front. Measured in
+    ``scripts/bench/pareto.md``. Every random choice comes from a generator
+    seeded by ``(seed, trial index)``, so a reloaded oracle proposes exactly
+    what the uninterrupted one would.
 
     Args:
         num_initial_points: Quasi-random trials before the GP is used;
@@ -81,6 +86,9 @@ class GPUCBOracle(SeededOracle):
             the acquisition by the probability of not failing, so the search
             leaves regions where training diverges. Failed trials and completed
             ones with a non-finite score count as failures.
+        multi_objective: With several objectives, ``"ehvi"`` (log expected
+            hypervolume improvement, one GP per objective) or ``"parego"``
+            (a random Chebyshev scalarisation per proposal, one GP).
         **oracle_args: ``objective``, ``max_trials``, ``hyperparameters``,
             ``seed`` (``0`` is a seed) and KerasTuner's other oracle
             arguments, as for :class:`kt_ext.oracles.SeededOracle`.
@@ -95,6 +103,7 @@ class GPUCBOracle(SeededOracle):
         num_candidates: int = 1024,
         acquisition: str = "ucb",
         failure_aware: bool = True,
+        multi_objective: str = "ehvi",
         **oracle_args: Any,
     ) -> None:
         check_arguments(GP_UCB_ARGUMENTS, {"max_trials": 10, **locals(), **oracle_args})
@@ -107,7 +116,9 @@ class GPUCBOracle(SeededOracle):
         self._gp_params: list[float] | None = None
         self.acquisition = acquisition
         self.failure_aware = failure_aware
+        self.multi_objective = multi_objective
         self._proposer = UCBProposer(num_candidates, acquisition)
+        self._front = FrontProposer(num_candidates)
         self._proposals: dict[str, dict[str, float]] = {}
         self._encoder_key: str | None = None
         self._encoders = EncoderCache()
@@ -119,6 +130,7 @@ class GPUCBOracle(SeededOracle):
         """KerasTuner's state plus the last GP fit (the warm start) and per-proposal figures."""
         state = super().get_state()
         state["gp_params"] = self._gp_params
+        state["front_params"] = self._front.warm_start
         state["proposals"] = self._proposals
         return state
 
@@ -126,6 +138,7 @@ class GPUCBOracle(SeededOracle):
         """Inverse of :meth:`get_state`."""
         super().set_state(state)
         self._gp_params = state.get("gp_params")
+        self._front.warm_start = state.get("front_params")
         self._proposals = dict(state.get("proposals", {}))
 
     @property
@@ -146,13 +159,13 @@ class GPUCBOracle(SeededOracle):
         encoder = self._space_encoder()
         index = len(self.trials)  # trials created before this one
         rng = np.random.default_rng([self.seed, index])
-        u_obs, g = self._observations(encoder)
+        u_obs, g, costs = self._observations(encoder)
         n_initial = self.num_initial_points or max(3, encoder.n_raw + 1)
         values = None
         if index < n_initial or len(g) < 2:
             values = self._initial_values(encoder, index)
         if values is None and len(g) >= 2:
-            values = self._model_values(encoder, u_obs, g, rng, trial_id)
+            values = self._model_values(encoder, u_obs, g, costs, rng, trial_id)
         if values is None:
             values = leftover_values(encoder, rng, self._duplicate)
         if values is None:
@@ -164,8 +177,15 @@ class GPUCBOracle(SeededOracle):
         self._encoder_key = self._encoders.key
         return encoder
 
-    def _observations(self, encoder: SpaceEncoder) -> tuple[np.ndarray, np.ndarray]:
-        """Raw points ``(n, p)`` and maximised objective ``g`` ``(n,)`` of completed trials."""
+    def _observations(
+        self, encoder: SpaceEncoder
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Raw points ``(n, p)``, maximised objective ``g`` ``(n,)`` of completed trials.
+
+        With several objectives and EHVI, ``g`` is a placeholder and the third
+        item holds the costs ``(n, m)`` the front proposer models (``None``
+        otherwise); with ParEGO, ``g`` is this proposal's scalarisation.
+        """
         sign = 1.0 if self.objective.direction == "max" else -1.0
         rows, g, done = [], [], []
         for trial_id, trial in sorted(self.trials.items()):  # file order differs after reload
@@ -178,15 +198,20 @@ class GPUCBOracle(SeededOracle):
             g.append(sign * float(trial.score))
             done.append(trial)
         g_arr = np.array(g, dtype=float)
+        if self.multi and done and self.multi_objective == "ehvi":  # the costs, not g
+            costs = self.cost_matrix(done)
+            usable = np.isfinite(costs).any(axis=1)
+            u_arr = np.array(rows, dtype=float).reshape(len(done), encoder.n_raw)
+            return u_arr[usable], np.zeros(int(usable.sum())), costs[usable]
         if self.multi and done:  # ParEGO: this proposal's scalarisation
             weights = random_weights(len(self.objectives), self._weights_rng())
             costs = self.cost_matrix(done)
             g_arr = np.where(np.isfinite(g_arr), -chebyshev(costs, weights), np.nan)
         finite = np.isfinite(g_arr)
         if not finite.any():
-            return np.zeros((0, encoder.n_raw)), np.zeros(0)
+            return np.zeros((0, encoder.n_raw)), np.zeros(0), None
         g_arr[~finite] = g_arr[finite].min()  # diverged trials count as the worst seen
-        return np.array(rows, dtype=float).reshape(len(g_arr), encoder.n_raw), g_arr
+        return np.array(rows, dtype=float).reshape(len(g_arr), encoder.n_raw), g_arr, None
 
     def _weights_rng(self) -> np.random.Generator:
         """ParEGO's weights for the trial being proposed: seeded by ``(seed, trial index)``."""
@@ -211,19 +236,28 @@ class GPUCBOracle(SeededOracle):
         encoder: SpaceEncoder,
         u_obs: np.ndarray,
         g: np.ndarray,
+        costs: np.ndarray | None,
         rng: np.random.Generator,
         trial_id: str,
     ) -> dict[str, Any] | None:
-        """Maximise UCB over candidates; the best one not tried yet, or ``None``."""
+        """Maximise the acquisition (EHVI given ``costs``); the best untried values, or ``None``."""
         pending = [
             encoder.encode(t.hyperparameters.values)
             for t in sorted(self.ongoing_trials.values(), key=lambda t: t.trial_id)
             if t.trial_id != trial_id
         ]
         u_pending = np.array(pending).reshape(len(pending), encoder.n_raw)
+        outcomes = self._outcomes(encoder) if self.failure_aware else None
+        if costs is not None:
+            front = self._front.propose(
+                encoder, u_obs, costs, u_pending, rng, self._duplicate, outcomes
+            )
+            if front is None:
+                return None
+            self._proposals[trial_id] = front.record([o.name for o in self.objectives])
+            return front.values
         beta = self._beta(len(g), encoder.n_features)
         self._proposer.warm_start = self._gp_params
-        outcomes = self._outcomes(encoder) if self.failure_aware else None
         proposal = self._proposer.propose(
             encoder, u_obs, g, u_pending, beta, rng, self._duplicate, outcomes
         )

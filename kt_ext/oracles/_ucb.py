@@ -16,7 +16,6 @@ import numpy as np
 
 from kt_ext.gp import (
     ACQUISITIONS,
-    INACTIVE,
     FeasibilityModel,
     GaussianProcess,
     GPParams,
@@ -25,23 +24,18 @@ from kt_ext.gp import (
     acquisition_gradient,
     clip_bad_tail,
     fit_params,
-    polish,
-    prior_lengthscale,
     single_threaded_blas,
-    sobol,
     standardise,
 )
+from kt_ext.oracles._candidates import (
+    LOCAL_CENTRES,
+    POLISH_STARTS,
+    candidate_points,
+    polish_points,
+    relevant_features,
+)
 
-# Candidate generation and polish; fixed here, not user settings.
 DEFAULT_BETA = 1.0  # UCB exploration weight of every GP strategy (beta in the strategy configs)
-_POLISH_STARTS = 3
-_LOCAL_CENTRES = 3
-_LOCAL_PER_CENTRE = 64
-_LOCAL_SCALES = (0.02, 0.1)
-# The polish moves only coordinates whose fitted length scale is below this share of the
-# prior's mode: along a flat one the posterior σ grows towards the box's edge, and an
-# unrestricted polish drifts there (a third of ignored coordinates ended at a bound).
-_POLISH_BELOW = 0.7
 _ENUMERATE_LIMIT = 20_000
 _FIT_RESTARTS = 1
 _RESTART_EVERY = 5  # fits between random restarts (the warm start is usually enough)
@@ -108,14 +102,8 @@ class UCBProposer:
     The acquisition is UCB by default, or expected improvement (``"ei"``) or
     its logarithm (``"log_ei"``) over the best observation.
 
-    The GP's hyperparameters are refitted warm-started from the previous fit
-    (:attr:`warm_start`, a plain list an oracle can persist), with a random
-    restart on the first fit and every fifth one. With ``n`` observations
-    they are refitted on every ``max(1, n // 100)``-th call (every call
-    below 200; beyond, whenever the data have grown by about 1 %), since one
-    more point barely moves them while a fit costs ``O(n³)`` per step: with
-    500 observations in 6-D a fit is about 10 L-BFGS steps of 10 ms. The rule depends only on ``n``,
-    so a resumed oracle refits exactly where the uninterrupted one would.
+    The GP's hyperparameters follow :func:`refit`, warm-started from the
+    previous fit (:attr:`warm_start`, a plain list an oracle can persist).
 
     Args:
         num_candidates: Sobol candidates per proposal (plus local ones
@@ -162,16 +150,7 @@ class UCBProposer:
         with single_threaded_blas():
             y, g_mean, g_scale = standardise(clip_bad_tail(g))
             x_obs = encoder.features(u_obs)
-            warm = (
-                None if self.warm_start is None else GPParams.from_vector(np.array(self.warm_start))
-            )
-            every = max(1, len(g) // _REFIT_EVERY_OBSERVATION)
-            if warm is None or len(warm.lengthscales) != x_obs.shape[1] or len(g) % every == 0:
-                first = warm is None or len(g) % (every * _RESTART_EVERY) == 0
-                restarts = _FIT_RESTARTS if first else 0
-                params = fit_params(x_obs, y, rng, warm_start=warm, restarts=restarts)
-            else:
-                params = warm
+            params = refit(x_obs, y, rng, self.warm_start)
             self.warm_start = [float(v) for v in params.to_vector()]
             gp = GaussianProcess(x_obs, y, params)
             beta = noise_adjusted_beta(beta, params)
@@ -179,7 +158,7 @@ class UCBProposer:
                 x_pending = encoder.features(u_pending)
                 gp = gp.condition_on(x_pending, gp.predict(x_pending)[0])
             u_cand, acq = self._candidates(encoder, gp, name, beta, u_obs, y, rng)
-            success = _success(encoder, outcomes, u_cand, rng)
+            success = success_probability(encoder, outcomes, u_cand, rng)
             ranked = acq if success is None else ACQUISITIONS[name].weigh(acq, success)
             for i in np.argsort(-ranked, kind="stable"):
                 values = encoder.decode(u_cand[i])
@@ -210,19 +189,22 @@ class UCBProposer:
         rng: np.random.Generator,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Snapped candidate raw points ``(m, p)`` and their acquisition values ``(m,)``."""
-        p = encoder.n_raw
-        parts = [sobol(self.num_candidates, p, rng)]
-        centres = u_obs[np.argsort(-y)[:_LOCAL_CENTRES]]
-        for scale in _LOCAL_SCALES:
-            noise = rng.normal(0.0, scale, (len(centres), _LOCAL_PER_CENTRE // 2, p))
-            parts.append(reflect(centres[:, None, :] + noise).reshape(-1, p))
-        u = encoder.snap(np.vstack(parts))
+        u = candidate_points(
+            encoder, u_obs[np.argsort(-y)[:LOCAL_CENTRES]], self.num_candidates, rng
+        )
         active = encoder.active(u)
         mean, std = gp.predict(encoder.features(u, active))
         best = float(y.max())
         acq = acquisition(name, mean, std, beta, best)
-        top = np.argsort(-acq)[:_POLISH_STARTS]
-        polished = _polish(encoder, gp, name, beta, best, u[top], active[top])
+        top = np.argsort(-acq)[:POLISH_STARTS]
+
+        def score(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            mean, std, d_mean, d_std = gp.predict_with_gradient(x)
+            grad = acquisition_gradient(name, mean, std, d_mean, d_std, beta, best)
+            return acquisition(name, mean, std, beta, best), grad
+
+        relevant = relevant_features(gp.params.lengthscales)
+        polished = polish_points(encoder, relevant, u[top], active[top], score)
         if len(polished):
             mean_p, std_p = gp.predict(encoder.features(polished))
             u = np.vstack([polished, u])
@@ -288,7 +270,7 @@ def noise_adjusted_beta(beta: float, params: GPParams) -> float:
     return beta / max(signal, 1.0 / _MAX_NOISE_BOOST)
 
 
-def _success(
+def success_probability(
     encoder: SpaceEncoder,
     outcomes: tuple[np.ndarray, np.ndarray] | None,
     u_cand: np.ndarray,
@@ -304,52 +286,33 @@ def _success(
     return model.probability(encoder.features(u_cand))
 
 
-def reflect(z: np.ndarray) -> np.ndarray:
-    """``z`` folded back into ``[0, 1]`` at the bounds (``-0.1 → 0.1``, ``1.2 → 0.8``).
+def refit(
+    x: np.ndarray, y: np.ndarray, rng: np.random.Generator, warm_start: list[float] | None
+) -> GPParams:
+    """The GP's hyperparameters for this proposal: refitted, or the previous fit kept.
 
-    Local candidates around a trial near a bound are reflected, not clipped:
-    clipping would put every step past the bound exactly on it.
+    Refitted warm-started from the previous fit (``warm_start``, a plain list
+    an oracle can persist), with a random restart on the first fit and every
+    fifth one. With ``n`` observations they are refitted on every
+    ``max(1, n // 100)``-th call (every call below 200; beyond, whenever the
+    data have grown by about 1 %), since one more point barely moves them
+    while a fit costs ``O(n³)`` per step: with 500 observations in 6-D a fit
+    is about 10 L-BFGS steps of 10 ms. The rule depends only on ``n``, so a
+    resumed oracle refits exactly where the uninterrupted one would.
+
+    Args:
+        x: Features ``(n, D)``.
+        y: Standardised outputs ``(n,)``.
+        rng: Source of the random restarts.
+        warm_start: The previous fit as :meth:`GPParams.to_vector`, or ``None``.
     """
-    return 1.0 - np.abs(1.0 - np.abs(z) % 2.0)
-
-
-def _polish(
-    encoder: SpaceEncoder,
-    gp: GaussianProcess,
-    name: str,
-    beta: float,
-    best: float,
-    starts: np.ndarray,
-    active: np.ndarray,
-) -> np.ndarray:
-    """Gradient ascent of the acquisition on the numeric coordinates of ``starts``, snapped.
-
-    Only active coordinates whose length scale is below ``_POLISH_BELOW · ℓ₀``
-    move; the others keep the start's value (see ``_POLISH_BELOW``).
-    """
-    numeric = encoder.numeric
-    if not numeric.any():
-        return np.zeros((0, encoder.n_raw))
-    columns = encoder.numeric_columns
-    movable = active[:, numeric]
-    relevant = gp.params.lengthscales[columns] < _POLISH_BELOW * prior_lengthscale(gp.x.shape[1])
-    free = movable & relevant[None, :]
-    if not free.any():
-        return np.zeros((0, encoder.n_raw))
-    base = encoder.features(starts, active)
-
-    def value_and_grad(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # numeric feature columns are the raw coordinates themselves (or INACTIVE)
-        x = base.copy()
-        x[:, columns] = np.where(movable, np.clip(z, 0.0, 1.0), INACTIVE)
-        mean, std, d_mean, d_std = gp.predict_with_gradient(x)
-        grad = acquisition_gradient(name, mean, std, d_mean, d_std, beta, best)
-        return acquisition(name, mean, std, beta, best), grad[:, columns] * free
-
-    z, _ = polish(value_and_grad, starts[:, numeric])
-    u = starts.copy()
-    u[:, numeric] = z
-    return encoder.snap(u)
+    warm = None if warm_start is None else GPParams.from_vector(np.array(warm_start))
+    n = len(y)
+    every = max(1, n // _REFIT_EVERY_OBSERVATION)
+    if warm is None or len(warm.lengthscales) != x.shape[1] or n % every == 0:
+        first = warm is None or n % (every * _RESTART_EVERY) == 0
+        return fit_params(x, y, rng, warm_start=warm, restarts=_FIT_RESTARTS if first else 0)
+    return warm
 
 
 def leftover_values(

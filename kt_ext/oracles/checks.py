@@ -161,6 +161,7 @@ def check_arguments(rules: Sequence[Rule], values: Mapping[str, Any]) -> None:
 BETA_SCHEDULES = ("constant", "srinivas")
 HALVING_MODES = ("async", "sync")
 HALVING_SAMPLERS = ("random", "gp")
+MULTI_OBJECTIVE_MODES = ("ehvi", "parego")  # the GP oracle with several objectives
 OPTUNA_SAMPLERS = ("tpe", "cmaes")
 ZOOM_INNER = ("random", "bayes", "tpe")
 
@@ -178,6 +179,7 @@ GP_UCB_ARGUMENTS: tuple[Rule, ...] = (
     ACQUISITION,
     Number("delta", 0.0, 1.0, low_open=True, high_open=True),
     Flag("failure_aware"),
+    Choice("multi_objective", MULTI_OBJECTIVE_MODES),
 )
 # The schedule's own arguments (reduction_factor, brackets, min_fraction, the
 # order of min and max) are HalvingSchedule.from_arguments's rules.

@@ -13,7 +13,8 @@ from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.gp import GPParams, SpaceEncoder, sobol, srinivas_beta
 from kt_ext.oracles import GPUCBOracle, _ucb
-from kt_ext.oracles._ucb import noise_adjusted_beta, plateau_acquisition, reflect
+from kt_ext.oracles._candidates import reflect
+from kt_ext.oracles._ucb import noise_adjusted_beta, plateau_acquisition
 from tests.oracles.contract import METRIC, OracleContract, run_trial, search
 
 
@@ -297,7 +298,7 @@ def test_non_finite_scores_count_as_the_worst(tmp_path: Path) -> None:
     oracle = oracle_for(tmp_path, one_float(), max_trials=6, num_initial_points=3, seed=3)
     for loss in (1.0, 2.0, math.inf):
         run_trial(oracle, loss=loss)
-    _, g = oracle._observations(oracle._space_encoder())
+    _, g, _ = oracle._observations(oracle._space_encoder())
     assert list(g) == [-1.0, -2.0, -2.0]
     assert run_trial(oracle).status == TrialStatus.COMPLETED
     assert math.isfinite(oracle.proposals["3"]["mean"])

@@ -6,6 +6,7 @@ imported when the oracle is created.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from typing import Any
 
@@ -32,7 +33,7 @@ def _optuna() -> Any:
 
 
 class OptunaOracle(SeededOracle):
-    """Trials proposed by an Optuna sampler: TPE (``"tpe"``) or CMA-ES (``"cmaes"``).
+    """Trials proposed by an Optuna sampler: TPE (``"tpe"``), CMA-ES (``"cmaes"``) or its GP.
 
     Each proposal rebuilds an in-memory Optuna study from the oracle's trials
     (completed ones with their score, failed ones as FAIL, running ones as
@@ -51,11 +52,13 @@ class OptunaOracle(SeededOracle):
     search.
 
     Args:
-        sampler: ``"tpe"`` or ``"cmaes"``. With several ``objectives``, TPE is
-            Optuna's multi-objective TPE (Ozaki et al., 2020), told each
-            trial's objectives as costs (:meth:`Objective.cost`); CMA-ES has one objective.
+        sampler: ``"tpe"``, ``"cmaes"`` or ``"gp"`` (Optuna's GPSampler: log EI,
+            or log EHVI with several objectives; needs ``torch``). With several
+            ``objectives``, TPE is Optuna's multi-objective TPE (Ozaki et al.,
+            2020), told each trial's objectives as costs
+            (:meth:`Objective.cost`); CMA-ES has one objective.
         num_initial_points: Random trials before the sampler's model is used
-            (TPE's ``n_startup_trials``; CMA-ES starts at once, with
+            (TPE's and GPSampler's ``n_startup_trials``; CMA-ES starts at once, with
             categorical entries sampled by TPE).
         **oracle_args: ``objective``, ``max_trials``, ``hyperparameters``,
             ``seed`` (``0`` is a seed) and KerasTuner's other oracle
@@ -71,8 +74,10 @@ class OptunaOracle(SeededOracle):
         check_arguments(OPTUNA_ARGUMENTS, {"max_trials": 10, **locals(), **oracle_args})
         _optuna()
         super().__init__(**oracle_args)
-        if self.multi and sampler != "tpe":
-            raise ValueError(f"`sampler` {sampler!r} searches one objective; use tpe")
+        if self.multi and sampler == "cmaes":
+            raise ValueError(f"`sampler` {sampler!r} searches one objective; use tpe or gp")
+        if sampler == "gp" and importlib.util.find_spec("torch") is None:
+            raise ValueError("The value of `sampler` is 'gp', but Optuna's GPSampler needs torch.")
         self.sampler = sampler
         self.num_initial_points = num_initial_points
         self._asked: dict[str, dict[str, Any]] = {}  # trial id -> Optuna params and attributes
@@ -99,6 +104,13 @@ class OptunaOracle(SeededOracle):
         )
         if self.sampler == "tpe":
             return tpe
+        if self.sampler == "gp":
+            return optuna.samplers.GPSampler(
+                seed=seed,
+                n_startup_trials=self.num_initial_points,
+                independent_sampler=tpe,
+                warn_independent_sampling=False,
+            )
         return optuna.samplers.CmaEsSampler(
             seed=seed, independent_sampler=tpe, warn_independent_sampling=False
         )

@@ -162,7 +162,7 @@ BETA_SCHEDULES = ("constant", "srinivas")
 HALVING_MODES = ("async", "sync")
 HALVING_SAMPLERS = ("random", "gp")
 MULTI_OBJECTIVE_MODES = ("ehvi", "parego")  # the GP oracle with several objectives
-OPTUNA_SAMPLERS = ("tpe", "cmaes")
+OPTUNA_SAMPLERS = ("tpe", "cmaes", "gp")
 ZOOM_INNER = ("random", "bayes", "tpe")
 
 #: Any GP strategy's acquisition function: a name of :data:`kt_ext.gp.ACQUISITIONS`.

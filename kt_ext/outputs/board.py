@@ -288,6 +288,9 @@ class TrialBoard:
                 points[("gp/scalarised_" if key in apart else "gp/") + key] = proposal.get(key)
             for name, ls in zip(features, proposal.get("lengthscales", ()), strict=False):
                 points[f"gp/lengthscale/{name}"] = ls
+            for key in ("cost_mean", "cost_std"):  # EHVI: each objective's own GP
+                for name, value in proposal.get(key, {}).items():
+                    points[f"gp/{key}/{name}"] = value
         for tag, value in points.items():
             if is_finite(value):
                 log.scalar(tag, float(value), step)

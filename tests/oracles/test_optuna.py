@@ -115,3 +115,35 @@ def test_several_objectives_use_multi_objective_tpe_and_cmaes_refuses_them(
             hyperparameters=zdt1_space(),
             sampler="cmaes",
         )
+
+
+def test_optunas_gp_sampler_needs_torch_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "torch" else real(n)
+    )
+    with pytest.raises(ValueError, match="GPSampler needs torch"):
+        OptunaOracle(
+            objective=keras_tuner.Objective(METRIC, "min"),
+            hyperparameters=bowl_space(),
+            sampler="gp",
+        )
+
+
+def test_optunas_gp_sampler_searches_two_objectives_where_torch_is_installed(
+    tmp_path: Path,
+) -> None:
+    """Only where torch is installed (it is not a dependency): the benchmarks' peer."""
+    pytest.importorskip("torch")
+    from functools import partial
+
+    import numpy as np
+
+    from tests.oracles.contract import random_hypervolumes, zdt1_hypervolumes
+
+    gp, _ = zdt1_hypervolumes(
+        partial(OptunaOracle, sampler="gp", num_initial_points=6), tmp_path, 20, range(2)
+    )
+    assert np.median(gp) > np.median(random_hypervolumes(tmp_path, 20, range(2)))

@@ -249,3 +249,20 @@ def test_a_trial_run_again_starts_its_curves_afresh(tmp_path):
     tb.clear_curves("3")
     assert not any((tmp_path / "3").rglob("events.out.tfevents.*"))
     assert board.read_scalars(tmp_path / "2" / "validation")["epoch_loss"] == [(0, 1.0)]
+
+
+def test_an_ehvi_proposal_files_each_objectives_prediction(tmp_path):
+    """Several objectives with EHVI: one GP per objective, each prediction under its name."""
+    tb = board.TrialBoard(tmp_path, SPACE, ["accuracy"], max_epochs=5)
+    proposal = {
+        "rule": "log_ehvi",
+        "acquisition": -2.5,
+        "cost_mean": {"val_loss": 0.4, "params": 4.2},
+        "cost_std": {"val_loss": 0.05, "params": 0.3},
+    }
+    tb.trial_ended(row("0", "COMPLETED", 0.5, 5, lr=0.01), 0.0, best=0.5, proposal=proposal)
+    tb.close()
+    search = scalars(tmp_path / "search")
+    assert search["gp/cost_mean/val_loss"] == [(0, pytest.approx(0.4))]
+    assert search["gp/cost_std/params"] == [(0, pytest.approx(0.3))]
+    assert search["gp/acquisition"] == [(0, pytest.approx(-2.5))] and "gp/mean" not in search

@@ -312,7 +312,9 @@ STRATEGIES: dict[str, Strategy] = {
         Strategy(
             _TUNERS + "Optuna",
             checks.OPTUNA_ARGUMENTS,
-            several_objectives=lambda args: args.get("sampler", "tpe") == "tpe",
+            several_objectives=lambda args: (
+                args.get("sampler", "tpe") not in checks.OPTUNA_SINGLE_OBJECTIVE
+            ),
         ),
         Strategy(_TUNERS + "Zoom", checks.ZOOM_ARGUMENTS, outputs=(files.ZOOM_STAGES_CSV,)),
         Strategy(

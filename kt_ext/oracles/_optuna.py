@@ -16,7 +16,12 @@ from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.oracles._base import SeededOracle
 from kt_ext.oracles._ucb import EncoderCache, leftover_values
-from kt_ext.oracles.checks import OPTUNA_ARGUMENTS, check_arguments, first_untried
+from kt_ext.oracles.checks import (
+    OPTUNA_ARGUMENTS,
+    OPTUNA_SINGLE_OBJECTIVE,
+    check_arguments,
+    first_untried,
+)
 
 _ATTEMPTS = 20  # asks per proposal before falling back to an untried configuration
 
@@ -74,7 +79,7 @@ class OptunaOracle(SeededOracle):
         check_arguments(OPTUNA_ARGUMENTS, {"max_trials": 10, **locals(), **oracle_args})
         _optuna()
         super().__init__(**oracle_args)
-        if self.multi and sampler == "cmaes":
+        if self.multi and sampler in OPTUNA_SINGLE_OBJECTIVE:
             raise ValueError(f"`sampler` {sampler!r} searches one objective; use tpe or gp")
         if sampler == "gp" and importlib.util.find_spec("torch") is None:
             raise ValueError("The value of `sampler` is 'gp', but Optuna's GPSampler needs torch.")

@@ -163,6 +163,7 @@ HALVING_MODES = ("async", "sync")
 HALVING_SAMPLERS = ("random", "gp")
 MULTI_OBJECTIVE_MODES = ("ehvi", "parego")  # the GP oracle with several objectives
 OPTUNA_SAMPLERS = ("tpe", "cmaes", "gp")
+OPTUNA_SINGLE_OBJECTIVE = ("cmaes",)  # Optuna samplers that search one objective only
 ZOOM_INNER = ("random", "bayes", "tpe")
 
 #: Any GP strategy's acquisition function: a name of :data:`kt_ext.gp.ACQUISITIONS`.

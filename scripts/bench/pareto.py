@@ -242,7 +242,9 @@ def real_job(method: str, seed: int, out: Path) -> dict[str, Any]:
 def main_real(args: argparse.Namespace) -> None:
     """Run the MNIST-1D cells that are missing, then write the real block."""
     cache = _common.Cache(args.out / "real.jsonl", ("method", "seed"))
-    todo = [(m, s) for m in args.methods for s in range(args.seeds) if (m, s) not in cache]
+    # seed by seed, every method of a seed before the next seed: a run stopped early still
+    # holds paired seeds for every method
+    todo = [(m, s) for s in range(args.seeds) for m in args.methods if (m, s) not in cache]
 
     def launch(item: tuple[str, int]) -> dict:
         return real_job(item[0], item[1], args.out)

@@ -41,6 +41,8 @@ from scipy.special import logsumexp, ndtr
 
 from kt_ext.gp._acquisition import log_expected_improvement
 
+_CHUNK = 2_000_000  # entries of one (candidates, boxes, objectives) array, ~16 MB
+
 
 def nondominated(costs: np.ndarray) -> np.ndarray:
     """The rows of ``costs`` no other row dominates (all columns minimised), duplicates once."""
@@ -108,10 +110,23 @@ def log_ehvi(mean: np.ndarray, std: np.ndarray, lower: np.ndarray, upper: np.nda
     Returns:
         ``(c,)``.
     """
-    log_psi = _log_psi(
-        mean[:, None, :], np.maximum(std, 1e-12)[:, None, :], lower[None], upper[None]
-    )
-    return logsumexp(log_psi.sum(axis=2), axis=1)
+    out = np.empty(len(mean))
+    for part in _chunks(len(mean), lower.size):
+        log_psi = _log_psi(
+            mean[part, None, :], np.maximum(std[part], 1e-12)[:, None, :], lower[None], upper[None]
+        )
+        out[part] = logsumexp(log_psi.sum(axis=2), axis=1)
+    return out
+
+
+def _chunks(n: int, per_candidate: int) -> list[slice]:
+    """Candidate slices whose ``(c, b, m)`` arrays stay under :data:`_CHUNK` entries each.
+
+    Three objectives and a front of ``k`` trials give ``(k + 1)²`` boxes: a
+    long search's front would otherwise need gigabytes per array.
+    """
+    step = max(1, _CHUNK // max(per_candidate, 1))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
 def log_ehvi_gradient(
@@ -123,6 +138,15 @@ def log_ehvi_gradient(
     ``z_t = (t - μ)/σ`` (``0`` at ``l = -inf``); each box's share of the sum
     weighs its ``∂ log ψ``.
     """
+    d_mean, d_std = np.empty_like(mean), np.empty_like(mean)
+    for part in _chunks(len(mean), lower.size):
+        d_mean[part], d_std[part] = _gradient(mean[part], std[part], lower, upper)
+    return d_mean, d_std
+
+
+def _gradient(
+    mean: np.ndarray, std: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     sd = np.maximum(std, 1e-12)[:, None, :]
     mu = mean[:, None, :]
     log_psi = _log_psi(mu, sd, lower[None], upper[None])

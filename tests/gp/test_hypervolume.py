@@ -73,3 +73,18 @@ def test_a_candidate_in_a_gap_of_the_front_beats_one_on_it() -> None:
     value = log_ehvi(mean, np.full((3, 2), 0.05), *boxes)
     assert value[0] == pytest.approx(np.log(0.6 * 0.6), abs=1e-3)  # the gap [0.4, 1)²
     assert value[0] > max(value[1], value[2]) + 2.0  # on the front; just inside its corner
+
+
+def test_many_boxes_are_evaluated_in_chunks_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kt_ext.gp import _hypervolume
+
+    rng = np.random.default_rng(5)
+    boxes = improvement_boxes(rng.random((8, 3)), np.full(3, 1.2))
+    mean, std = rng.random((50, 3)), 0.1 + rng.random((50, 3))
+    whole = (log_ehvi(mean, std, *boxes), *log_ehvi_gradient(mean, std, *boxes))
+    monkeypatch.setattr(_hypervolume, "_CHUNK", 3 * len(boxes[0]) * 7)  # 7 candidates a chunk
+    chunked = (log_ehvi(mean, std, *boxes), *log_ehvi_gradient(mean, std, *boxes))
+    for a, b in zip(whole, chunked, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

@@ -147,6 +147,7 @@ def log_ehvi_gradient(
 def _gradient(
     mean: np.ndarray, std: np.ndarray, lower: np.ndarray, upper: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`log_ehvi_gradient` for one chunk of candidates."""
     sd = np.maximum(std, 1e-12)[:, None, :]
     mu = mean[:, None, :]
     log_psi = _log_psi(mu, sd, lower[None], upper[None])

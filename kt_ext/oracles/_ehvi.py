@@ -19,10 +19,10 @@ from kt_ext.gp import (
     improvement_boxes,
     log_ehvi,
     log_ehvi_gradient,
-    nondominated,
     single_threaded_blas,
     standardise,
 )
+from kt_ext.objectives import pareto_ranks
 from kt_ext.oracles._candidates import (
     POLISH_STARTS,
     candidate_points,
@@ -135,7 +135,7 @@ class FrontProposer:
             reference = nadir + REFERENCE_MARGIN * np.maximum(nadir - best, 1e-9)
             front = observed if believed is None else np.vstack([observed, believed])
             lower, upper = improvement_boxes(front, reference)
-            on_front = _front_rows(observed)
+            on_front = np.flatnonzero(pareto_ranks(observed) == 0)
             centres = u_obs[rng.permutation(on_front)[:FRONT_STARTS]]
             u = candidate_points(encoder, centres, self.num_candidates, rng)
             active = encoder.active(u)
@@ -216,9 +216,3 @@ def _moments(gps: list[GaussianProcess], x: np.ndarray) -> tuple[np.ndarray, np.
     """Posterior means and deviations of the standardised costs, each ``(c, m)``."""
     moments = [gp.predict(x) for gp in gps]
     return np.column_stack([-mo[0] for mo in moments]), np.column_stack([mo[1] for mo in moments])
-
-
-def _front_rows(costs: np.ndarray) -> np.ndarray:
-    """Indices of the rows of ``costs`` on its front."""
-    front = nondominated(costs)
-    return np.flatnonzero([any(np.array_equal(row, f) for f in front) for row in costs])

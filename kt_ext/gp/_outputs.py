@@ -29,7 +29,24 @@ def clip_bad_tail(g: np.ndarray, fence: float = 1.5) -> np.ndarray:
     return np.maximum(g, q1 - fence * (q3 - q1))
 
 
-def standardise(g: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """``(g - mean) / std`` with ``std`` 1 for constant ``g``; also the mean and std used."""
-    mean, scale = float(g.mean()), float(g.std()) or 1.0
-    return (g - mean) / scale, mean, scale
+def standardise(g: np.ndarray, at_worst: bool = False) -> tuple[np.ndarray, float, float]:
+    """``(g - centre) / std`` with ``std`` 1 for constant ``g``; also the centre and std used.
+
+    The GP's prior mean is 0, so the centre is what it predicts far from
+    every observation. By default that is ``g``'s mean. With ``at_worst`` it
+    is ``g``'s lowest (worst) value, a pessimistic prior mean: far from the
+    data the model expects the worst seen, not the average, so an acquisition
+    that rewards uncertainty is no longer drawn to the box's unexplored
+    corners (De Ath, Fieldsend and Everson, "What do you mean? The role of
+    the mean function in Bayesian optimisation", GECCO 2020, who found the
+    worst observed value the best constant mean beyond a few dimensions).
+
+    Args:
+        g: Observed values (maximised), shape ``(n,)``.
+        at_worst: Centre on the lowest value instead of the mean.
+
+    Returns:
+        The standardised values, the centre and the scale.
+    """
+    centre, scale = float(g.min() if at_worst else g.mean()), float(g.std()) or 1.0
+    return (g - centre) / scale, centre, scale

@@ -64,7 +64,15 @@ class FrontProposer:
 
     Each objective, as a cost (lower is better), gets its own GP from the
     same core as the single-objective search (bad tail clipped, standardised,
-    hyperparameters refitted by :func:`kt_ext.oracles._ucb.refit`). In the
+    hyperparameters refitted by :func:`kt_ext.oracles._ucb.refit`), with one
+    difference: its prior mean is the worst observed cost, not the average
+    (``standardise(..., at_worst=True)``). With the average, EHVI values the
+    unexplored corners of the box, where every GP reverts to an average cost
+    with its largest deviation: on DTLZ2 (6-D, tail optimum inside the box)
+    the proposals after the initial design went to corners (every tail
+    coordinate at a bound) and 30 trials reached random search's hypervolume
+    (median 4.74 against 4.74); with the worst cost as prior mean, 5.20 (10
+    seeds), ZDT1/ZDT2 unchanged within 0.01. In the
     standardised costs, the front of the observed trials, and of running ones
     at their predicted means (the kriging believer, so parallel proposals
     differ), bounds the region a new trial could add; the reference point lies
@@ -196,7 +204,7 @@ class FrontProposer:
         warm = self.warm_start if self.warm_start and len(self.warm_start) == m else [None] * m
         gps, scales, observed, believed, fits = [], [], [], [], []
         for d in range(m):
-            y, centre, scale = standardise(clip_bad_tail(-costs[:, d]))
+            y, centre, scale = standardise(clip_bad_tail(-costs[:, d]), at_worst=True)
             observed.append(-y)
             params = refit(x_obs, y, rng, warm[d])
             fits.append([float(v) for v in params.to_vector()])

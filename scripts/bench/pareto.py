@@ -12,9 +12,12 @@ reported per trial, or Optuna's own study for Optuna's samplers):
   (needs torch), run natively with a study of two directions;
 * ``random``: KerasTuner's random search, seeded per trial by hash.
 
-Problems (minimise both): ``zdt1``, ``zdt2`` (5 dimensions) to choose on,
-``dtlz2`` (6 dimensions) and ``zdt1_mixed`` (ZDT1 with an integer and an
-unordered choice in its tail) to confirm. Each run is scored by the
+Problems (minimise both): ``zdt1``, ``zdt2`` (5 dimensions) and ``dtlz2``
+(6 dimensions; a confirmation problem until it showed why EHVI chased the
+box's corners) to choose on; ``zdt1_mixed`` (ZDT1 with an integer and an
+unordered choice in its tail), ``zdt3`` (5 dimensions, a front in five
+pieces) and ``fonseca`` (Fonseca and Fleming's problem on ``[-2, 2]^4``,
+its front inside the box) to confirm. Each run is scored by the
 hypervolume of its trials against a fixed reference point after 30 and 60
 trials. Seeds give independent streams (kt-ext's oracles hash
 ``(seed, trial)``; Optuna's samplers get a hash of the seed).
@@ -62,8 +65,10 @@ BUDGETS = (30, 60)
 PROBLEMS = {  # name: (dimensions, reference point, role)
     "zdt1": (5, (1.1, 11.0), "choose"),
     "zdt2": (5, (1.1, 11.0), "choose"),
-    "dtlz2": (6, (2.5, 2.5), "confirm"),
+    "dtlz2": (6, (2.5, 2.5), "choose"),  # a confirmation problem until EHVI's prior mean
     "zdt1_mixed": (5, (1.1, 11.0), "confirm"),
+    "zdt3": (5, (1.1, 11.0), "confirm"),
+    "fonseca": (4, (1.1, 1.1), "confirm"),
 }
 CHOICES = ("a", "b", "c", "d")  # zdt1_mixed: x5 as an unordered choice (its tail value)
 
@@ -79,8 +84,14 @@ def evaluate(problem: str, x: dict[str, Any]) -> tuple[float, float]:
         g = sum((v - 0.5) ** 2 for v in z[1:])
         a = z[0] * math.pi / 2
         return (1 + g) * math.cos(a), (1 + g) * math.sin(a)
+    if problem == "fonseca":  # Fonseca and Fleming (1995) on [-2, 2]^4
+        x = [4 * v - 2 for v in z]
+        c = 1 / math.sqrt(len(x))
+        return tuple(1 - math.exp(-sum((v - s * c) ** 2 for v in x)) for s in (1, -1))
     g = 1 + 9 * sum(z[1:]) / (len(z) - 1)
     ratio = z[0] / g
+    if problem == "zdt3":
+        return z[0], g * (1 - math.sqrt(ratio) - ratio * math.sin(10 * math.pi * z[0]))
     return z[0], g * (1 - (math.sqrt(ratio) if problem.startswith("zdt1") else ratio**2))
 
 

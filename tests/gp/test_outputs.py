@@ -23,3 +23,6 @@ def test_standardise() -> None:
     y, mean, scale = standardise(np.array([4.0, 4.0]))
     np.testing.assert_array_equal(y, [0.0, 0.0])
     assert scale == 1.0
+    y, worst, scale = standardise(np.array([1.0, 3.0]), at_worst=True)
+    np.testing.assert_allclose(y, [0.0, 2.0])  # the prior mean 0 is the lowest value
+    assert (worst, scale) == (1.0, 1.0)

@@ -366,14 +366,23 @@ def zdt1(values: dict[str, Any]) -> tuple[float, float]:
     return x[0], g * (1 - math.sqrt(x[0] / g))
 
 
-def bi_objective_search(oracle: Any, n: int) -> list[tuple[float, float]]:
-    """Run ``n`` ZDT1 trials reporting both objectives; their ``(f1, f2)`` in order."""
+def dtlz2(values: dict[str, Any]) -> tuple[float, float]:
+    """DTLZ2 with two objectives (Deb et al., 2002): a quarter circle at ``x1 .. = 0.5``."""
+    x = [values[f"x{i}"] for i in range(len(values))]
+    g = sum((v - 0.5) ** 2 for v in x[1:])
+    return (1 + g) * math.cos(x[0] * math.pi / 2), (1 + g) * math.sin(x[0] * math.pi / 2)
+
+
+def bi_objective_search(
+    oracle: Any, n: int, problem: Callable[[dict[str, Any]], tuple[float, float]] = zdt1
+) -> list[tuple[float, float]]:
+    """Run ``n`` trials of ``problem`` (ZDT1) reporting both objectives; their ``(f1, f2)``."""
     out = []
     for _ in range(n):
         trial = oracle.create_trial("tuner0")
         if trial.status != TrialStatus.RUNNING:
             break
-        f1, f2 = zdt1(trial.hyperparameters.values)
+        f1, f2 = problem(trial.hyperparameters.values)
         oracle.update_trial(trial.trial_id, {"f1": f1, "f2": f2})
         trial.status = TrialStatus.COMPLETED
         oracle.end_trial(trial)

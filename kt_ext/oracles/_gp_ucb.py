@@ -162,9 +162,9 @@ class GPUCBOracle(SeededOracle):
         u_obs, g, costs = self._observations(encoder)
         n_initial = self.num_initial_points or max(3, encoder.n_raw + 1)
         values = None
-        if index < n_initial or len(g) < 2:
+        if index < n_initial or len(u_obs) < 2:
             values = self._initial_values(encoder, index)
-        if values is None and len(g) >= 2:
+        if values is None and len(u_obs) >= 2:
             values = self._model_values(encoder, u_obs, g, costs, rng, trial_id)
         if values is None:
             values = leftover_values(encoder, rng, self._duplicate)
@@ -179,12 +179,12 @@ class GPUCBOracle(SeededOracle):
 
     def _observations(
         self, encoder: SpaceEncoder
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Raw points ``(n, p)``, maximised objective ``g`` ``(n,)`` of completed trials.
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Raw points ``(n, p)`` of completed trials and what the proposer models of them.
 
-        With several objectives and EHVI, ``g`` is a placeholder and the third
-        item holds the costs ``(n, m)`` the front proposer models (``None``
-        otherwise); with ParEGO, ``g`` is this proposal's scalarisation.
+        One objective: its maximised value ``g`` ``(n,)`` and ``None``. Several
+        with ParEGO: ``g`` is this proposal's scalarisation. Several with EHVI:
+        ``None`` and the costs ``(n, m)`` the front proposer models.
         """
         sign = 1.0 if self.objective.direction == "max" else -1.0
         rows, g, done = [], [], []
@@ -202,7 +202,7 @@ class GPUCBOracle(SeededOracle):
             costs = self.cost_matrix(done)
             usable = np.isfinite(costs).any(axis=1)
             u_arr = np.array(rows, dtype=float).reshape(len(done), encoder.n_raw)
-            return u_arr[usable], np.zeros(int(usable.sum())), costs[usable]
+            return u_arr[usable], None, costs[usable]
         if self.multi and done:  # ParEGO: this proposal's scalarisation
             weights = random_weights(len(self.objectives), self._weights_rng())
             costs = self.cost_matrix(done)
@@ -235,12 +235,12 @@ class GPUCBOracle(SeededOracle):
         self,
         encoder: SpaceEncoder,
         u_obs: np.ndarray,
-        g: np.ndarray,
+        g: np.ndarray | None,
         costs: np.ndarray | None,
         rng: np.random.Generator,
         trial_id: str,
     ) -> dict[str, Any] | None:
-        """Maximise the acquisition (EHVI given ``costs``); the best untried values, or ``None``."""
+        """Maximise the acquisition (EHVI given ``costs``, else on ``g``); best untried values."""
         pending = [
             encoder.encode(t.hyperparameters.values)
             for t in sorted(self.ongoing_trials.values(), key=lambda t: t.trial_id)
@@ -256,6 +256,7 @@ class GPUCBOracle(SeededOracle):
                 return None
             self._proposals[trial_id] = front.record([o.name for o in self.objectives])
             return front.values
+        assert g is not None  # one objective or ParEGO
         beta = self._beta(len(g), encoder.n_features)
         self._proposer.warm_start = self._gp_params
         proposal = self._proposer.propose(

@@ -36,11 +36,15 @@ def is_loopback(host: str) -> bool:
 
 
 def tensorboard_command(logdir: Path | str, host: str = LOOPBACK, port: int = 6006) -> list[str]:
-    """The command that serves ``logdir`` (TensorBoard from this Python environment)."""
+    """The command that serves ``logdir``: this environment's TensorBoard, every column ticked.
+
+    (:mod:`kt_ext.outputs.dashboard`: the HParams dashboard opens on every
+    hyperparameter of the space, not the first five.)
+    """
     return [
         sys.executable,
         "-m",
-        "tensorboard.main",
+        "kt_ext.outputs.dashboard",
         "--logdir",
         str(logdir),
         "--host",

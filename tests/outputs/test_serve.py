@@ -159,6 +159,29 @@ def test_headless_chromium_renders_the_hparams_dashboard(run, tmp_path):
     assert pixels.std() > 20  # a rendered page, not a blank one
 
 
+@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
+def test_the_dashboard_opens_with_every_hyperparameter_of_the_space_ticked(run):
+    """In a real browser: the whole space ticked, constant columns not (stock TensorBoard: 5)."""
+    from omegaconf import OmegaConf
+
+    from kt_ext.space import parse_space
+    from scripts.screenshot_hparams import CHROMIUM_FLAGS
+    from tests.outputs.browser import TICKED_COLUMNS, Browser
+
+    config = OmegaConf.load(run / ".hydra" / "config.yaml")
+    space = parse_space(OmegaConf.to_container(config.model.space, resolve=True))
+    tunable = {p.name for p in space.params if p.kind != "fixed"}
+    assert len(tunable) > 5  # more than stock TensorBoard ticks
+    with TensorBoardProcess(run) as tb:
+        wait_for_trials(tb.url, len(trials(run)))
+        with Browser(shutil.which("chromium"), CHROMIUM_FLAGS) as browser:
+            browser.open(tb.url + "#hparams")
+            columns = dict(browser.wait_for(TICKED_COLUMNS, timeout=120))
+    ticked = {name for name, shown in columns.items() if shown}
+    assert ticked == tunable | {"trial_status"}, columns
+    assert {"distribute", "replicas"} <= set(columns) - ticked  # constants stay a tick away
+
+
 def test_launcher_binds_loopback_by_default():
     command = tensorboard_command("/tmp/x")
     assert command[command.index("--host") + 1] == "127.0.0.1"

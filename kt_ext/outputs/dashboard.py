@@ -82,6 +82,14 @@ def every_column_assets(
 def main() -> None:
     """Serve like ``python -m tensorboard.main``, with :func:`every_column_assets`."""
     from absl import app
+
+    from kt_ext.native_log import import_tensorflow, native_log_dropped
+
+    import_tensorflow()  # TensorBoard reads through TensorFlow when it is installed
+    with native_log_dropped():  # its first device access (cuInit) logs from C++ too
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
     from tensorboard import default, main_lib, program
 
     main_lib.global_init()

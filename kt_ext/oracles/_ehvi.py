@@ -72,7 +72,9 @@ class FrontProposer:
     the proposals after the initial design went to corners (every tail
     coordinate at a bound) and 30 trials reached random search's hypervolume
     (median 4.74 against 4.74); with the worst cost as prior mean, 5.20 (10
-    seeds), ZDT1/ZDT2 unchanged within 0.01. In the
+    seeds), ZDT1/ZDT2 unchanged within 0.01. (GP-UCB keeps the average: for one
+    noisy or real objective the worst value explored too little;
+    ``scripts/bench/oracles.md``.) In the
     standardised costs, the front of the observed trials, and of running ones
     at their predicted means (the kriging believer, so parallel proposals
     differ), bounds the region a new trial could add; the reference point lies

@@ -138,8 +138,9 @@ def _hull(domains: Sequence[hp.Domain | None]) -> hp.Domain | None:
     return hp.RealInterval(float(min(bounds)), float(max(bounds)))
 
 
-#: Columns TensorBoard's HParams dashboard ticks when it opens (its frontend's constant): the
-#: hyperparameters flagged ``differs`` come first, in name order, and the first five are shown.
+#: Columns stock TensorBoard's HParams dashboard ticks when it opens (its frontend's constant):
+#: the hyperparameters flagged ``differs`` come first, in name order, and the first five are
+#: shown. ``scripts/board.py`` ticks every varying column instead (:mod:`.dashboard`).
 DASHBOARD_COLUMNS = 5
 
 

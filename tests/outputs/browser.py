@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
 import subprocess
 import tempfile
 import time
@@ -83,6 +84,9 @@ class Browser:
                     if "error" in reply:
                         raise RuntimeError(f"{method}: {reply['error']}")
                     return reply["result"]
+            ready, _, _ = select.select([self._from_browser], [], [], 1.0)
+            if not ready:
+                continue
             chunk = os.read(self._from_browser, 1 << 16)
             if not chunk:
                 raise RuntimeError("Chromium closed its DevTools pipe")

@@ -51,30 +51,29 @@ def patch_bundle(source: str) -> str | None:
 
 def every_column_assets(
     stock: Callable[[], BinaryIO] | None = None,
-) -> tuple[Callable[[], BinaryIO], bool]:
+) -> tuple[Callable[[], BinaryIO] | None, bool]:
     """An assets provider for ``program.TensorBoard``, and whether the dashboard was patched.
 
     Args:
         stock: TensorBoard's own provider (default: ``webfiles.zip`` of the
-            installed package).
+            installed package; ``None`` if it has none, which is returned as is).
     """
     if stock is None:
         from tensorboard import assets
 
         stock = assets.get_default_assets_zip_provider()
+        if stock is None:
+            return None, False
     with stock() as f, zipfile.ZipFile(f) as original:
         entries = [(info, original.read(info)) for info in original.infolist()]
+    bundles = [data for info, data in entries if info.filename == BUNDLE]
+    text = patch_bundle(bundles[0].decode("utf-8")) if len(bundles) == 1 else None
+    if text is None:
+        return stock, False
     out = io.BytesIO()
-    patched = False
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for info, data in entries:
-            if info.filename == BUNDLE:
-                text = patch_bundle(data.decode("utf-8"))
-                if text is not None:
-                    data, patched = text.encode("utf-8"), True
-            archive.writestr(info, data)
-    if not patched:
-        return stock, False
+            archive.writestr(info, text.encode("utf-8") if info.filename == BUNDLE else data)
     content = out.getvalue()
     return (lambda: io.BytesIO(content)), True
 

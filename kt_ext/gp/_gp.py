@@ -18,6 +18,16 @@ of the cube far too often under UCB. ``log σ_f² ~ N(0, 1)``; the noise prior
 ``log σ_n² ~ N(-8, 4)`` is wide and low, so the fine structure near an
 optimum is not written off as noise (a tighter ``N(-4, 1)`` cost about 3x in
 regret at 25 evaluations) while noisy objectives still fit their noise.
+
+``sparse=True`` swaps the length-scale penalty for the sparsity prior of
+SAAS (Eriksson and Jankowiak, UAI 2021), used at its MAP: each inverse
+squared length scale ``ρ = ℓ⁻²`` is half-Cauchy with scale ``τ = 0.1``,
+``log p = -log(1 + ρ²/τ²)``, which costs nothing for a flat dimension
+(``ρ → 0``) and a few nats for each one the data use. With fewer trials than
+dimensions the centred penalty keeps every dimension at ``ℓ₀`` and so in the
+model; the sparse prior switches off those the data do not need. It is for
+explaining a fit (:mod:`kt_ext.outputs.importance`), not for searching: a
+search wants every dimension kept in play.
 """
 
 from __future__ import annotations
@@ -42,6 +52,8 @@ _AMPLITUDE_PRIOR = (0.0, 1.0)
 _NOISE_PRIOR = (-8.0, 4.0)
 # Weight of the length-scale penalty c · (ℓ² + ℓ⁻²).
 _LENGTHSCALE_PENALTY = 0.1
+# Scale τ of the sparse (SAAS) prior's half-Cauchy on ρ = ℓ⁻².
+_SPARSE_SCALE = 0.1
 _LOG_2PI = math.log(2.0 * math.pi)
 _SQRT5 = math.sqrt(5.0)
 
@@ -105,13 +117,18 @@ def _inverse_from_cholesky(chol: np.ndarray) -> np.ndarray:
     return np.tril(inv) + np.tril(inv, -1).T
 
 
-def _log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
+def _log_prior(theta: np.ndarray, sparse: bool = False) -> tuple[float, np.ndarray]:
     """Log prior density of ``θ`` (up to a constant) and its gradient; see the module docstring."""
     grad = np.empty_like(theta)
     value = 0.0
     for i, (mean, var) in ((0, _AMPLITUDE_PRIOR), (-1, _NOISE_PRIOR)):
         value -= 0.5 * (theta[i] - mean) ** 2 / var
         grad[i] = -(theta[i] - mean) / var
+    if sparse:  # -log(1 + q), q = ρ²/τ² with ρ = e^(-2 log ℓ): dq/dθ = -4q
+        q = np.exp(-4.0 * theta[1:-1]) / _SPARSE_SCALE**2
+        value -= float(np.sum(np.log1p(q)))
+        grad[1:-1] = 4.0 * q / (1.0 + q)
+        return value, grad
     centre = _log_centre(len(theta) - 2)
     up, down = np.exp(2.0 * (theta[1:-1] - centre)), np.exp(-2.0 * (theta[1:-1] - centre))
     value -= _LENGTHSCALE_PENALTY * float(np.sum(up + down))
@@ -149,7 +166,7 @@ def _bounds(dim: int) -> list[tuple[float, float]]:
 
 
 def neg_log_posterior(
-    theta: np.ndarray, sq_diff: np.ndarray, y: np.ndarray
+    theta: np.ndarray, sq_diff: np.ndarray, y: np.ndarray, sparse: bool = False
 ) -> tuple[float, np.ndarray]:
     """Negative log marginal likelihood plus negative log prior, and its gradient in ``θ``.
 
@@ -157,6 +174,7 @@ def neg_log_posterior(
         theta: ``(log σ_f², log ℓ_1..D, log σ_n²)``, shape ``(D + 2,)``.
         sq_diff: Pairwise squared differences of the inputs, shape ``(n, n, D)``.
         y: Standardised outputs, shape ``(n,)``.
+        sparse: The sparse length-scale prior instead of the centred one.
 
     Returns:
         The value and the gradient, shape ``(D + 2,)``.
@@ -181,7 +199,7 @@ def neg_log_posterior(
     grad[1:-1] = 0.5 * (wg.ravel() @ flat) * inv_ls2
     grad[-1] = 0.5 * noise * np.trace(w)
     mll = -0.5 * y @ alpha - np.sum(np.log(np.diag(chol))) - 0.5 * n * _LOG_2PI
-    log_prior, grad_prior = _log_prior(theta)
+    log_prior, grad_prior = _log_prior(theta, sparse)
     return float(-(mll + log_prior)), -(grad + grad_prior)
 
 
@@ -191,6 +209,7 @@ def fit_params(
     rng: np.random.Generator,
     warm_start: GPParams | None = None,
     restarts: int = 2,
+    sparse: bool = False,
 ) -> GPParams:
     """MAP kernel hyperparameters by L-BFGS-B from the warm start and ``restarts`` prior draws.
 
@@ -200,6 +219,7 @@ def fit_params(
         rng: Source of the random restarts.
         warm_start: Previous fit (used if its dimension matches ``D``).
         restarts: Extra starting points drawn from the prior.
+        sparse: The sparse length-scale prior (see the module docstring).
 
     Returns:
         The best parameters found.
@@ -214,12 +234,14 @@ def fit_params(
     for _ in range(restarts):  # around the prior's mode, one unit of log scale wide
         starts.append(np.clip(_start(dim) + rng.normal(0.0, 1.0, dim + 2), lower, upper))
     with single_threaded_blas():
-        best_theta = _best_of(starts, sq_diff, y, bounds)
+        best_theta = _best_of(starts, (sq_diff, y, sparse), bounds)
     return GPParams.from_vector(best_theta)
 
 
 def _best_of(
-    starts: list[np.ndarray], sq_diff: np.ndarray, y: np.ndarray, bounds: list[tuple[float, float]]
+    starts: list[np.ndarray],
+    args: tuple[np.ndarray, np.ndarray, bool],
+    bounds: list[tuple[float, float]],
 ) -> np.ndarray:
     """The L-BFGS-B result with the lowest negative log posterior over ``starts``."""
     best_theta, best_value = starts[0], math.inf
@@ -228,7 +250,7 @@ def _best_of(
             result = scipy.optimize.minimize(
                 neg_log_posterior,
                 start,
-                args=(sq_diff, y),
+                args=args,
                 jac=True,
                 method="L-BFGS-B",
                 bounds=bounds,

@@ -25,10 +25,11 @@ import numpy as np
 from kt_ext.objectives import Objective, as_costs, pareto_ranks
 from kt_ext.outputs import files, results
 from kt_ext.outputs.figures import plt, save_figure
-from kt_ext.outputs.importance import MIN_TRIALS, importance
+from kt_ext.outputs.importance import MIN_TRIALS, Importance, importance
 
 log = logging.getLogger(__name__)
 TOP_LINES = 3  # hyperparameters named per objective in the log
+REFITS = 8  # leave-one-out refits behind each importance's range
 
 
 def objectives_of(run_dir: Path, objective: str, direction: str) -> list[Objective]:
@@ -75,19 +76,26 @@ def write_tradeoffs(
             MIN_TRIALS,
         )
     for k, o in enumerate(objectives if len(rows) >= MIN_TRIALS else ()):
-        found = importance(space, [r["values"] for r in rows], costs[:, k])
+        found = importance(space, [r["values"] for r in rows], costs[:, k], refits=REFITS)
         if found:
             ranking[o.name] = found
-            top = ", ".join(f"{n} {v:.2f}" for n, v in list(found.items())[:TOP_LINES])
+            top = ", ".join(f"{n} {_described(v)}" for n, v in list(found.items())[:TOP_LINES])
             log.info(
-                "what mattered for %s (share of its variance, %d trials): %s",
+                "what mattered for %s (share of its variance, %d trials; leaving one out): %s",
                 o.name,
                 len(rows),
                 top,
             )
     if ranking:
         table = [
-            {"objective": o, "hyperparameter": n, "importance": round(v, 4)}
+            {
+                "objective": o,
+                "hyperparameter": n,
+                "importance": round(v.share, 4),
+                "low": round(v.low, 4),
+                "high": round(v.high, 4),
+                "moved_with": " ".join(v.moved_with),
+            }
             for o, found in ranking.items()
             for n, v in found.items()
         ]
@@ -100,15 +108,33 @@ def write_tradeoffs(
     return written
 
 
-def _plot_importance(ranking: dict[str, dict[str, float]], trials: int, path: Path) -> None:
+def _described(found: Importance) -> str:
+    """``0.28 (0.01-0.44; moved with units)``: share, leave-one-out range, confounded entries."""
+    told = f"{found.share:.2f} ({found.low:.2f}-{found.high:.2f}"
+    if not found.moved_with:
+        return told + ")"
+    more = ", ..." if len(found.moved_with) > TOP_LINES else ""
+    return told + f"; moved with {', '.join(found.moved_with[:TOP_LINES])}{more})"
+
+
+def _plot_importance(ranking: dict[str, dict[str, Importance]], trials: int, path: Path) -> None:
     width = max(6.4, 4.5 * len(ranking))  # as wide as the report's other figures
     fig, axes = plt.subplots(1, len(ranking), figsize=(width, 4.0), squeeze=False)
     for ax, (name, found) in zip(axes[0], ranking.items(), strict=True):
         names = list(found)[::-1]
-        ax.barh(names, [max(found[n], 0.0) for n in names], color="tab:blue")
-        ax.set_xlabel("share of the objective's variance")
+        labels = [f"{n} *" if found[n].moved_with else n for n in names]
+        shares = np.array([max(found[n].share, 0.0) for n in names])
+        lows = np.array([max(found[n].low, 0.0) for n in names])
+        highs = np.array([max(found[n].high, 0.0) for n in names])
+        ax.barh(labels, shares, color="tab:blue", xerr=[shares - lows, highs - shares], capsize=2)
+        ax.set_xlabel("share of its variance (whiskers: leaving one trial out)", fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
         ax.set_title(f"what mattered: {name}", fontsize=9)
-    fig.suptitle(f"conditional permutation importance (GP surrogate), {trials} trials", fontsize=9)
+    fig.suptitle(
+        f"total effect on a sparse GP surrogate, {trials} trials"
+        " (*: moved with other entries across them, see importance.csv)",
+        fontsize=9,
+    )
     save_figure(fig, path)
 
 

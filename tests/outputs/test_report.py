@@ -104,6 +104,8 @@ def test_report_run_writes_plots_and_tables(tmp_path):
         "partial_dependence.png",
         "best_table.txt",
         "best_table.csv",
+        "importance.png",  # ranked from 8 trials
+        "importance.csv",
     }
     for f in files:
         if f.suffix == ".png":

@@ -60,16 +60,32 @@ def test_predict_with_gradient_matches_finite_differences() -> None:
         np.testing.assert_allclose(d_std[:, d], (sp - sm) / (2 * eps), rtol=1e-4, atol=1e-7)
 
 
-def test_neg_log_posterior_gradient_matches_finite_differences() -> None:
+@pytest.mark.parametrize("sparse", [False, True])
+def test_neg_log_posterior_gradient_matches_finite_differences(sparse: bool) -> None:
     rng = np.random.default_rng(1)
     x = rng.random((20, 3))
     y = np.sin(6 * x[:, 0]) + x[:, 1] ** 2
     y = (y - y.mean()) / y.std()
     sq = squared_differences(x, x)
     theta = np.array([0.1, -1.0, 0.2, 0.5, -3.0])
-    _, grad = neg_log_posterior(theta, sq, y)
-    numeric = scipy.optimize.approx_fprime(theta, lambda t: neg_log_posterior(t, sq, y)[0], 1e-6)
+    _, grad = neg_log_posterior(theta, sq, y, sparse)
+    numeric = scipy.optimize.approx_fprime(
+        theta, lambda t: neg_log_posterior(t, sq, y, sparse)[0], 1e-6
+    )
     np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-4)
+
+
+def test_with_few_points_the_sparse_prior_switches_off_the_dimensions_not_needed() -> None:
+    """8 points in 6 dimensions, one of which matters: the centred prior keeps the other five
+    near its mode (in the model); the sparse one sends them to long length scales."""
+    rng = np.random.default_rng(4)
+    x = rng.random((8, 6))
+    y = np.sin(3 * x[:, 0])
+    y = (y - y.mean()) / y.std()
+    centred = fit_params(x, y, np.random.default_rng(0), restarts=4)
+    sparse = fit_params(x, y, np.random.default_rng(0), restarts=4, sparse=True)
+    assert np.min(sparse.lengthscales[1:]) > 10 * sparse.lengthscales[0]
+    assert np.min(sparse.lengthscales[1:]) > 3 * np.max(centred.lengthscales[1:])
 
 
 def test_fit_finds_the_relevant_dimension_and_the_noise() -> None:

@@ -29,20 +29,20 @@ single trials is shown by refitting without one trial at a time
 entries whose values moved together across the trials are named, since no
 estimator can tell their effects apart from those trials.
 
-Why this estimator, measured (10 seeds of random trials; "top" = the entry
-ranked first is one that matters, "all" = every entry that matters ranks
-above every one that does not; the earlier estimator, Breiman's permutation
-importance on held-out folds of a GP with the centred prior, in brackets).
-Chosen on the tests' two synthetic problems (7 entries, 4 matter, one
-conditional) and on the parameter count of the default ``model=mlp`` space
-(11 entries, ``units`` and ``num_layers`` matter): at 8 trials top 8-9/10
-(5-8), all 1, 4, 8/10 (0, 4, 1); at 15 trials all 5, 8, 10/10 (2, 5, 7);
-at 40 trials all 10/10 on both test problems (10/10). Confirmed, after the
-choice, on Keras's own parameter counts of ``model=cnn`` (digits) and
-``model=cnn1d`` (MNIST-1D), whose entries interact: at 8 trials top 4 and
-7/10 (3, 6), at 10 trials 3 and 10/10 (5, 8), at 15 trials top 9 and
-10/10 (7, 10), all 4 and 7/10 (0, 3). So from :data:`MIN_TRIALS` trials the
-first entry is usually, not always, one that matters; every ranking is
+Why this estimator, measured (``scripts/bench/importance.py``, results in
+``importance.md``; 10 seeds of random trials; "top" = the entry ranked
+first is one that matters, "all" = every entry that matters ranks above
+every one that does not; the earlier estimator, Breiman's permutation
+importance on held-out folds of a GP with the search's centred prior, in
+brackets). Chosen on the tests' two synthetic problems (7 entries, 4 matter,
+one conditional) and the parameter count of the default ``model=mlp`` space
+(11 entries, ``units`` and ``num_layers`` matter): at 8 trials top 8, 9, 9
+(8, 8, 5), all 1, 4, 8 (0, 4, 1); at 15 trials all 5, 8, 10 (2, 5, 7); at
+40 trials all 10/10 (10/10). Confirmed, after the choice, on Keras's own
+parameter counts of ``model=cnn`` and ``model=cnn1d``, whose entries
+interact: at 8 trials top 6 and 7 (5, 7), all 0 and 5 (0, 0); at 15 trials
+all 3 and 10 (0, 8). So from :data:`MIN_TRIALS` trials the first entry is
+usually, not always, one that matters; every ranking is
 shown with its trial count and its leave-one-out range. On a real default
 run (``search.objectives=[val_loss,params] strategy=bayes``, 8 trials) the
 GP's proposals made smaller models with larger learning rates and less

@@ -4,8 +4,10 @@ For a run directory::
 
     convergence.png         best-so-far objective against trial number (and every trial's score)
     partial_dependence.png  objective landscape: one panel per hyperparameter (diagonal) and
-                            pairwise contours for the most influential ones, from a GP fitted
-                            to the trials (like scikit-optimize's ``plot_objective``)
+                            pairwise contours for the ones that mattered most (the ranking of
+                            :mod:`kt_ext.outputs.importance`; below its trial count, the
+                            space's order), from a GP fitted to the trials (like
+                            scikit-optimize's ``plot_objective``)
     curves.png              per-epoch validation curves of the top-N configurations
     best_table.txt/.csv     the best-N table
 
@@ -26,18 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np  # noqa: E402
-import yaml  # noqa: E402
+import numpy as np
+import yaml
 
-from kt_ext.gp import GaussianProcess, SpaceEncoder, fit_params, standardise  # noqa: E402
-from kt_ext.outputs import (
-    files,  # noqa: E402
-    results,  # noqa: E402
-)
-from kt_ext.outputs.board import read_scalars  # noqa: E402
-from kt_ext.outputs.figures import plt, save_figure  # noqa: E402
-from kt_ext.outputs.files import CURVE_PREFIX, PROJECT, TRAIN_RUN, VALIDATION_RUN, job_order  # noqa: E402  # noqa: E402
-from kt_ext.outputs.tradeoffs import write_tradeoffs  # noqa: E402
+from kt_ext.gp import GaussianProcess, SpaceEncoder, fit_params, standardise
+from kt_ext.outputs import files, results
+from kt_ext.outputs.board import read_scalars
+from kt_ext.outputs.figures import plt, save_figure
+from kt_ext.outputs.files import CURVE_PREFIX, PROJECT, TRAIN_RUN, VALIDATION_RUN, job_order
+from kt_ext.outputs.importance import importance
+from kt_ext.outputs.tradeoffs import write_tradeoffs
 
 _PD_SAMPLES = 128  # points the partial dependence averages over
 _PD_GRID = 40  # grid points per 1-D panel (20 per axis in pairs)
@@ -209,11 +209,6 @@ class Surrogate:
         x = self.encoder.features(self.encoder.snap(u))
         return self.gp.predict(x)[0] * self.scale + self.mean
 
-    def importance(self) -> np.ndarray:
-        """Per hyperparameter, 1 / its shortest length scale (higher: more influential)."""
-        ls = self.gp.params.lengthscales
-        return np.array([1.0 / ls[d.col : d.col + d.width].min() for d in self.encoder.dims])
-
 
 def fit_surrogate(record: RunRecord, seed: int = 0) -> Surrogate | None:
     """A GP over the completed trials, or ``None`` with fewer than 3 or no tunable entry."""
@@ -263,7 +258,9 @@ def plot_partial_dependence(record: RunRecord, path: Path, seed: int = 0) -> boo
     enc = surrogate.encoder
     rng = np.random.default_rng(seed)
     samples = enc.snap(rng.random((_PD_SAMPLES, enc.n_raw)))
-    order = np.argsort(-surrogate.importance())
+    done = scored(record)
+    ranking = importance(record.space, [r.values for r in done], [r.score for r in done], seed)
+    order = [enc.names.index(n) for n in ranking] if ranking else list(range(enc.n_raw))
     pairs = [int(i) for i in order[: min(_PAIR_DIMS, enc.n_raw)]]
     rest = [int(i) for i in order[len(pairs) :]]
     n = len(pairs)
@@ -282,7 +279,7 @@ def plot_partial_dependence(record: RunRecord, path: Path, seed: int = 0) -> boo
         _panel_1d(axes[n + k // cols][k % cols], surrogate, i, samples, record)
     fig.suptitle(
         f"Partial dependence of {record.objective} (GP over {len(surrogate.y_obs)} trials; "
-        "most influential first)",
+        + ("what mattered most first)" if ranking else "in the space's order)"),
         fontsize=10,
     )
     save_figure(fig, path)

@@ -62,6 +62,7 @@ import numpy as np
 from kt_ext.gp import GaussianProcess, SpaceEncoder, fit_params, standardise
 
 RESTARTS = 4  # extra starting points of the one MAP fit on all trials
+MAX_PAIRS = 2000  # pairs of trials per entry, at most (all of them up to 45 trials)
 TOGETHER = 0.8  # |correlation| across trials from which two entries "moved together"
 PAIRED = 6  # trials where both are active, at least, to say so
 MIN_TRIALS = 8  # fewer completed trials: no importance (see the module docstring)
@@ -195,10 +196,13 @@ def _shares(
         if len(on) < 2:
             continue
         into, source = (a.ravel() for a in np.meshgrid(on, on, indexing="ij"))
-        pairs = into != source
+        pairs = np.flatnonzero(into != source)
+        if len(pairs) > MAX_PAIRS:  # a random sample of them (Monte Carlo Jansen)
+            pairs = rng.choice(pairs, MAX_PAIRS, replace=False)
         into, source = into[pairs], source[pairs]
         swapped = u[into].copy()
         swapped[:, block] = u[np.ix_(source, block)]
         change = gp.predict(encoder.features(swapped))[0] - fitted[into]
-        out[d.raw] = 0.5 * float(np.sum(change**2)) / (len(u) * (len(on) - 1))
+        # weighted by the share of trials where the entry is active
+        out[d.raw] = 0.5 * float(np.mean(change**2)) * len(on) / len(u)
     return out / float(np.var(g))

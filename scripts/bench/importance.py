@@ -41,7 +41,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from kt_ext.outputs.importance import importance  # noqa: E402
-from kt_ext.tuners._trial import trial_seed  # noqa: E402
 from scripts.bench import _common  # noqa: E402
 
 NAME = "importance"
@@ -201,6 +200,7 @@ def keras_problem(model: str, shape: tuple[int, ...]) -> tuple[list, Draw, set, 
     from hydra.utils import instantiate
 
     from kt_ext.space import parse_space
+    from kt_ext.tuners._trial import trial_seed  # imports TensorFlow
 
     conf = yaml.safe_load((_common.CONF / "model" / f"{model}.yaml").read_text())
     hp = kt.HyperParameters()

@@ -36,7 +36,6 @@ from kt_ext.outputs import files, results
 from kt_ext.outputs.board import read_scalars
 from kt_ext.outputs.figures import plt, save_figure
 from kt_ext.outputs.files import CURVE_PREFIX, PROJECT, TRAIN_RUN, VALIDATION_RUN, job_order
-from kt_ext.outputs.importance import importance
 from kt_ext.outputs.tradeoffs import write_tradeoffs
 
 _PD_SAMPLES = 128  # points the partial dependence averages over
@@ -250,17 +249,24 @@ def partial_dependence(
     return out
 
 
-def plot_partial_dependence(record: RunRecord, path: Path, seed: int = 0) -> bool:
-    """The objective landscape (see the module docstring); ``False`` if too few trials."""
+def plot_partial_dependence(
+    record: RunRecord, path: Path, ranked: Sequence[str] = (), seed: int = 0
+) -> bool:
+    """The objective landscape (see the module docstring); ``False`` if too few trials.
+
+    Args:
+        record: The run.
+        path: The PNG to write.
+        ranked: Hyperparameter names, what mattered most first (empty: the space's order).
+        seed: Seed of the GP fit and of the points averaged over.
+    """
     surrogate = fit_surrogate(record, seed)
     if surrogate is None:
         return False
     enc = surrogate.encoder
     rng = np.random.default_rng(seed)
     samples = enc.snap(rng.random((_PD_SAMPLES, enc.n_raw)))
-    done = scored(record)
-    ranking = importance(record.space, [r.values for r in done], [r.score for r in done], seed)
-    order = [enc.names.index(n) for n in ranking] if ranking else list(range(enc.n_raw))
+    order = [enc.names.index(n) for n in ranked] if ranked else list(range(enc.n_raw))
     pairs = [int(i) for i in order[: min(_PAIR_DIMS, enc.n_raw)]]
     rest = [int(i) for i in order[len(pairs) :]]
     n = len(pairs)
@@ -279,7 +285,7 @@ def plot_partial_dependence(record: RunRecord, path: Path, seed: int = 0) -> boo
         _panel_1d(axes[n + k // cols][k % cols], surrogate, i, samples, record)
     fig.suptitle(
         f"Partial dependence of {record.objective} (GP over {len(surrogate.y_obs)} trials; "
-        + ("what mattered most first)" if ranking else "in the space's order)"),
+        + ("what mattered most first)" if ranked else "in the space's order)"),
         fontsize=10,
     )
     save_figure(fig, path)
@@ -347,14 +353,15 @@ def report_run(run_dir: Path, top_n: int = 5) -> list[Path]:
     written = [run_dir / files.CONVERGENCE_PNG, run_dir / files.CURVES_PNG]
     plot_convergence([record], written[0])
     plot_curves(record, written[1], top_n)
-    if plot_partial_dependence(record, run_dir / files.PARTIAL_DEPENDENCE_PNG):
+    tradeoffs, ranking = write_tradeoffs(run_dir, record.space, record.objective, record.direction)
+    first = list(next(iter(ranking.values()), {}))  # the panels' order: what mattered
+    if plot_partial_dependence(record, run_dir / files.PARTIAL_DEPENDENCE_PNG, first):
         written.append(run_dir / files.PARTIAL_DEPENDENCE_PNG)
     table = results.best_table(record.rows, record.objective, record.direction, top_n)
     results.write_text(run_dir / files.BEST_TABLE, table + "\n")
     results.write_text(run_dir / files.BEST_TABLE_CSV, best_table_csv(record, top_n))
     written += [run_dir / files.BEST_TABLE, run_dir / files.BEST_TABLE_CSV]
-    written += write_tradeoffs(run_dir, record.space, record.objective, record.direction)
-    return written
+    return written + tradeoffs
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:

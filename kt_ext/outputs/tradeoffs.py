@@ -60,8 +60,13 @@ def completed(run_dir: Path, objectives: Sequence[Objective]) -> list[dict[str, 
 
 def write_tradeoffs(
     run_dir: Path, space: Sequence[dict[str, Any]], objective: str, direction: str
-) -> list[Path]:
-    """Write the importance plot and table and, with several objectives, the Pareto plot."""
+) -> tuple[list[Path], dict[str, dict[str, Importance]]]:
+    """Write the importance plot and table and, with several objectives, the Pareto plot.
+
+    Returns:
+        The files written, and each ranked objective's importance (its first
+        objective first; empty below :data:`MIN_TRIALS` trials).
+    """
     run_dir = Path(run_dir)
     objectives = objectives_of(run_dir, objective, direction)
     rows = completed(run_dir, objectives)
@@ -105,7 +110,7 @@ def write_tradeoffs(
     if len(objectives) > 1 and rows:
         _plot_pareto(rows, objectives, costs, run_dir / files.PARETO_PNG)
         written.append(run_dir / files.PARETO_PNG)
-    return written
+    return written, ranking
 
 
 def _described(found: Importance) -> str:

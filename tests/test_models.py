@@ -105,3 +105,18 @@ def test_weight_decay_is_l2_on_kernels():
     dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
     assert isinstance(dense.kernel_regularizer, keras.regularizers.L2)
     assert dense.kernel_regularizer.l2 == pytest.approx(1e-4)
+
+
+def test_the_importance_benchmarks_parameter_count_is_keras():
+    """scripts/bench/importance.py counts the default MLP's parameters in closed form."""
+    import math
+
+    import numpy as np
+
+    from scripts.bench.importance import mlp_params
+
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        values, log_count = mlp_params(rng)
+        model = build_mlp(values, input_shape=(8, 8, 1), num_classes=10, **KW)
+        assert math.log10(model.count_params()) == pytest.approx(log_count, abs=1e-12)

@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
 from kt_ext.outputs.importance import importance
+from kt_ext.space import parse_space
 from scripts.bench.importance import (
     CASES,
     MLP_SPACE,
@@ -18,6 +20,7 @@ from scripts.bench.importance import (
     mlp_params,
     separated,
 )
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -108,3 +111,22 @@ def test_too_few_or_constant_results_give_no_ranking() -> None:
     assert importance(space, [{"x": i / 7} for i in range(7)], list(range(7))) is None
     assert importance(space, [{"x": i / 10} for i in range(10)], [1.0] * 10) is None
     assert importance(space, [{"x": i / 10} for i in range(10)], [math.nan] * 10) is None
+
+
+def test_the_benchmarks_mlp_space_is_conf_model_mlps() -> None:
+    """MLP_SPACE copies conf/model/mlp.yaml in KerasTuner's form (steps aside: the draws keep
+    them, the encoder sees those entries as continuous); a change to the YAML fails here."""
+    conf = yaml.safe_load((ROOT / "conf" / "model" / "mlp.yaml").read_text())
+    expected = {p.name: p for p in parse_space(conf["space"]).params}
+    assert [e["config"]["name"] for e in MLP_SPACE] == list(expected)
+    for entry in MLP_SPACE:
+        c, p = entry["config"], expected[entry["config"]["name"]]
+        kind = {"Float": "float", "Int": "int", "Choice": "choice", "Boolean": "bool"}
+        assert kind[entry["class_name"]] == p.kind, p.name
+        if p.kind in ("float", "int"):
+            assert (c["min_value"], c["max_value"]) == (p.low, p.high), p.name
+            assert (c.get("sampling") == "log") == p.log, p.name
+        if p.kind == "choice":
+            assert tuple(c["values"]) == p.values and c["ordered"] == bool(p.ordered), p.name
+        parents = [(k["config"]["name"], tuple(k["config"]["values"])) for k in c["conditions"]]
+        assert parents == [(w.parent, w.values) for w in p.when], p.name

@@ -29,6 +29,7 @@ from kt_ext.outputs.importance import MIN_TRIALS, Importance, importance
 
 log = logging.getLogger(__name__)
 TOP_LINES = 3  # hyperparameters named per objective in the log
+MOVED_SHOWN = 3  # entries named as moved with one of them, at most
 REFITS = 8  # leave-one-out refits behind each importance's range
 
 
@@ -118,8 +119,8 @@ def _described(found: Importance) -> str:
     told = f"{found.share:.2f} ({found.low:.2f}-{found.high:.2f}"
     if not found.moved_with:
         return told + ")"
-    more = ", ..." if len(found.moved_with) > TOP_LINES else ""
-    return told + f"; moved with {', '.join(found.moved_with[:TOP_LINES])}{more})"
+    more = ", ..." if len(found.moved_with) > MOVED_SHOWN else ""
+    return told + f"; moved with {', '.join(found.moved_with[:MOVED_SHOWN])}{more})"
 
 
 def _plot_importance(ranking: dict[str, dict[str, Importance]], trials: int, path: Path) -> None:

@@ -482,7 +482,7 @@ def _against_full_random(
     goal = statistics.median(at(rows[("random20", s)], full) for s in range(seeds))
     report.add(
         f"\nRandom search's median after 20 full trainings ({full} epochs): {goal:{fmt}}. "
-        f"Epochs each method needs to reach it (target: at most {full // 3}, a third):\n"
+        f"Epochs each method needs to reach it (target: at most {REAL_BUDGET}, a third):\n"
     )
     for m in methods:
         budget = REAL_BUDGETS.get(m, REAL_BUDGET)

@@ -15,8 +15,10 @@ and those held out to confirm them (``confirm``); both are reported. Per
 task: the median over seeds of the best validation loss and of the winner's
 test accuracy, and each strategy against ``bayes`` seed by seed (difference
 of the medians of the best validation loss, its 95% paired bootstrap
-interval, seeds won/lost/tied; positive: better than ``bayes``); then each
-strategy's mean rank over the tasks of each role.
+interval, seeds won/lost/tied; positive: better than ``bayes``), the
+median best after the first :data:`CHECKPOINTS` trials (does the model-guided
+part of a run gain on random search's?); then each strategy's mean rank over
+the tasks of each role.
 
 Usage::
 
@@ -48,6 +50,7 @@ TASKS: dict[str, tuple[str, list[str]]] = {
     "cancer-mlp": ("confirm", ["data=breast_cancer", "model=mlp", "search.epochs=30"]),
 }
 COMMON = ["search.objective=val_loss", "search.early_stopping_patience=3"]
+CHECKPOINTS = (5, 10)  # trials after which the median best is also reported (the curve's shape)
 
 
 def best_curve(run_dir: Path) -> list[float]:
@@ -110,10 +113,16 @@ def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: i
             if s != REFERENCE and REFERENCE in have:
                 ref = [rows[(task, REFERENCE, k)]["best_val_loss"] for k in range(seeds)]
                 cell = paired_cell(paired(loss, ref, sign=-1.0), ".4f")
+            early = [
+                f"{median([r['curve'][n - 1] for r in runs]):.4f}"
+                for n in CHECKPOINTS
+                if n <= trials
+            ]
             table.append(
                 [
                     s,
                     f"{median(loss):.4f}",
+                    " / ".join(early),
                     f"{median([r['test_accuracy'] for r in runs]):.4f}",
                     f"{median([r['seconds'] for r in runs]):.0f}",
                     sum(r["failed"] for r in runs),
@@ -124,6 +133,7 @@ def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: i
             [
                 "strategy",
                 "best val_loss",
+                f"after {' / '.join(str(n) for n in CHECKPOINTS if n <= trials)} trials",
                 "test accuracy",
                 "s per run",
                 "failed trials",

@@ -94,7 +94,8 @@ for name, strategy, replicas, batch in [("mirrored", mirrored, 2, 32), ("default
     keras.utils.set_random_seed(7)
     space = parse_space({**fixed, "batch_size": batch})
     hm = SpaceHyperModel(space, build_mlp, data, metrics=["accuracy"], max_epochs=4,
-                         shuffle_buffer=2000, verbose=0, replicas=replicas)
+                         shuffle_buffer=2000, verbose=0, replicas=replicas,
+                         steps_per_execution=8)  # several batches per call, as tune.py runs
     hp = keras_tuner.HyperParameters()
     with strategy.scope():
         model = hm.build(hp)

@@ -36,7 +36,7 @@ KNOWN: dict[str, tuple[str, ...]] = {
     "search": _fields(SearchSettings),
     "data": _fields(DataSettings),
     "parallel": _fields(ParallelSettings),
-    "train": ("metrics", "shuffle_buffer", "verbose"),
+    "train": ("metrics", "shuffle_buffer", "verbose", "steps_per_execution"),
     "report": ("top_n", "verbose"),
     "safety": ("allow_modules",),
     "model": ("builder", "space", "values", "initial"),

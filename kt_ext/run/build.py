@@ -126,6 +126,7 @@ def make_hypermodel(
         max_epochs=settings.search.epochs,
         shuffle_buffer=settings.shuffle_buffer,
         verbose=settings.verbose,
+        steps_per_execution=settings.steps_per_execution,
         replicas=replicas,
         scale_lr=scale_lr,
         costs=[o.name for o in settings.search.all_objectives if o.is_cost],

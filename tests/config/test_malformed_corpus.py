@@ -61,6 +61,7 @@ SETTINGS = [
     ("seed=1.5", "seed"),
     ("preview=sometimes", "preview"),
     ("train.shuffle_buffer=0", "train.shuffle_buffer"),
+    ("train.steps_per_execution=0", "train.steps_per_execution"),
     ("train.verbose=5", "train.verbose"),
     ("train.metrics=accuracy", "train.metrics"),
     ("train.metrics=[]", "search.objective"),

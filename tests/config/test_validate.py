@@ -52,6 +52,14 @@ def test_defaults_validate(compose_config):
     assert "batch_size" in s.space.names
 
 
+def test_a_config_written_before_steps_per_execution_existed_still_validates(compose_config):
+    """An older run's best_config.yaml lacks the key: it retrains as it trained, one per call."""
+    cfg = compose_config(["~train.steps_per_execution"])
+    assert "steps_per_execution" not in cfg.train
+    assert validate(cfg).steps_per_execution == 1
+    assert validate(compose_config()).steps_per_execution > 1  # conf/config.yaml's choice
+
+
 @pytest.mark.parametrize("model", option_names("model"))
 @pytest.mark.parametrize("strategy", option_names("strategy"))
 def test_every_model_and_strategy_validates(compose_config, model, strategy):

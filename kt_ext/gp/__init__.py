@@ -28,7 +28,7 @@ from kt_ext.gp._gp import (
 from kt_ext.gp._hypervolume import improvement_boxes, log_ehvi, log_ehvi_gradient, nondominated
 from kt_ext.gp._kernel import matern52, matern52_g, scaled_distance, squared_differences
 from kt_ext.gp._optimize import polish, sobol
-from kt_ext.gp._outputs import clip_bad_tail, standardise
+from kt_ext.gp._outputs import OutputTransform, clip_bad_tail, standardise
 from kt_ext.gp._threads import single_threaded_blas
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "polish",
     "sobol",
     "GPParams",
+    "OutputTransform",
     "GaussianProcess",
     "cholesky",
     "clip_bad_tail",

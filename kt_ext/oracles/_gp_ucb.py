@@ -89,6 +89,8 @@ class GPUCBOracle(SeededOracle):
         multi_objective: With several objectives, ``"ehvi"`` (log expected
             hypervolume improvement, one GP per objective) or ``"parego"``
             (a random Chebyshev scalarisation per proposal, one GP).
+        output_warping: Power-transform the observations before the GP sees
+            them, as HEBO does (:class:`kt_ext.gp.OutputTransform`).
         **oracle_args: ``objective``, ``max_trials``, ``hyperparameters``,
             ``seed`` (``0`` is a seed) and KerasTuner's other oracle
             arguments, as for :class:`kt_ext.oracles.SeededOracle`.
@@ -104,6 +106,7 @@ class GPUCBOracle(SeededOracle):
         acquisition: str = "ucb",
         failure_aware: bool = True,
         multi_objective: str = "ehvi",
+        output_warping: bool = False,
         **oracle_args: Any,
     ) -> None:
         check_arguments(GP_UCB_ARGUMENTS, {"max_trials": 10, **locals(), **oracle_args})
@@ -117,7 +120,8 @@ class GPUCBOracle(SeededOracle):
         self.acquisition = acquisition
         self.failure_aware = failure_aware
         self.multi_objective = multi_objective
-        self._proposer = UCBProposer(num_candidates, acquisition)
+        self.output_warping = output_warping
+        self._proposer = UCBProposer(num_candidates, acquisition, output_warping)
         self._front = FrontProposer(num_candidates)
         self._proposals: dict[str, dict[str, float]] = {}
         self._encoder_key: str | None = None

@@ -21,11 +21,11 @@ from kt_ext.gp import (
     GPParams,
     SpaceEncoder,
     acquisition,
+    OutputTransform,
     acquisition_gradient,
     clip_bad_tail,
     fit_params,
     single_threaded_blas,
-    standardise,
 )
 from kt_ext.oracles._candidates import (
     LOCAL_CENTRES,
@@ -104,16 +104,23 @@ class UCBProposer:
 
     The GP's hyperparameters follow :func:`refit`, warm-started from the
     previous fit (:attr:`warm_start`, a plain list an oracle can persist).
+    The observations' bad tail is clipped (:func:`kt_ext.gp.clip_bad_tail`)
+    and, with ``output_warping``, power-transformed as HEBO does
+    (:class:`kt_ext.gp.OutputTransform`) before they are standardised.
 
     Args:
         num_candidates: Sobol candidates per proposal (plus local ones
             around the three best observations).
         acquisition: ``"ucb"``, ``"ei"`` or ``"log_ei"``.
+        output_warping: Warp the outputs (Box-Cox for losses, else Yeo-Johnson).
     """
 
-    def __init__(self, num_candidates: int, acquisition: str = "ucb") -> None:
+    def __init__(
+        self, num_candidates: int, acquisition: str = "ucb", output_warping: bool = False
+    ) -> None:
         self.num_candidates = num_candidates
         self.acquisition = acquisition
+        self.output_warping = output_warping
         self.warm_start: list[float] | None = None
 
     def propose(
@@ -148,7 +155,7 @@ class UCBProposer:
         """
         name = plateau_acquisition(self.acquisition, g)
         with single_threaded_blas():
-            y, g_mean, g_scale = standardise(clip_bad_tail(g))
+            y, outputs = OutputTransform.fit(clip_bad_tail(g), self.output_warping)
             x_obs = encoder.features(u_obs)
             params = refit(x_obs, y, rng, self.warm_start)
             self.warm_start = [float(v) for v in params.to_vector()]
@@ -165,6 +172,7 @@ class UCBProposer:
                 if is_taken(values):
                     continue
                 mean, std = gp.predict(encoder.features(u_cand[i : i + 1]))
+                g_mean, g_scale = outputs.linear_at(float(mean[0]))  # exact unless warped
                 scaled = ACQUISITIONS[name].in_units(float(acq[i]), g_mean, g_scale)
                 return Proposal(
                     values=values,

@@ -181,6 +181,7 @@ GP_UCB_ARGUMENTS: tuple[Rule, ...] = (
     Number("delta", 0.0, 1.0, low_open=True, high_open=True),
     Flag("failure_aware"),
     Choice("multi_objective", MULTI_OBJECTIVE_MODES),
+    Flag("output_warping"),
 )
 # The schedule's own arguments (reduction_factor, brackets, min_fraction, the
 # order of min and max) are HalvingSchedule.from_arguments's rules.

@@ -1,10 +1,16 @@
-"""Output clipping and standardisation against hand-computed numbers."""
+"""Output clipping, standardisation and warping against hand-computed numbers."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from scipy import stats
 
-from kt_ext.gp import clip_bad_tail, standardise
+from kt_ext.gp import OutputTransform, clip_bad_tail, standardise
+from kt_ext.gp._outputs import yeo_johnson_inverse
+
+# Validation losses of a real run (digits CNN): a cluster of good ones, a tail at chance level.
+LOSSES = np.array([2.807, 0.1608, 2.312, 1.546, 0.2216, 2.304, 0.5658, 0.1724, 0.3567, 1.554])
 
 
 def test_clip_bad_tail_raises_outliers_to_the_fence() -> None:
@@ -26,3 +32,41 @@ def test_standardise() -> None:
     y, worst, scale = standardise(np.array([1.0, 3.0]), at_worst=True)
     np.testing.assert_allclose(y, [0.0, 2.0])  # the prior mean 0 is the lowest value
     assert (worst, scale) == (1.0, 1.0)
+
+
+def test_without_warping_the_transform_is_standardise() -> None:
+    g = -LOSSES
+    y, t = OutputTransform.fit(g)
+    expected, centre, scale = standardise(g)
+    np.testing.assert_array_equal(y, expected)
+    assert (t.kind, t.centre, t.scale) == ("none", centre, scale)
+    assert t.linear_at(0.3) == (centre, scale)
+
+
+def test_losses_are_box_cox_warped_near_a_log_and_the_good_ones_spread_out() -> None:
+    g = -LOSSES  # maximised
+    y, t = OutputTransform.fit(g, warp=True)
+    assert t.kind == "box-cox" and abs(t.lam) < 0.3  # near log: the MLE on these losses
+    assert np.allclose(y.mean(), 0.0) and np.allclose(y.std(), 1.0)
+    assert list(np.argsort(y)) == list(np.argsort(g))  # monotone: no ranking changes
+    good = LOSSES < 0.4  # the good cluster takes a larger share of the range than unwarped
+    plain, _ = OutputTransform.fit(g)
+    assert np.ptp(y[good]) / np.ptp(y) > 3 * np.ptp(plain[good]) / np.ptp(plain)
+    np.testing.assert_allclose(t.to_g(y), g)  # and back
+
+
+def test_values_of_both_signs_are_yeo_johnson_warped_and_invert() -> None:
+    g = np.array([-3.0, -1.0, -0.5, 0.0, 0.2, 0.3, 0.35, 0.4])
+    y, t = OutputTransform.fit(g, warp=True)
+    assert t.kind == "yeo-johnson"
+    np.testing.assert_allclose(t.to_g(y), g)
+    centre, slope = t.linear_at(float(y[3]))  # the tangent at a point passes through it
+    assert slope > 0 and np.isclose(centre + slope * y[3], g[3])
+
+
+@pytest.mark.parametrize("lam", [-1.5, -0.3, 0.0, 0.5, 1.0, 2.0, 2.7])
+def test_yeo_johnson_inverse_undoes_scipys_transform(lam: float) -> None:
+    x = np.linspace(-3.0, 3.0, 13)
+    np.testing.assert_allclose(yeo_johnson_inverse(stats.yeojohnson(x, lmbda=lam), lam), x)
+    # past the transform's range (a prediction beyond the data): finite, not NaN
+    assert np.isfinite(yeo_johnson_inverse(np.array([-50.0, 50.0]), lam)).all()

@@ -20,6 +20,7 @@ from tests.oracles.contract import METRIC, OracleContract, run_trial, search
 
 class TestGPUCBContract(OracleContract):
     acquisition = "ucb"
+    output_warping = False
 
     def make_oracle(
         self, hyperparameters: keras_tuner.HyperParameters, max_trials: int, seed: int
@@ -30,8 +31,15 @@ class TestGPUCBContract(OracleContract):
             hyperparameters=hyperparameters,
             num_initial_points=3,
             acquisition=self.acquisition,
+            output_warping=self.output_warping,
             seed=seed,
         )
+
+
+class TestGPUCBWarpedContract(TestGPUCBContract):
+    """The same contract with the outputs power-transformed before the GP."""
+
+    output_warping = True
 
 
 class TestGPEIContract(TestGPUCBContract):

@@ -18,12 +18,15 @@ of the medians of the best validation loss, its 95% paired bootstrap
 interval, seeds won/lost/tied; positive: better than ``bayes``), the
 median best after the first :data:`CHECKPOINTS` trials (does the model-guided
 part of a run gain on random search's?); then each strategy's mean rank over
-the tasks of each role.
+the tasks of each role. A variant (:data:`VARIANTS`, a strategy with settings
+changed) is reported against ``bayes`` like a peer, and ranked in ``bayes``'s
+place among the others.
 
 Usage::
 
     python scripts/bench/real.py --seeds 10 --jobs 2
     python scripts/bench/real.py --seeds 10 --strategies bayes      # re-run one method
+    python scripts/bench/real.py --seeds 10 --strategies bayes_warp # a variant (VARIANTS)
 
 Runs are cached in ``--out`` (``bench/real``): a finished (task, strategy,
 seed) is never run again (``--fresh`` starts over). The tables go to
@@ -41,6 +44,10 @@ from _common import Cache, Report, command_line, common_arguments, run_pool, tun
 from _stats import mean_ranks, median, paired, paired_cell
 
 STRATEGIES = ("random", "bayes", "kt_bayes", "tpe")
+# A strategy with settings changed, measured beside the others: name -> its overrides.
+VARIANTS: dict[str, list[str]] = {
+    "bayes_warp": ["strategy=bayes", "strategy.output_warping=true"],
+}
 REFERENCE = "bayes"
 # task -> (role, overrides)
 TASKS: dict[str, tuple[str, list[str]]] = {
@@ -71,7 +78,7 @@ def run_one(task: str, strategy: str, seed: int, trials: int, out: Path) -> dict
     overrides = [
         *TASKS[task][1],
         *COMMON,
-        f"strategy={strategy}",
+        *VARIANTS.get(strategy, [f"strategy={strategy}"]),
         f"seed={seed}",
         f"search.max_trials={trials}",
     ]
@@ -142,10 +149,20 @@ def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: i
             table,
         )
     for role, by_task in medians.items():
-        if by_task:
-            ranks = mean_ranks(by_task, sign=-1.0)
-            out.add(f"\nMean rank over the {role} tasks ({', '.join(by_task)}; 1 is best):\n")
-            out.table(["strategy", "mean rank"], [[s, f"{r:.2f}"] for s, r in ranks.items()])
+        if not by_task:
+            continue
+        plain = {t: {s: m for s, m in ms.items() if s not in VARIANTS} for t, ms in by_task.items()}
+        ranks = mean_ranks(plain, sign=-1.0)
+        out.add(f"\nMean rank over the {role} tasks ({', '.join(by_task)}; 1 is best):\n")
+        out.table(["strategy", "mean rank"], [[s, f"{r:.2f}"] for s, r in ranks.items()])
+        for variant in (v for v in VARIANTS if all(v in ms for ms in by_task.values())):
+            swapped = {  # the variant in the reference's place, among the same peers
+                t: {**{s: m for s, m in ms.items() if s != REFERENCE}, variant: by_task[t][variant]}
+                for t, ms in plain.items()
+            }
+            ranks = mean_ranks(swapped, sign=-1.0)
+            ranked = ", ".join(f"{s} {r:.2f}" for s, r in ranks.items())
+            out.add(f"\nWith {variant} in place of {REFERENCE}: {ranked}\n")
     return out
 
 
@@ -154,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     common_arguments(parser, "real", seeds=10, jobs=2)
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
+    parser.add_argument(
+        "--strategies", nargs="+", default=list(STRATEGIES), choices=[*STRATEGIES, *VARIANTS]
+    )
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     args = parser.parse_args(argv)
     cache = Cache(args.out / "results.jsonl", ("task", "strategy", "seed", "trials"), args.fresh)
@@ -173,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in cache.rows.values()
         if r["trials"] == args.trials
     }
-    report(rows, list(STRATEGIES), args.seeds, args.trials).write(command_line())
+    ran = [v for v in VARIANTS if any(s == v for _, s, _ in rows)]
+    report(rows, [*STRATEGIES, *ran], args.seeds, args.trials).write(command_line())
     return 0
 
 

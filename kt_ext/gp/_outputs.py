@@ -54,33 +54,27 @@ def standardise(g: np.ndarray, at_worst: bool = False) -> tuple[np.ndarray, floa
     return (g - centre) / scale, centre, scale
 
 
-def yeo_johnson_inverse(w: np.ndarray, lam: float) -> np.ndarray:
-    """The inverse of the Yeo-Johnson transform with parameter ``lam`` (scipy has the forward one).
-
-    Values beyond what the forward transform can reach (``λ w > -1`` fails for
-    ``λ < 0``, and its mirror for ``λ > 2``) map to the edge of its range
-    instead of NaN: they only arise from predictions past the data.
-    """
-    w = np.asarray(w, dtype=float)
-    out = np.empty_like(w)
-    pos = w >= 0
-    if abs(lam) < 1e-12:
-        out[pos] = np.expm1(w[pos])
-    else:
-        out[pos] = np.maximum(lam * w[pos] + 1.0, 1e-12) ** (1.0 / lam) - 1.0
-    mu = 2.0 - lam
-    if abs(mu) < 1e-12:
-        out[~pos] = -np.expm1(-w[~pos])
-    else:
-        out[~pos] = 1.0 - np.maximum(1.0 - mu * w[~pos], 1e-12) ** (1.0 / mu)
-    return out
-
-
 def _inverse_box_cox(t: np.ndarray, lam: float) -> np.ndarray:
-    """The inverse Box-Cox transform, clamped to its range as :func:`yeo_johnson_inverse` is."""
+    """The inverse Box-Cox transform; values past its range map to the range's edge, not NaN."""
     if abs(lam) < 1e-12:
         return np.exp(t)
     return np.maximum(lam * t + 1.0, 1e-12) ** (1.0 / lam)
+
+
+def yeo_johnson_inverse(w: np.ndarray, lam: float) -> np.ndarray:
+    """The inverse of the Yeo-Johnson transform with parameter ``lam`` (scipy has the forward one).
+
+    Each half is an inverse Box-Cox: ``x = B⁻¹(w, λ) - 1`` for ``w >= 0`` and
+    ``x = 1 - B⁻¹(-w, 2 - λ)`` below. Values beyond what the forward transform
+    can reach map to the edge of its range instead of NaN: they only arise
+    from predictions past the data.
+    """
+    w = np.asarray(w, dtype=float)
+    pos = w >= 0
+    out = np.empty_like(w)
+    out[pos] = _inverse_box_cox(w[pos], lam) - 1.0
+    out[~pos] = 1.0 - _inverse_box_cox(-w[~pos], 2.0 - lam)
+    return out
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,6 +127,23 @@ class OutputTransform:
         t, lam = stats.boxcox(c) if kind == "box-cox" else stats.yeojohnson(c)
         y, centre, scale = standardise(-np.asarray(t, dtype=float))
         return y, cls(centre, scale, kind, float(lam), spread)
+
+    def log_jacobian(self, g: np.ndarray) -> float:
+        """``Σ log |dy/dg|`` over ``g``: what the change of units adds to a log likelihood of ``y``.
+
+        A GP's log marginal likelihood of ``y`` plus this is the log likelihood
+        of ``g`` itself, so fits on differently transformed outputs compare.
+        """
+        g = np.asarray(g, dtype=float)
+        total = -len(g) * math.log(self.scale)
+        if self.kind == "none":
+            return total
+        c = -g / self.spread
+        if self.kind == "box-cox":
+            slopes = (self.lam - 1.0) * np.log(c)
+        else:
+            slopes = np.where(c >= 0, self.lam - 1.0, 1.0 - self.lam) * np.log1p(np.abs(c))
+        return total + float(slopes.sum()) - len(g) * math.log(self.spread)
 
     def to_g(self, y: np.ndarray) -> np.ndarray:
         """Standardised outputs back to units of ``g``."""

@@ -155,9 +155,10 @@ class UCBProposer:
         """
         name = plateau_acquisition(self.acquisition, g)
         with single_threaded_blas():
-            y, outputs = OutputTransform.fit(clip_bad_tail(g), self.output_warping)
             x_obs = encoder.features(u_obs)
-            params = refit(x_obs, y, rng, self.warm_start)
+            y, outputs, params = fit_outputs(
+                x_obs, clip_bad_tail(g), self.output_warping, rng, self.warm_start
+            )
             self.warm_start = [float(v) for v in params.to_vector()]
             gp = GaussianProcess(x_obs, y, params)
             beta = noise_adjusted_beta(beta, params)
@@ -292,6 +293,18 @@ def success_probability(
         return None
     model = FeasibilityModel(encoder.features(u_out), succeeded, rng)
     return model.probability(encoder.features(u_cand))
+
+
+def fit_outputs(
+    x: np.ndarray,
+    g: np.ndarray,
+    warp: bool,
+    rng: np.random.Generator,
+    warm_start: list[float] | None,
+) -> tuple[np.ndarray, OutputTransform, GPParams]:
+    """The GP's outputs, the transform that made them from ``g`` and the kernel fitted to them."""
+    y, outputs = OutputTransform.fit(g, warp)
+    return y, outputs, refit(x, y, rng, warm_start)
 
 
 def refit(

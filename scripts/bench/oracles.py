@@ -104,6 +104,7 @@ METHODS = (
     "gpucb_rank",
     "gpucb_pess",
     "gpucb_noplateau",
+    "gpucb_evidence",
     "gpucb_b2",
     "gp_ei",
     "gp_logei",
@@ -309,12 +310,36 @@ def _no_plateau_switch() -> tuple[str, Callable]:
     return "plateau_acquisition", lambda name, g: name
 
 
+def _evidence_warp() -> tuple[str, Callable]:
+    """Warped (HEBO's transform) or plain outputs, whichever the fitted GP explains better.
+
+    Each candidate's kernel is fitted; the one with the higher log posterior
+    of ``g`` itself (the GP's of ``y`` plus the transform's log Jacobian) wins.
+    """
+    from kt_ext.gp import OutputTransform, neg_log_posterior, squared_differences
+    from kt_ext.oracles._ucb import refit
+
+    def fit_outputs(x, g, warp, rng, warm_start):  # noqa: ANN001, ANN202
+        best = None
+        sq = squared_differences(x, x)
+        for candidate in (False, True):
+            y, outputs = OutputTransform.fit(g, candidate)
+            params = refit(x, y, rng, warm_start)
+            value = -neg_log_posterior(params.to_vector(), sq, y)[0] + outputs.log_jacobian(g)
+            if best is None or value > best[0]:
+                best = (value, y, outputs, params)
+        return best[1:]
+
+    return "fit_outputs", fit_outputs
+
+
 # The GP with one step of the proposal replaced: method -> (name in _ucb, replacement).
 VARIANTS: dict[str, Callable[[], tuple[str, Callable]]] = {
     "gpucb_plain_beta": _plain_beta,
     "gpucb_rank": _normal_scores,
     "gpucb_pess": _pessimistic,
     "gpucb_noplateau": _no_plateau_switch,
+    "gpucb_evidence": _evidence_warp,
 }
 
 

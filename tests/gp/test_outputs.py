@@ -70,3 +70,15 @@ def test_yeo_johnson_inverse_undoes_scipys_transform(lam: float) -> None:
     np.testing.assert_allclose(yeo_johnson_inverse(stats.yeojohnson(x, lmbda=lam), lam), x)
     # past the transform's range (a prediction beyond the data): finite, not NaN
     assert np.isfinite(yeo_johnson_inverse(np.array([-50.0, 50.0]), lam)).all()
+
+
+@pytest.mark.parametrize("warp", [False, True])
+@pytest.mark.parametrize("sign", [-1.0, 0.0])  # losses (all negative g) and values of both signs
+def test_log_jacobian_is_the_sum_of_log_slopes_of_g_to_y(warp: bool, sign: float) -> None:
+    rng = np.random.default_rng(3)
+    g = -(rng.gamma(2.0, 1.0, 30) + 0.5) if sign else rng.normal(0.0, 1.0, 30)
+    y, outputs = OutputTransform.fit(g, warp)
+    step = 1e-6
+    dg = outputs.to_g(y + step) - outputs.to_g(y - step)  # the inverse's slope, numerically
+    assert outputs.log_jacobian(g) == pytest.approx(np.sum(np.log(2 * step / dg)), rel=1e-6)
+    assert outputs.kind == ("none" if not warp else "box-cox" if sign else "yeo-johnson")

@@ -12,7 +12,12 @@ from kt_ext.objectives import chebyshev, random_weights
 from kt_ext.oracles._base import SeededOracle, succeeded
 from kt_ext.oracles._ehvi import FrontProposer
 from kt_ext.oracles._ucb import DEFAULT_BETA, EncoderCache, UCBProposer, leftover_values
-from kt_ext.oracles.checks import GP_UCB_ARGUMENTS, check_arguments, first_untried
+from kt_ext.oracles.checks import (
+    GP_UCB_ARGUMENTS,
+    check_arguments,
+    first_untried,
+    output_warping_name,
+)
 
 _INITIAL_WINDOW = 256
 
@@ -89,8 +94,11 @@ class GPUCBOracle(SeededOracle):
         multi_objective: With several objectives, ``"ehvi"`` (log expected
             hypervolume improvement, one GP per objective) or ``"parego"``
             (a random Chebyshev scalarisation per proposal, one GP).
-        output_warping: Power-transform the observations before the GP sees
-            them, as HEBO does (:class:`kt_ext.gp.OutputTransform`).
+        output_warping: ``"none"``; ``"power"``: power-transform the
+            observations before the GP sees them, as HEBO does
+            (:class:`kt_ext.gp.OutputTransform`); ``"auto"``: only when the
+            GP explains them better so (:func:`kt_ext.oracles._ucb.fit_outputs`).
+            ``False`` and ``True`` mean ``"none"`` and ``"power"``.
         **oracle_args: ``objective``, ``max_trials``, ``hyperparameters``,
             ``seed`` (``0`` is a seed) and KerasTuner's other oracle
             arguments, as for :class:`kt_ext.oracles.SeededOracle`.
@@ -106,7 +114,7 @@ class GPUCBOracle(SeededOracle):
         acquisition: str = "ucb",
         failure_aware: bool = True,
         multi_objective: str = "ehvi",
-        output_warping: bool = False,
+        output_warping: str | bool = "none",
         **oracle_args: Any,
     ) -> None:
         check_arguments(GP_UCB_ARGUMENTS, {"max_trials": 10, **locals(), **oracle_args})
@@ -120,8 +128,8 @@ class GPUCBOracle(SeededOracle):
         self.acquisition = acquisition
         self.failure_aware = failure_aware
         self.multi_objective = multi_objective
-        self.output_warping = output_warping
-        self._proposer = UCBProposer(num_candidates, acquisition, output_warping)
+        self.output_warping = output_warping_name(output_warping)
+        self._proposer = UCBProposer(num_candidates, acquisition, self.output_warping)
         self._front = FrontProposer(num_candidates)
         self._proposals: dict[str, dict[str, float]] = {}
         self._encoder_key: str | None = None

@@ -25,7 +25,9 @@ from kt_ext.gp import (
     acquisition_gradient,
     clip_bad_tail,
     fit_params,
+    neg_log_posterior,
     single_threaded_blas,
+    squared_differences,
 )
 from kt_ext.oracles._candidates import (
     LOCAL_CENTRES,
@@ -105,18 +107,19 @@ class UCBProposer:
     The GP's hyperparameters follow :func:`refit`, warm-started from the
     previous fit (:attr:`warm_start`, a plain list an oracle can persist).
     The observations' bad tail is clipped (:func:`kt_ext.gp.clip_bad_tail`)
-    and, with ``output_warping``, power-transformed as HEBO does
-    (:class:`kt_ext.gp.OutputTransform`) before they are standardised.
+    and, as ``output_warping`` says (:func:`fit_outputs`), power-transformed
+    as HEBO does (:class:`kt_ext.gp.OutputTransform`) before they are
+    standardised.
 
     Args:
         num_candidates: Sobol candidates per proposal (plus local ones
             around the three best observations).
         acquisition: ``"ucb"``, ``"ei"`` or ``"log_ei"``.
-        output_warping: Warp the outputs (Box-Cox for losses, else Yeo-Johnson).
+        output_warping: ``"none"``, ``"power"`` or ``"auto"`` (:func:`fit_outputs`).
     """
 
     def __init__(
-        self, num_candidates: int, acquisition: str = "ucb", output_warping: bool = False
+        self, num_candidates: int, acquisition: str = "ucb", output_warping: str = "none"
     ) -> None:
         self.num_candidates = num_candidates
         self.acquisition = acquisition
@@ -298,13 +301,49 @@ def success_probability(
 def fit_outputs(
     x: np.ndarray,
     g: np.ndarray,
-    warp: bool,
+    warping: str,
     rng: np.random.Generator,
     warm_start: list[float] | None,
 ) -> tuple[np.ndarray, OutputTransform, GPParams]:
-    """The GP's outputs, the transform that made them from ``g`` and the kernel fitted to them."""
-    y, outputs = OutputTransform.fit(g, warp)
-    return y, outputs, refit(x, y, rng, warm_start)
+    """The GP's outputs, the transform that made them from ``g`` and the kernel fitted to them.
+
+    ``warping`` is a word of :data:`kt_ext.oracles.checks.OUTPUT_WARPINGS`:
+
+    * ``"none"``: ``g`` standardised.
+    * ``"power"``: power-transformed first, always, as HEBO does
+      (:class:`kt_ext.gp.OutputTransform`). On a validation loss this spreads
+      out the cluster of good trials that the chance-level tail squashes
+      flat; on a function whose values come close to 0 relative to their
+      spread (Branin: minimum 0.398, range about 300) its near-logarithm
+      turns the best point into a spike the GP cannot follow.
+    * ``"auto"``: both, each with its own fitted kernel; the one under which
+      ``g`` itself is the more likely wins: the GP's log posterior of its
+      outputs plus the transform's log Jacobian
+      (:meth:`kt_ext.gp.OutputTransform.log_jacobian`), the warped GP's
+      likelihood (Snelson, Rasmussen and Ghahramani, NeurIPS 2003) with
+      the transform chosen among two instead of learnt. A spike the GP
+      explains badly loses; a tail the warp makes Gaussian wins.
+
+    Args:
+        x: Features of the observations ``(n, D)``.
+        g: Objective values ``(n,)``, larger is better.
+        warping: How to warp (above).
+        rng: Source of the fits' random restarts.
+        warm_start: The previous fit, as for :func:`refit`.
+    """
+    best: tuple[float, np.ndarray, OutputTransform, GPParams] | None = None
+    candidates = {"none": (False,), "power": (True,), "auto": (False, True)}[warping]
+    for warp in candidates:
+        y, outputs = OutputTransform.fit(g, warp)
+        params = refit(x, y, rng, warm_start)
+        if len(candidates) == 1:
+            return y, outputs, params
+        value, _ = neg_log_posterior(params.to_vector(), squared_differences(x, x), y)
+        evidence = outputs.log_jacobian(g) - value
+        if best is None or evidence > best[0]:
+            best = (evidence, y, outputs, params)
+    assert best is not None
+    return best[1], best[2], best[3]
 
 
 def refit(

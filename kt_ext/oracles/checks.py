@@ -144,7 +144,36 @@ class Flag:
             raise ValueError(f"The value of `{self.name}` is {value!r}, but must be true or false.")
 
 
-Rule = Int | Number | Choice | Beta | Flag
+#: How the GP strategy warps its outputs (:func:`kt_ext.oracles._ucb.fit_outputs`).
+OUTPUT_WARPINGS = ("none", "power", "auto")
+# The true/false that configs held before the words (a run directory's best_config.yaml).
+_WARPING_FLAGS = {False: "none", True: "power"}
+
+
+def output_warping_name(value: Any) -> str:
+    """The word of :data:`OUTPUT_WARPINGS` that ``value`` names; true/false as before the words.
+
+    Raises:
+        ValueError: ``value`` names none.
+    """
+    if isinstance(value, bool):
+        return _WARPING_FLAGS[value]
+    check_choice("output_warping", value, OUTPUT_WARPINGS)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Warping:
+    """The GP strategy's ``output_warping``: one of :data:`OUTPUT_WARPINGS` (or true/false)."""
+
+    name: str = "output_warping"
+
+    def check(self, value: Any) -> None:
+        """Raise ``ValueError`` if ``value`` breaks the rule."""
+        output_warping_name(value)
+
+
+Rule = Int | Number | Choice | Beta | Flag | Warping
 
 
 def check_arguments(rules: Sequence[Rule], values: Mapping[str, Any]) -> None:
@@ -181,7 +210,7 @@ GP_UCB_ARGUMENTS: tuple[Rule, ...] = (
     Number("delta", 0.0, 1.0, low_open=True, high_open=True),
     Flag("failure_aware"),
     Choice("multi_objective", MULTI_OBJECTIVE_MODES),
-    Flag("output_warping"),
+    Warping(),
 )
 # The schedule's own arguments (reduction_factor, brackets, min_fraction, the
 # order of min and max) are HalvingSchedule.from_arguments's rules.

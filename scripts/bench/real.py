@@ -46,7 +46,8 @@ from _stats import mean_ranks, median, paired, paired_cell
 STRATEGIES = ("random", "bayes", "kt_bayes", "tpe")
 # A strategy with settings changed, measured beside the others: name -> its overrides.
 VARIANTS: dict[str, list[str]] = {
-    "bayes_warp": ["strategy=bayes", "strategy.output_warping=true"],
+    "bayes_warp": ["strategy=bayes", "strategy.output_warping=power"],
+    "bayes_auto": ["strategy=bayes", "strategy.output_warping=auto"],
 }
 REFERENCE = "bayes"
 # task -> (role, overrides)
@@ -148,6 +149,26 @@ def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: i
             ],
             table,
         )
+    ranks_per_role(out, medians)
+    per_seed(out, rows, strategies, seeds)
+    return out
+
+
+def per_seed(out: Report, rows: dict[tuple, dict], strategies: list[str], seeds: int) -> None:
+    """Each run's best validation loss: a row per (task, seed), a column per strategy."""
+    out.add("\n### Per seed: best val_loss of each run\n")
+    table = []
+    have = [s for s in strategies if any(key[1] == s for key in rows)]
+    for task in TASKS:
+        for k in range(seeds):
+            if any((task, s, k) in rows for s in have):
+                cells = [rows.get((task, s, k), {}).get("best_val_loss") for s in have]
+                table.append([task, k, *(f"{v:.4f}" if v is not None else "-" for v in cells)])
+    out.table(["task", "seed", *have], table)
+
+
+def ranks_per_role(out: Report, medians: dict[str, dict[str, dict[str, float]]]) -> None:
+    """Mean ranks over the tasks of each role; each variant also in the reference's place."""
     for role, by_task in medians.items():
         if not by_task:
             continue
@@ -163,7 +184,6 @@ def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: i
             ranks = mean_ranks(swapped, sign=-1.0)
             ranked = ", ".join(f"{s} {r:.2f}" for s, r in ranks.items())
             out.add(f"\nWith {variant} in place of {REFERENCE}: {ranked}\n")
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -161,6 +161,7 @@ STRATEGY = [
     ("strategy=bayes strategy.delta=2", "strategy.delta"),
     ("strategy=bayes strategy.failure_aware=maybe", "strategy.failure_aware"),
     ("strategy=bayes strategy.multi_objective=nsga", "strategy.multi_objective"),
+    ("strategy=bayes strategy.output_warping=log", "strategy.output_warping"),
     ("strategy=kt_bayes strategy.alpha=-1", "strategy.alpha"),
     ("strategy=kt_bayes strategy.num_initial_points=-2", "strategy.num_initial_points"),
     ("strategy=halving strategy.reduction_factor=1", "strategy.reduction_factor"),

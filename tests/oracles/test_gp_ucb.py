@@ -14,13 +14,13 @@ from keras_tuner.engine.trial import TrialStatus
 from kt_ext.gp import GPParams, SpaceEncoder, sobol, srinivas_beta
 from kt_ext.oracles import GPUCBOracle, _ucb
 from kt_ext.oracles._candidates import reflect
-from kt_ext.oracles._ucb import noise_adjusted_beta, plateau_acquisition
+from kt_ext.oracles._ucb import fit_outputs, noise_adjusted_beta, plateau_acquisition
 from tests.oracles.contract import METRIC, OracleContract, run_trial, search
 
 
 class TestGPUCBContract(OracleContract):
     acquisition = "ucb"
-    output_warping = False
+    output_warping = "none"
 
     def make_oracle(
         self, hyperparameters: keras_tuner.HyperParameters, max_trials: int, seed: int
@@ -37,9 +37,9 @@ class TestGPUCBContract(OracleContract):
 
 
 class TestGPUCBWarpedContract(TestGPUCBContract):
-    """The same contract with the outputs power-transformed before the GP."""
+    """The same contract with the outputs power-transformed when the GP explains them better so."""
 
-    output_warping = True
+    output_warping = "auto"
 
 
 class TestGPEIContract(TestGPUCBContract):
@@ -112,12 +112,38 @@ def branin(v: dict) -> float:
         ({"num_candidates": 8}, "`num_candidates` is 8, but must be an integer >= 16"),
         ({"max_trials": 0}, "`max_trials` is 0"),
         ({"seed": -3}, "`seed` is -3, but must be an integer >= 0"),
+        (
+            {"output_warping": "log"},
+            "`output_warping` is 'log', but must be one of none, power, auto",
+        ),
     ],
 )
 def test_rejects_bad_arguments(kwargs: dict, match: str) -> None:
     args = {"objective": "loss", "max_trials": 5, "hyperparameters": one_float(), **kwargs}
     with pytest.raises(ValueError, match=match):
         GPUCBOracle(**args)
+
+
+@pytest.mark.parametrize(("flag", "word"), [(False, "none"), (True, "power"), ("auto", "auto")])
+def test_output_warping_takes_the_true_false_of_older_configs(flag: bool | str, word: str) -> None:
+    oracle = GPUCBOracle(
+        objective="loss", max_trials=5, hyperparameters=one_float(), output_warping=flag
+    )
+    assert oracle.output_warping == word == oracle._proposer.output_warping
+
+
+def test_auto_warping_warps_a_log_normal_loss_and_leaves_smooth_values_alone() -> None:
+    x = np.random.default_rng(0).uniform(size=(40, 2))
+    smooth = np.sin(3.0 * x[:, 0]) + np.cos(2.0 * x[:, 1])
+    minus_branin = -np.array([branin({"x1": 15.0 * a - 5.0, "x2": 15.0 * b}) for a, b in x])
+    chosen = {}
+    for name, g in [("loss", -np.exp(1.5 * smooth)), ("smooth", smooth), ("branin", minus_branin)]:
+        y, outputs, _ = fit_outputs(x, g, "auto", np.random.default_rng(1), None)
+        chosen[name] = outputs.kind
+        assert np.array_equal(np.argsort(y), np.argsort(g))  # monotone either way
+    assert chosen == {"loss": "box-cox", "smooth": "none", "branin": "none"}
+    _, always, _ = fit_outputs(x, minus_branin, "power", np.random.default_rng(1), None)
+    assert always.kind == "box-cox"
 
 
 def test_initial_trials_are_the_sobol_points(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ _env = dict(os.environ)
 import _common  # noqa: E402
 import _stats  # noqa: E402
 import oracles as bench_oracles  # noqa: E402
+import real as bench_real  # noqa: E402
 import strategies as bench_strategies  # noqa: E402
 
 _H6_ARGMIN = (0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573)
@@ -178,3 +179,29 @@ def test_the_bi_objective_problems_reach_their_known_fronts_and_hypervolume_is_c
     run = {"hv": [1.0, 2.0, 3.0], "epochs": [9.0, 9.0, 9.0]}
     assert bench_pareto._hv_at_epochs(run, 18) == 2.0
     assert bench_pareto._hv_at_epochs(run, 8) == 0.0
+
+
+def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    losses = {"random": 1.0, "bayes": 0.9, "bayes_auto": 0.8}  # the variant best on every seed
+    rows = {
+        (task, s, k): {
+            "best_val_loss": loss + 0.01 * k,
+            "curve": [loss + 0.01 * k] * 20,
+            "test_accuracy": 0.5,
+            "seconds": 1.0,
+            "failed": 0,
+        }
+        for task in bench_real.TASKS
+        for s, loss in losses.items()
+        for k in range(3)
+    }
+    del rows[("cancer-mlp", "random", 2)]  # a run not done yet: the task has no random row
+    out = "\n".join(bench_real.report(rows, ["random", "bayes", "bayes_auto"], 3, 20).lines)
+    assert "| bayes_auto | 0.8100 |" in out
+    assert "+0.1000 [+0.1000, +0.1000] 3/0/0" in out  # ahead of bayes on all 3 seeds
+    assert "With bayes_auto in place of bayes: random 2.00, bayes_auto 1.00" in out
+    assert "| cancer-mlp | 2 | - | 0.9200 | 0.8200 |" in out
+    assert out.count("| mnist1d-mlp | ") == 3
+    capsys.readouterr()

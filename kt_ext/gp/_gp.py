@@ -285,6 +285,16 @@ class GaussianProcess:
         self._x_scaled = self.x / params.lengthscales
         self._x_sq = np.sum(self._x_scaled**2, axis=1)
 
+    def log_posterior(self) -> float:
+        """Log marginal likelihood of ``y`` plus the log prior of the hyperparameters.
+
+        What :func:`fit_params` maximises (up to a constant), from the
+        Cholesky factor the posterior needs anyway.
+        """
+        n = len(self.y)
+        mll = -0.5 * float(self.y @ self._alpha) - float(np.sum(np.log(np.diag(self._chol))))
+        return mll - 0.5 * n * _LOG_2PI + _log_prior(self.params.to_vector())[0]
+
     def _cross(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``r`` and ``k(x*, X)`` for query points ``(m, D)``; both ``(m, n)``.
 

@@ -25,9 +25,7 @@ from kt_ext.gp import (
     acquisition_gradient,
     clip_bad_tail,
     fit_params,
-    neg_log_posterior,
     single_threaded_blas,
-    squared_differences,
 )
 from kt_ext.oracles._candidates import (
     LOCAL_CENTRES,
@@ -159,11 +157,11 @@ class UCBProposer:
         name = plateau_acquisition(self.acquisition, g)
         with single_threaded_blas():
             x_obs = encoder.features(u_obs)
-            y, outputs, params = fit_outputs(
+            outputs, gp = fit_outputs(
                 x_obs, clip_bad_tail(g), self.output_warping, rng, self.warm_start
             )
+            y, params = gp.y, gp.params
             self.warm_start = [float(v) for v in params.to_vector()]
-            gp = GaussianProcess(x_obs, y, params)
             beta = noise_adjusted_beta(beta, params)
             if len(u_pending):
                 x_pending = encoder.features(u_pending)
@@ -304,8 +302,8 @@ def fit_outputs(
     warping: str,
     rng: np.random.Generator,
     warm_start: list[float] | None,
-) -> tuple[np.ndarray, OutputTransform, GPParams]:
-    """The GP's outputs, the transform that made them from ``g`` and the kernel fitted to them.
+) -> tuple[OutputTransform, GaussianProcess]:
+    """The transform of ``g`` into the GP's outputs, and the GP fitted to them.
 
     ``warping`` is a word of :data:`kt_ext.oracles.checks.OUTPUT_WARPINGS`:
 
@@ -315,14 +313,16 @@ def fit_outputs(
       out the cluster of good trials that the chance-level tail squashes
       flat; on a function whose values come close to 0 relative to their
       spread (Branin: minimum 0.398, range about 300) its near-logarithm
-      turns the best point into a spike the GP cannot follow.
+      can turn the best point into a spike the GP cannot follow.
     * ``"auto"``: both, each with its own fitted kernel; the one under which
       ``g`` itself is the more likely wins: the GP's log posterior of its
       outputs plus the transform's log Jacobian
       (:meth:`kt_ext.gp.OutputTransform.log_jacobian`), the warped GP's
       likelihood (Snelson, Rasmussen and Ghahramani, NeurIPS 2003) with
-      the transform chosen among two instead of learnt. A spike the GP
-      explains badly loses; a tail the warp makes Gaussian wins.
+      the transform chosen between two instead of learnt. A spike the GP
+      explains badly loses; a tail the warp makes Gaussian wins. Between
+      refits (:func:`refit`) both share the kept kernel, so the extra cost
+      is then one Cholesky factor.
 
     Args:
         x: Features of the observations ``(n, D)``.
@@ -331,19 +331,15 @@ def fit_outputs(
         rng: Source of the fits' random restarts.
         warm_start: The previous fit, as for :func:`refit`.
     """
-    best: tuple[float, np.ndarray, OutputTransform, GPParams] | None = None
-    candidates = {"none": (False,), "power": (True,), "auto": (False, True)}[warping]
-    for warp in candidates:
+    best: tuple[float, OutputTransform, GaussianProcess] | None = None
+    for warp in {"none": (False,), "power": (True,), "auto": (False, True)}[warping]:
         y, outputs = OutputTransform.fit(g, warp)
-        params = refit(x, y, rng, warm_start)
-        if len(candidates) == 1:
-            return y, outputs, params
-        value, _ = neg_log_posterior(params.to_vector(), squared_differences(x, x), y)
-        evidence = outputs.log_jacobian(g) - value
+        gp = GaussianProcess(x, y, refit(x, y, rng, warm_start))
+        evidence = gp.log_posterior() + outputs.log_jacobian(g) if warping == "auto" else 0.0
         if best is None or evidence > best[0]:
-            best = (evidence, y, outputs, params)
+            best = (evidence, outputs, gp)
     assert best is not None
-    return best[1], best[2], best[3]
+    return best[1], best[2]
 
 
 def refit(

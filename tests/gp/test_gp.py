@@ -126,3 +126,12 @@ def test_cholesky_adds_jitter_to_a_singular_matrix() -> None:
     np.testing.assert_allclose(chol @ chol.T, singular, atol=1e-6)
     with pytest.raises(np.linalg.LinAlgError):
         cholesky(-np.eye(2))
+
+
+def test_log_posterior_is_what_the_fit_minimises_negated() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.uniform(size=(15, 2))
+    y = np.sin(4.0 * x[:, 0]) + 0.1 * rng.normal(size=15)
+    params = fit_params(x, y, rng)
+    value, _ = neg_log_posterior(params.to_vector(), squared_differences(x, x), y)
+    assert GaussianProcess(x, y, params).log_posterior() == pytest.approx(-value, rel=1e-9)

@@ -57,6 +57,7 @@ class Proposal:
     lengthscales: list[float]
     rule: str = "ucb"  # the acquisition used (see plateau_acquisition)
     success: float | None = None  # probability of not failing, when failures were modelled
+    warp_lambda: float | None = None  # λ of the outputs' power transform, when they were warped
 
     def record(self, sign: float, scalarised: bool = False) -> dict[str, Any]:
         """What an oracle keeps of the proposal; ``sign`` turns ``g`` back into the score.
@@ -75,6 +76,8 @@ class Proposal:
         }
         if self.success is not None:
             out["success"] = self.success
+        if self.warp_lambda is not None:
+            out["warp_lambda"] = self.warp_lambda
         if scalarised:
             out["scalarised"] = True
         return out
@@ -185,6 +188,7 @@ class UCBProposer:
                     lengthscales=[float(v) for v in params.lengthscales],
                     rule=name,
                     success=None if success is None else float(success[i]),
+                    warp_lambda=None if outputs.kind == "none" else outputs.lam,
                 )
         return None
 

@@ -225,7 +225,8 @@ class TrialBoard:
             halving: Its ``rung_rows`` row (``config``, ``rung``) under successive halving.
             best: The best score of the search so far.
             proposal: GP figures of the proposal (``mean``, ``std``, ``acquisition``,
-                ``beta``, ``lengthscales``), if a model proposed it.
+                ``beta``, ``lengthscales``; ``success`` and ``warp_lambda`` when
+                failures were modelled and the outputs warped), if a model proposed it.
             features: GP feature names, one per length scale.
 
         Returns:
@@ -284,7 +285,7 @@ class TrialBoard:
         if proposal:
             # several objectives: the GP modelled ParEGO's scalarisation, not the score
             apart = {"mean", "std", "acquisition"} if proposal.get("scalarised") else set()
-            for key in ("mean", "std", "acquisition", "beta", "success"):
+            for key in ("mean", "std", "acquisition", "beta", "success", "warp_lambda"):
                 points[("gp/scalarised_" if key in apart else "gp/") + key] = proposal.get(key)
             for name, ls in zip(features, proposal.get("lengthscales", ()), strict=False):
                 points[f"gp/lengthscale/{name}"] = ls

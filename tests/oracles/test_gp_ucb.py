@@ -164,6 +164,15 @@ def test_model_based_trials_record_their_posterior(tmp_path: Path) -> None:
     assert p["beta"] == pytest.approx(1.0, rel=1e-3)  # a noiseless fit keeps the configured β
     # for a minimised loss the acquisition is that of -loss: α = -mean + β·std
     assert math.isclose(p["acquisition"], -p["mean"] + p["beta"] * p["std"], rel_tol=1e-9)
+    assert "warp_lambda" not in p  # outputs not warped
+
+
+def test_warped_trials_record_the_transforms_lambda(tmp_path: Path) -> None:
+    oracle = oracle_for(
+        tmp_path, branin_space(), max_trials=6, num_initial_points=3, seed=1, output_warping="power"
+    )
+    evaluate(oracle, branin, 6)
+    assert all(math.isfinite(p["warp_lambda"]) for p in oracle.proposals.values())
 
 
 def test_a_tied_best_switches_ucb_to_log_ei() -> None:

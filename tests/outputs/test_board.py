@@ -181,6 +181,7 @@ def test_search_scalars_include_the_gp_proposal(tmp_path):
         "acquisition": 1.0,
         "beta": 2.0,
         "lengthscales": [0.3, 2.0],
+        "warp_lambda": -1.5,
     }
     for i, score in enumerate([0.5, 0.8, 0.7]):
         tb.trial_ended(
@@ -200,6 +201,7 @@ def test_search_scalars_include_the_gp_proposal(tmp_path):
     assert [v for _, v in search["search/best_so_far"]] == pytest.approx([0.5, 0.8, 0.8])
     assert search["gp/mean"] == [(2, pytest.approx(0.91))]
     assert search["gp/lengthscale/optimizer=adam"] == [(2, 2.0)]
+    assert search["gp/warp_lambda"] == [(2, -1.5)]
     assert "gp/mean" not in scalars(tmp_path / "0")
 
 

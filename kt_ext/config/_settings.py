@@ -122,7 +122,7 @@ class RunSettings:
     metrics: tuple[str, ...]
     shuffle_buffer: int
     verbose: int
-    steps_per_execution: int  # batches per tf.function call (train.steps_per_execution)
+    steps_per_execution: int | None  # batches per tf.function call; None: the model's own
     top_n: int
     report_verbose: int = 1  # 0: the summary only, 1: a line per trial, 2: KerasTuner's tables too
     distribute: dict[str, Any] = field(default_factory=dict)  # the tf.distribute node

@@ -93,10 +93,10 @@ def validate(cfg: DictConfig) -> RunSettings:
         metrics=metrics,
         shuffle_buffer=integer(train, "train.shuffle_buffer", minimum=1),
         verbose=integer(train, "train.verbose", minimum=0, maximum=2),
-        steps_per_execution=(  # absent from configs written before it (an old best_config)
-            integer(train, "train.steps_per_execution", minimum=1)
+        steps_per_execution=(  # absent from configs written before it (an old best_config):
+            integer(train, "train.steps_per_execution", minimum=1)  # those trained as built
             if "steps_per_execution" in train
-            else 1  # Keras's default, which those runs trained with
+            else None
         ),
         top_n=integer(mapping(raw, "report"), "report.top_n", minimum=1),
         report_verbose=integer(mapping(raw, "report"), "report.verbose", minimum=0, maximum=2),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import statistics
 import time
@@ -14,6 +15,9 @@ import keras_tuner
 from kt_ext.data import Splits
 from kt_ext.objectives import LATENCY_MS, PARAMS, TRAIN_SECONDS
 from kt_ext.space import BATCH_SIZE, SearchSpace
+
+# A model compiled without choosing runs this many batches per call.
+_KERAS_DEFAULT = inspect.signature(keras.Model.compile).parameters["steps_per_execution"].default
 
 Builder = Callable[..., keras.Model]
 
@@ -51,7 +55,8 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         max_epochs: Longest a trial trains; learning-rate schedules span it.
         shuffle_buffer: Shuffle buffer of the training pipeline.
         verbose: ``keras.Model.fit`` verbosity.
-        steps_per_execution: Batches per call into TensorFlow (``1``: Keras's default).
+        steps_per_execution: Batches per call into TensorFlow; ``None``: the
+            model's own (Keras's default unless the builder chose).
         replicas: Replicas of the distribution strategy trials train under.
         scale_lr: Scale the learning rate linearly with ``replicas``.
         costs: Costs to measure per trial and report as metrics every epoch
@@ -68,7 +73,7 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         max_epochs: int,
         shuffle_buffer: int,
         verbose: int,
-        steps_per_execution: int = 1,
+        steps_per_execution: int | None = None,
         replicas: int = 1,
         scale_lr: bool = False,
         costs: Sequence[str] = (),
@@ -139,8 +144,8 @@ class SpaceHyperModel(keras_tuner.HyperModel):
         if self.costs:  # first, so every later callback (KerasTuner's too) sees the costs
             logger = CostLogger(self.costs, self.data.eval_dataset("val", batch_size))
             kwargs["callbacks"] = [logger, *kwargs.get("callbacks", [])]
-        if model.steps_per_execution == 1:  # Keras's default: the builder did not choose
-            model.steps_per_execution = self.steps_per_execution
+        if self.steps_per_execution is not None and model.steps_per_execution == _KERAS_DEFAULT:
+            model.steps_per_execution = self.steps_per_execution  # the builder did not choose
         return model.fit(train, validation_data=val, **kwargs)
 
 

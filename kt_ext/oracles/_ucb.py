@@ -43,6 +43,12 @@ _REFIT_EVERY_OBSERVATION = 100  # refit every max(1, n // this)-th call
 _MAX_NOISE_BOOST = 4.0  # cap of noise_adjusted_beta's factor
 
 IsTaken = Callable[[dict[str, Any]], bool]
+# strategy.output_warping: word -> the transforms fit_outputs compares (warped or not).
+OUTPUT_WARPINGS: dict[str, tuple[bool, ...]] = {
+    "none": (False,),
+    "power": (True,),
+    "auto": (False, True),
+}
 
 
 @dataclass(frozen=True)
@@ -309,7 +315,7 @@ def fit_outputs(
 ) -> tuple[OutputTransform, GaussianProcess]:
     """The transform of ``g`` into the GP's outputs, and the GP fitted to them.
 
-    ``warping`` is a word of :data:`kt_ext.oracles.checks.OUTPUT_WARPINGS`:
+    ``warping`` is a word of :data:`OUTPUT_WARPINGS`:
 
     * ``"none"``: ``g`` standardised.
     * ``"power"``: power-transformed first, always, as HEBO does
@@ -336,10 +342,11 @@ def fit_outputs(
         warm_start: The previous fit, as for :func:`refit`.
     """
     best: tuple[float, OutputTransform, GaussianProcess] | None = None
-    for warp in {"none": (False,), "power": (True,), "auto": (False, True)}[warping]:
+    for warp in OUTPUT_WARPINGS[warping]:
         y, outputs = OutputTransform.fit(g, warp)
         gp = GaussianProcess(x, y, refit(x, y, rng, warm_start))
-        evidence = gp.log_posterior() + outputs.log_jacobian(g) if warping == "auto" else 0.0
+        compared = len(OUTPUT_WARPINGS[warping]) > 1
+        evidence = gp.log_posterior() + outputs.log_jacobian(g) if compared else 0.0
         if best is None or evidence > best[0]:
             best = (evidence, outputs, gp)
     assert best is not None

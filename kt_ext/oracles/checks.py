@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kt_ext.gp import ACQUISITIONS
+from kt_ext.oracles._ucb import OUTPUT_WARPINGS
 from kt_ext.oracles.schedule import BUDGETS
 
 
@@ -144,14 +145,12 @@ class Flag:
             raise ValueError(f"The value of `{self.name}` is {value!r}, but must be true or false.")
 
 
-#: How the GP strategy warps its outputs (:func:`kt_ext.oracles._ucb.fit_outputs`).
-OUTPUT_WARPINGS = ("none", "power", "auto")
 # The true/false that configs held before the words (a run directory's best_config.yaml).
 _WARPING_FLAGS = {False: "none", True: "power"}
 
 
 def output_warping_name(value: Any) -> str:
-    """The word of :data:`OUTPUT_WARPINGS` that ``value`` names; true/false as before the words.
+    """The word of ``OUTPUT_WARPINGS`` that ``value`` names; true/false as before the words.
 
     Raises:
         ValueError: ``value`` names none.
@@ -164,7 +163,7 @@ def output_warping_name(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Warping:
-    """The GP strategy's ``output_warping``: one of :data:`OUTPUT_WARPINGS` (or true/false)."""
+    """The GP strategy's ``output_warping``: a word of ``kt_ext.oracles._ucb.OUTPUT_WARPINGS``."""
 
     name: str = "output_warping"
 

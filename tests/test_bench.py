@@ -203,5 +203,7 @@ def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
     assert "+0.1000 [+0.1000, +0.1000] 3/0/0" in out  # ahead of bayes on all 3 seeds
     assert "With bayes_auto in place of bayes: random 2.00, bayes_auto 1.00" in out
     assert "| cancer-mlp | 2 | - | 0.9200 | 0.8200 |" in out
-    assert out.count("| mnist1d-mlp | ") == 3
+    assert "| mnist1d-mlp | +0.2000 [+0.2000, +0.2000] 3/0/0 |" in out  # the variant against random
+    assert "| cancer-mlp | - |" in out  # random not complete there
+    assert out.count("| mnist1d-mlp | ") == 1 + 3  # against the peers, then each seed
     capsys.readouterr()

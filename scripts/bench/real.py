@@ -150,8 +150,35 @@ def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: i
             table,
         )
     ranks_per_role(out, medians)
+    variants_against_peers(out, rows, strategies, seeds)
     per_seed(out, rows, strategies, seeds)
     return out
+
+
+def variants_against_peers(
+    out: Report, rows: dict[tuple, dict], strategies: list[str], seeds: int
+) -> None:
+    """Each variant against each peer seed by seed: the reference's targets, were it the default."""
+    peers = [s for s in strategies if s != REFERENCE and s not in VARIANTS]
+    for variant in (s for s in strategies if s in VARIANTS):
+        table = []
+        for task in TASKS:
+            loss = {
+                s: [rows[(task, s, k)]["best_val_loss"] for k in range(seeds)]
+                for s in [variant, *peers]
+                if all((task, s, k) in rows for k in range(seeds))
+            }
+            if variant in loss:
+                cells = [
+                    paired_cell(paired(loss[variant], loss[p], sign=-1.0), ".4f")
+                    if p in loss
+                    else "-"
+                    for p in peers
+                ]
+                table.append([task, *cells])
+        if table:
+            out.add(f"\n{variant} against each peer (positive: {variant} better):\n")
+            out.table(["task", *(f"vs {p}" for p in peers)], table)
 
 
 def per_seed(out: Report, rows: dict[tuple, dict], strategies: list[str], seeds: int) -> None:

@@ -342,10 +342,10 @@ def fit_outputs(
         warm_start: The previous fit, as for :func:`refit`.
     """
     best: tuple[float, OutputTransform, GaussianProcess] | None = None
+    compared = len(OUTPUT_WARPINGS[warping]) > 1
     for warp in OUTPUT_WARPINGS[warping]:
         y, outputs = OutputTransform.fit(g, warp)
         gp = GaussianProcess(x, y, refit(x, y, rng, warm_start))
-        compared = len(OUTPUT_WARPINGS[warping]) > 1
         evidence = gp.log_posterior() + outputs.log_jacobian(g) if compared else 0.0
         if best is None or evidence > best[0]:
             best = (evidence, outputs, gp)

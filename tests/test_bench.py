@@ -207,3 +207,20 @@ def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
     assert "| cancer-mlp | - |" in out  # random not complete there
     assert out.count("| mnist1d-mlp | ") == 1 + 3  # against the peers, then each seed
     capsys.readouterr()
+
+
+def test_a_benchmark_run_stopped_part_way_is_resumed_not_taken_as_done(tmp_path, monkeypatch):
+    fake = tmp_path / "tune.py"  # stands in for scripts/tune.py: finishes the run it is given
+    fake.write_text(
+        "import json, pathlib, sys\n"
+        "d = pathlib.Path(sys.argv[-1].split('=', 1)[1])\n"
+        "d.mkdir(parents=True, exist_ok=True)\n"
+        "(d / 'summary.json').write_text(json.dumps({'status': 'finished', 'best_score': 0.5}))\n"
+    )
+    monkeypatch.setattr(_common, "TUNE", fake)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text(json.dumps({"status": "interrupted", "best_score": None}))
+    assert _common.tune(["seed=0"], run_dir)["best_score"] == 0.5  # resumed to the end
+    (run_dir / "summary.json").write_text(json.dumps({"status": "finished", "best_score": 0.25}))
+    assert _common.tune(["seed=0"], run_dir)["best_score"] == 0.25  # finished: not run again

@@ -20,6 +20,8 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
+from kt_ext.outputs.status import RUN_FINISHED
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 TUNE = ROOT / "scripts" / "tune.py"
@@ -41,14 +43,16 @@ def markers(block: str = "") -> tuple[str, str]:
 def tune(overrides: Sequence[str], run_dir: Path, env: dict[str, str] | None = None) -> dict:
     """Run ``scripts/tune.py`` with ``overrides`` into ``run_dir``; its ``summary.json``.
 
-    A run whose ``summary.json`` exists already is not run again. The
-    command's console output goes to ``<run_dir>.log``.
+    A run whose ``summary.json`` says it finished is not run again; one
+    stopped part-way (a benchmark killed) is resumed by the same command
+    into its directory, as a user resumes one. The command's console output
+    goes to ``<run_dir>.log``.
 
     Raises:
         RuntimeError: The command failed (the log's tail says why).
     """
     summary = run_dir / "summary.json"
-    if not summary.exists():
+    if not summary.exists() or json.loads(summary.read_text())["status"] != RUN_FINISHED:
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, str(TUNE), *overrides, f"hydra.run.dir={run_dir}"]
         print("+", " ".join(cmd[1:]), file=sys.stderr, flush=True)

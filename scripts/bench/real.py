@@ -107,7 +107,8 @@ def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: i
     )
     medians: dict[str, dict[str, dict[str, float]]] = {"choose": {}, "confirm": {}}
     for task, (role, overrides) in TASKS.items():
-        have = [s for s in strategies if all((task, s, k) in rows for k in range(seeds))]
+        losses = seed_losses(rows, task, strategies, seeds)
+        have = list(losses)
         if not have:
             continue
         out.add(f"\n### {task} ({role}: {' '.join(overrides)})\n")
@@ -115,12 +116,11 @@ def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: i
         medians[role][task] = {}
         for s in have:
             runs = [rows[(task, s, k)] for k in range(seeds)]
-            loss = [r["best_val_loss"] for r in runs]
+            loss = losses[s]
             medians[role][task][s] = median(loss)
             cell = "-"
             if s != REFERENCE and REFERENCE in have:
-                ref = [rows[(task, REFERENCE, k)]["best_val_loss"] for k in range(seeds)]
-                cell = paired_cell(paired(loss, ref, sign=-1.0), ".4f")
+                cell = paired_cell(paired(loss, losses[REFERENCE], sign=-1.0), ".4f")
             early = [
                 f"{median([r['curve'][n - 1] for r in runs]):.4f}"
                 for n in CHECKPOINTS
@@ -155,6 +155,17 @@ def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: i
     return out
 
 
+def seed_losses(
+    rows: dict[tuple, dict], task: str, strategies: list[str], seeds: int
+) -> dict[str, list[float]]:
+    """Best validation loss per seed of each strategy that has run every seed of ``task``."""
+    return {
+        s: [rows[(task, s, k)]["best_val_loss"] for k in range(seeds)]
+        for s in strategies
+        if all((task, s, k) in rows for k in range(seeds))
+    }
+
+
 def variants_against_peers(
     out: Report, rows: dict[tuple, dict], strategies: list[str], seeds: int
 ) -> None:
@@ -163,11 +174,7 @@ def variants_against_peers(
     for variant in (s for s in strategies if s in VARIANTS):
         table = []
         for task in TASKS:
-            loss = {
-                s: [rows[(task, s, k)]["best_val_loss"] for k in range(seeds)]
-                for s in [variant, *peers]
-                if all((task, s, k) in rows for k in range(seeds))
-            }
+            loss = seed_losses(rows, task, [variant, *peers], seeds)
             if variant in loss:
                 cells = [
                     paired_cell(paired(loss[variant], loss[p], sign=-1.0), ".4f")

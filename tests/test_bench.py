@@ -184,7 +184,7 @@ def test_the_bi_objective_problems_reach_their_known_fronts_and_hypervolume_is_c
 def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
     capsys: pytest.CaptureFixture,
 ) -> None:
-    losses = {"random": 1.0, "bayes": 0.9, "bayes_auto": 0.8}  # the variant best on every seed
+    losses = {"random": 1.0, "bayes": 0.9, "bayes_warp": 0.8}  # the variant best on every seed
     rows = {
         (task, s, k): {
             "best_val_loss": loss + 0.01 * k,
@@ -198,10 +198,10 @@ def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
         for k in range(3)
     }
     del rows[("cancer-mlp", "random", 2)]  # a run not done yet: the task has no random row
-    out = "\n".join(bench_real.report(rows, ["random", "bayes", "bayes_auto"], 3, 20).lines)
-    assert "| bayes_auto | 0.8100 |" in out
+    out = "\n".join(bench_real.report(rows, ["random", "bayes", "bayes_warp"], 3, 20).lines)
+    assert "| bayes_warp | 0.8100 |" in out
     assert "+0.1000 [+0.1000, +0.1000] 3/0/0" in out  # ahead of bayes on all 3 seeds
-    assert "With bayes_auto in place of bayes: random 2.00, bayes_auto 1.00" in out
+    assert "With bayes_warp in place of bayes: random 2.00, bayes_warp 1.00" in out
     assert "| cancer-mlp | 2 | - | 0.9200 | 0.8200 |" in out
     assert "| mnist1d-mlp | +0.2000 [+0.2000, +0.2000] 3/0/0 |" in out  # the variant against random
     assert "| cancer-mlp | - |" in out  # random not complete there

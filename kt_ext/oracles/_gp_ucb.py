@@ -11,7 +11,13 @@ from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
 from kt_ext.objectives import chebyshev, random_weights
 from kt_ext.oracles._base import SeededOracle, succeeded
 from kt_ext.oracles._ehvi import FrontProposer
-from kt_ext.oracles._ucb import DEFAULT_BETA, EncoderCache, UCBProposer, leftover_values
+from kt_ext.oracles._ucb import (
+    DEFAULT_BETA,
+    DEFAULT_OUTPUT_WARPING,
+    EncoderCache,
+    UCBProposer,
+    leftover_values,
+)
 from kt_ext.oracles.checks import (
     GP_UCB_ARGUMENTS,
     check_arguments,
@@ -36,7 +42,8 @@ class GPUCBOracle(SeededOracle):
     ``g`` under a GP (Matérn-5/2, one length scale per feature, fitted by MAP
     marginal likelihood each trial, warm-started from the previous fit, with
     a random restart every fifth fit) on ``g`` with its bad tail clipped
-    (:func:`kt_ext.gp.clip_bad_tail`) and standardised. For a
+    (:func:`kt_ext.gp.clip_bad_tail`), power-transformed where that makes
+    the results likelier (``output_warping``) and standardised. For a
     minimised loss this is the familiar lower confidence bound
     ``score_μ - β · score_σ``, minimised.
 
@@ -94,11 +101,13 @@ class GPUCBOracle(SeededOracle):
         multi_objective: With several objectives, ``"ehvi"`` (log expected
             hypervolume improvement, one GP per objective) or ``"parego"``
             (a random Chebyshev scalarisation per proposal, one GP).
-        output_warping: ``"none"``; ``"power"``: power-transform the
+        output_warping: ``"auto"`` (the default): power-transform the
             observations before the GP sees them, as HEBO does
-            (:class:`kt_ext.gp.OutputTransform`); ``"auto"``: only when the
-            GP explains them better so (:func:`kt_ext.oracles._ucb.fit_outputs`).
-            ``False`` and ``True`` mean ``"none"`` and ``"power"``.
+            (:class:`kt_ext.gp.OutputTransform`), only when the GP explains
+            them better so (:func:`kt_ext.oracles._ucb.fit_outputs`);
+            ``"power"``: always; ``"none"``: never. ``False`` and ``True``
+            mean ``"none"`` and ``"power"``. Measured in
+            ``scripts/bench/real.md`` and ``scripts/bench/oracles.md``.
         **oracle_args: ``objective``, ``max_trials``, ``hyperparameters``,
             ``seed`` (``0`` is a seed) and KerasTuner's other oracle
             arguments, as for :class:`kt_ext.oracles.SeededOracle`.
@@ -114,7 +123,7 @@ class GPUCBOracle(SeededOracle):
         acquisition: str = "ucb",
         failure_aware: bool = True,
         multi_objective: str = "ehvi",
-        output_warping: str | bool = "none",
+        output_warping: str | bool = DEFAULT_OUTPUT_WARPING,
         **oracle_args: Any,
     ) -> None:
         check_arguments(GP_UCB_ARGUMENTS, {"max_trials": 10, **locals(), **oracle_args})

@@ -36,6 +36,7 @@ from kt_ext.oracles._candidates import (
 )
 
 DEFAULT_BETA = 1.0  # UCB exploration weight of every GP strategy (beta in the strategy configs)
+DEFAULT_OUTPUT_WARPING = "auto"  # the GP strategy's output_warping (conf/strategy/bayes.yaml)
 _ENUMERATE_LIMIT = 20_000
 _FIT_RESTARTS = 1
 _RESTART_EVERY = 5  # fits between random restarts (the warm start is usually enough)
@@ -125,9 +126,7 @@ class UCBProposer:
         output_warping: ``"none"``, ``"power"`` or ``"auto"`` (:func:`fit_outputs`).
     """
 
-    def __init__(
-        self, num_candidates: int, acquisition: str = "ucb", output_warping: str = "none"
-    ) -> None:
+    def __init__(self, num_candidates: int, acquisition: str, output_warping: str) -> None:
         self.num_candidates = num_candidates
         self.acquisition = acquisition
         self.output_warping = output_warping

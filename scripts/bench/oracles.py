@@ -36,8 +36,9 @@ held out; for them the tables add each method against ``gpucb`` seed by seed
 (paired bootstrap intervals), mean ranks per role, and how many evaluations
 scored exactly what an earlier one had (plateaus revisited). ``gpucb_rank``,
 ``gpucb_pess`` and ``gpucb_noplateau`` are the GP with one step of its proposal
-replaced (``VARIANTS``), for ablations; ``gpucb_warp`` and ``gpucb_auto``
-are the GP with ``output_warping="power"`` and ``"auto"``.
+replaced (``VARIANTS``), for ablations; ``gpucb_warp`` and ``gpucb_nowarp``
+are the GP with ``output_warping="power"`` and ``"none"`` (``gpucb`` is the
+oracle as shipped, ``"auto"``).
 
 Noisy variants (``<name>_noise1``, ``<name>_noise10``) add Gaussian noise of 1 %
 or 10 % of the function's spread to every observation; the regret is that of
@@ -104,7 +105,7 @@ METHODS = (
     "gpucb_rank",
     "gpucb_pess",
     "gpucb_noplateau",
-    "gpucb_auto",
+    "gpucb_nowarp",
     "gpucb_b2",
     "gp_ei",
     "gp_logei",
@@ -151,8 +152,8 @@ def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple
         oracle = GPUCBOracle(seed=seed, failure_aware=False, **kwargs)
     elif method in VARIANTS:  # the GP with one step replaced (see VARIANTS)
         oracle = GPUCBOracle(seed=seed, **kwargs)
-    elif method in ("gpucb_warp", "gpucb_auto"):
-        warping = "power" if method == "gpucb_warp" else "auto"
+    elif method in ("gpucb_warp", "gpucb_nowarp"):
+        warping = "power" if method == "gpucb_warp" else "none"
         oracle = GPUCBOracle(seed=seed, output_warping=warping, **kwargs)
     elif method == "gpucb_b2":
         oracle = GPUCBOracle(seed=seed, beta=2.0, **kwargs)

@@ -47,7 +47,7 @@ STRATEGIES = ("random", "bayes", "kt_bayes", "tpe")
 # A strategy with settings changed, measured beside the others: name -> its overrides.
 VARIANTS: dict[str, list[str]] = {
     "bayes_warp": ["strategy=bayes", "strategy.output_warping=power"],
-    "bayes_auto": ["strategy=bayes", "strategy.output_warping=auto"],
+    "bayes_nowarp": ["strategy=bayes", "strategy.output_warping=none"],
 }
 REFERENCE = "bayes"
 # task -> (role, overrides)

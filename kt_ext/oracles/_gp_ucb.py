@@ -134,17 +134,27 @@ class GPUCBOracle(SeededOracle):
         self.delta = float(delta)
         self.num_candidates = num_candidates
         self._gp_params: list[float] | None = None
-        self.acquisition = acquisition
         self.failure_aware = failure_aware
         self.multi_objective = multi_objective
-        self.output_warping = output_warping_name(output_warping)
-        self._proposer = UCBProposer(num_candidates, acquisition, self.output_warping)
+        self._proposer = UCBProposer(
+            num_candidates, acquisition, output_warping_name(output_warping)
+        )
         self._front = FrontProposer(num_candidates)
         self._proposals: dict[str, dict[str, float]] = {}
         self._encoder_key: str | None = None
         self._encoders = EncoderCache()
         # Raw points of completed trials, by (space key, trial id): values never change.
         self._encoded: dict[tuple[str | None, str], np.ndarray] = {}
+
+    @property
+    def acquisition(self) -> str:
+        """What each proposal maximises: ``"ucb"``, ``"ei"`` or ``"log_ei"`` (the proposer's)."""
+        return self._proposer.acquisition
+
+    @property
+    def output_warping(self) -> str:
+        """How results are warped before the GP, a word of ``OUTPUT_WARPINGS`` (the proposer's)."""
+        return self._proposer.output_warping
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:

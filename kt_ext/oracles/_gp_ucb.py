@@ -290,6 +290,8 @@ class GPUCBOracle(SeededOracle):
         assert g is not None  # one objective or ParEGO
         beta = self._beta(len(g), encoder.n_features)
         self._proposer.warm_start = self._gp_params
+        last = next(reversed(self._proposals.values()), None)  # state a reload restores
+        self._proposer.warped = None if last is None else "warp_lambda" in last
         proposal = self._proposer.propose(
             encoder, u_obs, g, u_pending, beta, rng, self._duplicate, outcomes
         )

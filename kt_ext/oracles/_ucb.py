@@ -131,6 +131,7 @@ class UCBProposer:
         self.acquisition = acquisition
         self.output_warping = output_warping
         self.warm_start: list[float] | None = None
+        self.warped: bool | None = None  # the last proposal's choice, kept between refits
 
     def propose(
         self,
@@ -166,7 +167,7 @@ class UCBProposer:
         with single_threaded_blas():
             x_obs = encoder.features(u_obs)
             outputs, gp = fit_outputs(
-                x_obs, clip_bad_tail(g), self.output_warping, rng, self.warm_start
+                x_obs, clip_bad_tail(g), self.output_warping, rng, self.warm_start, self.warped
             )
             y, params = gp.y, gp.params
             self.warm_start = [float(v) for v in params.to_vector()]
@@ -311,6 +312,7 @@ def fit_outputs(
     warping: str,
     rng: np.random.Generator,
     warm_start: list[float] | None,
+    warped: bool | None = None,
 ) -> tuple[OutputTransform, GaussianProcess]:
     """The transform of ``g`` into the GP's outputs, and the GP fitted to them.
 
@@ -330,8 +332,10 @@ def fit_outputs(
       likelihood (Snelson, Rasmussen and Ghahramani, NeurIPS 2003) with
       the transform chosen between two instead of learnt. A spike the GP
       explains badly loses; a tail the warp makes Gaussian wins. Between
-      refits (:func:`refit`) both share the kept kernel, so the extra cost
-      is then one Cholesky factor.
+      refits (:func:`refit`; every call below 200 observations refits) the
+      kernel is kept, and so is ``warped``, the previous proposal's choice:
+      one more point barely moves either, and comparing costs a second GP
+      and a ``λ`` fit (at 500 observations about half the proposal's time).
 
     Args:
         x: Features of the observations ``(n, D)``.
@@ -339,10 +343,15 @@ def fit_outputs(
         warping: How to warp (above).
         rng: Source of the fits' random restarts.
         warm_start: The previous fit, as for :func:`refit`.
+        warped: Whether the previous proposal warped (``None``: none yet),
+            kept by ``"auto"`` until the next refit.
     """
     best: tuple[float, OutputTransform, GaussianProcess] | None = None
-    compared = len(OUTPUT_WARPINGS[warping]) > 1
-    for warp in OUTPUT_WARPINGS[warping]:
+    warps = OUTPUT_WARPINGS[warping]
+    if len(warps) > 1 and warped is not None and not refits(len(g), x.shape[1], warm_start):
+        warps = (warped,)
+    compared = len(warps) > 1
+    for warp in warps:
         y, outputs = OutputTransform.fit(g, warp)
         gp = GaussianProcess(x, y, refit(x, y, rng, warm_start))
         evidence = gp.log_posterior() + outputs.log_jacobian(g) if compared else 0.0
@@ -372,13 +381,20 @@ def refit(
         rng: Source of the random restarts.
         warm_start: The previous fit as :meth:`GPParams.to_vector`, or ``None``.
     """
-    warm = None if warm_start is None else GPParams.from_vector(np.array(warm_start))
-    n = len(y)
-    every = max(1, n // _REFIT_EVERY_OBSERVATION)
-    if warm is None or len(warm.lengthscales) != x.shape[1] or n % every == 0:
-        first = warm is None or n % (every * _RESTART_EVERY) == 0
+    if refits(len(y), x.shape[1], warm_start):
+        warm = None if warm_start is None else GPParams.from_vector(np.array(warm_start))
+        every = max(1, len(y) // _REFIT_EVERY_OBSERVATION)
+        first = warm is None or len(y) % (every * _RESTART_EVERY) == 0
         return fit_params(x, y, rng, warm_start=warm, restarts=_FIT_RESTARTS if first else 0)
-    return warm
+    return GPParams.from_vector(np.array(warm_start))
+
+
+def refits(n: int, dim: int, warm_start: list[float] | None) -> bool:
+    """Whether :func:`refit` fits the kernel anew for ``n`` observations of ``dim`` features."""
+    if warm_start is None:
+        return True
+    warm = GPParams.from_vector(np.array(warm_start))
+    return len(warm.lengthscales) != dim or n % max(1, n // _REFIT_EVERY_OBSERVATION) == 0
 
 
 def leftover_values(

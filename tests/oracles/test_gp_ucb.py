@@ -154,6 +154,21 @@ def test_auto_warping_warps_a_log_normal_loss_and_leaves_smooth_values_alone() -
     assert always.kind == "box-cox"
 
 
+def test_auto_warping_keeps_the_previous_choice_until_the_kernel_is_refitted() -> None:
+    x = np.random.default_rng(0).uniform(size=(201, 2))
+    loss = -np.exp(1.5 * (np.sin(3.0 * x[:, 0]) + np.cos(2.0 * x[:, 1])))
+    rng = np.random.default_rng(1)
+    outputs, gp = fit_outputs(x[:200], loss[:200], "auto", rng, None)  # n = 200: refits
+    assert outputs.kind == "box-cox"
+    kept = [float(v) for v in gp.params.to_vector()]
+    assert not _ucb.refits(201, 2, kept) and _ucb.refits(202, 2, kept)
+    for warped, kind in [(True, "box-cox"), (False, "none")]:  # between refits: as kept
+        outputs, gp = fit_outputs(x, loss, "auto", rng, kept, warped)
+        assert outputs.kind == kind and list(gp.params.to_vector()) == kept
+    outputs, _ = fit_outputs(x[:200], loss[:200], "auto", rng, kept, False)  # refits: compares
+    assert outputs.kind == "box-cox"
+
+
 def test_initial_trials_are_the_sobol_points(tmp_path: Path) -> None:
     oracle = oracle_for(tmp_path, branin_space(), max_trials=4, num_initial_points=4, seed=11)
     trials = search(oracle, 4)

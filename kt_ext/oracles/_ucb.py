@@ -335,7 +335,7 @@ def fit_outputs(
       refits (:func:`refit`; every call below 200 observations refits) the
       kernel is kept, and so is ``warped``, the previous proposal's choice:
       one more point barely moves either, and comparing costs a second GP
-      and a ``λ`` fit (at 500 observations about half the proposal's time).
+      and a ``λ`` fit (at 500 observations a third of the proposal's time).
 
     Args:
         x: Features of the observations ``(n, D)``.

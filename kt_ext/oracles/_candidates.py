@@ -4,11 +4,13 @@ Shared by the single-objective proposal (:mod:`._ucb`) and the front's
 (:mod:`._ehvi`): scrambled Sobol points over the whole box plus Gaussian
 steps around the best trials, snapped to valid values; the best few are then
 polished by L-BFGS-B on their numeric coordinates. Fixed here, not user settings.
+Also the random untaken configurations oracles fall back on when no model proposes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +24,9 @@ _LOCAL_SCALES = (0.02, 0.1)
 # prior's mode: along a flat one the posterior σ grows towards the box's edge, and an
 # unrestricted polish drifts there (a third of ignored coordinates ended at a bound).
 _POLISH_BELOW = 0.7
+_ENUMERATE_LIMIT = 20_000  # finite spaces up to this size are listed, not sampled
+
+IsTaken = Callable[[dict[str, Any]], bool]
 
 
 def relevant_features(lengthscales: np.ndarray) -> np.ndarray:
@@ -98,3 +103,41 @@ def candidate_points(
         noise = rng.normal(0.0, scale, (len(centres), _LOCAL_PER_CENTRE // 2, p))
         parts.append(reflect(centres[:, None, :] + noise).reshape(-1, p))
     return encoder.snap(np.vstack(parts))
+
+
+def leftover_values(
+    encoder: SpaceEncoder, rng: np.random.Generator, is_taken: IsTaken
+) -> dict[str, Any] | None:
+    """A random untaken configuration of a finite space; ``None`` when all are taken.
+
+    Args:
+        encoder: Encoder of the search space.
+        rng: Picks among the untaken configurations.
+        is_taken: True for values that must not be proposed again.
+
+    Returns:
+        Values, or ``None`` if the space is exhausted. Spaces too large to
+        enumerate fall back to 256 uniform draws (``None`` if all are taken).
+    """
+    rows = encoder.enumerate(_ENUMERATE_LIMIT)
+    if rows is None:
+        return random_values(encoder, rng, is_taken, attempts=256)
+    fresh = [values for values in map(encoder.decode, rows) if not is_taken(values)]
+    if not fresh:
+        return None
+    return fresh[int(rng.integers(len(fresh)))]
+
+
+def random_values(
+    encoder: SpaceEncoder, rng: np.random.Generator, is_taken: IsTaken, attempts: int
+) -> dict[str, Any] | None:
+    """The first untaken configuration among ``attempts`` uniform draws in the encoded box.
+
+    Uniform in the encoding means log-uniform for log-scale numbers and
+    uniform over the values of ints and choices.
+    """
+    for u in rng.random((attempts, encoder.n_raw)):
+        values = encoder.decode(u)
+        if not is_taken(values):
+            return values
+    return None

@@ -25,10 +25,11 @@ from kt_ext.gp import (
 from kt_ext.objectives import pareto_ranks
 from kt_ext.oracles._candidates import (
     POLISH_STARTS,
+    IsTaken,
     candidate_points,
     polish_points,
 )
-from kt_ext.oracles._ucb import IsTaken, refit, success_probability
+from kt_ext.oracles._ucb import refit, success_probability
 
 #: The reference point lies this share of each objective's observed range beyond the worst
 #: observed value (BoTorch's ``infer_reference_point`` rule), so the front's extremes count.

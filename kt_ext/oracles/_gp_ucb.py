@@ -10,14 +10,9 @@ from keras_tuner.engine.trial import TrialStatus
 from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
 from kt_ext.objectives import chebyshev, random_weights
 from kt_ext.oracles._base import SeededOracle, succeeded
+from kt_ext.oracles._candidates import leftover_values
 from kt_ext.oracles._ehvi import FrontProposer
-from kt_ext.oracles._ucb import (
-    DEFAULT_BETA,
-    DEFAULT_OUTPUT_WARPING,
-    EncoderCache,
-    UCBProposer,
-    leftover_values,
-)
+from kt_ext.oracles._ucb import DEFAULT_BETA, DEFAULT_OUTPUT_WARPING, EncoderCache, UCBProposer
 from kt_ext.oracles.checks import (
     GP_UCB_ARGUMENTS,
     check_arguments,

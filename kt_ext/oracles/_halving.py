@@ -148,7 +148,6 @@ class HalvingOracle(ConfigurationSampler, SeededOracle):
         self._encoders = EncoderCache()
         self.acquisition = acquisition
         self.failure_aware = failure_aware
-        # BOHB's GP models the results as they are: warping was not measured on halving
         self._proposer = UCBProposer(num_candidates, acquisition, output_warping="none")
         self._passed: dict[str, int] = {}  # running trial id -> highest rung it may pass
         self._exhausted = False

@@ -15,7 +15,8 @@ import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.oracles._base import SeededOracle
-from kt_ext.oracles._ucb import EncoderCache, leftover_values
+from kt_ext.oracles._candidates import leftover_values
+from kt_ext.oracles._ucb import EncoderCache
 from kt_ext.oracles.checks import (
     OPTUNA_ARGUMENTS,
     OPTUNA_SINGLE_OBJECTIVE,

@@ -26,7 +26,8 @@ from keras_tuner.engine.trial import Trial
 
 from kt_ext.objectives import chebyshev, random_weights
 from kt_ext.oracles._base import succeeded
-from kt_ext.oracles._ucb import EncoderCache, UCBProposer, leftover_values, random_values
+from kt_ext.oracles._candidates import leftover_values, random_values
+from kt_ext.oracles._ucb import EncoderCache, UCBProposer
 from kt_ext.oracles.checks import first_untried
 from kt_ext.oracles.schedule import (
     BRACKET,

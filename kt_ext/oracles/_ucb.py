@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,7 @@ from kt_ext.gp import (
 from kt_ext.oracles._candidates import (
     LOCAL_CENTRES,
     POLISH_STARTS,
+    IsTaken,
     candidate_points,
     polish_points,
     relevant_features,
@@ -37,13 +37,11 @@ from kt_ext.oracles._candidates import (
 
 DEFAULT_BETA = 1.0  # UCB exploration weight of every GP strategy (beta in the strategy configs)
 DEFAULT_OUTPUT_WARPING = "auto"  # the GP strategy's output_warping (conf/strategy/bayes.yaml)
-_ENUMERATE_LIMIT = 20_000
 _FIT_RESTARTS = 1
 _RESTART_EVERY = 5  # fits between random restarts (the warm start is usually enough)
 _REFIT_EVERY_OBSERVATION = 100  # refit every max(1, n // this)-th call
 _MAX_NOISE_BOOST = 4.0  # cap of noise_adjusted_beta's factor
 
-IsTaken = Callable[[dict[str, Any]], bool]
 # strategy.output_warping: word -> the transforms fit_outputs compares (warped or not).
 OUTPUT_WARPINGS: dict[str, tuple[bool, ...]] = {
     "none": (False,),
@@ -395,41 +393,3 @@ def refits(n: int, dim: int, warm_start: list[float] | None) -> bool:
         return True
     warm = GPParams.from_vector(np.array(warm_start))
     return len(warm.lengthscales) != dim or n % max(1, n // _REFIT_EVERY_OBSERVATION) == 0
-
-
-def leftover_values(
-    encoder: SpaceEncoder, rng: np.random.Generator, is_taken: IsTaken
-) -> dict[str, Any] | None:
-    """A random untaken configuration of a finite space; ``None`` when all are taken.
-
-    Args:
-        encoder: Encoder of the search space.
-        rng: Picks among the untaken configurations.
-        is_taken: True for values that must not be proposed again.
-
-    Returns:
-        Values, or ``None`` if the space is exhausted. Spaces too large to
-        enumerate fall back to 256 uniform draws (``None`` if all are taken).
-    """
-    rows = encoder.enumerate(_ENUMERATE_LIMIT)
-    if rows is None:
-        return random_values(encoder, rng, is_taken, attempts=256)
-    fresh = [values for values in map(encoder.decode, rows) if not is_taken(values)]
-    if not fresh:
-        return None
-    return fresh[int(rng.integers(len(fresh)))]
-
-
-def random_values(
-    encoder: SpaceEncoder, rng: np.random.Generator, is_taken: IsTaken, attempts: int
-) -> dict[str, Any] | None:
-    """The first untaken configuration among ``attempts`` uniform draws in the encoded box.
-
-    Uniform in the encoding means log-uniform for log-scale numbers and
-    uniform over the values of ints and choices.
-    """
-    for u in rng.random((attempts, encoder.n_raw)):
-        values = encoder.decode(u)
-        if not is_taken(values):
-            return values
-    return None

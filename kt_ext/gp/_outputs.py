@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,6 +56,89 @@ def standardise(g: np.ndarray, at_worst: bool = False) -> tuple[np.ndarray, floa
     return (g - centre) / scale, centre, scale
 
 
+def _box_cox_log_likelihood(lam: float, log_c: np.ndarray) -> float:
+    """The profile log likelihood of Box-Cox's ``λ`` given ``log c`` (scipy's ``boxcox_llf``).
+
+    ``(λ - 1) Σ log c - n/2 · log var(B(c, λ))``, the variance of
+    ``B(c, λ) = (c^λ - 1) / λ`` taken as ``var(c^λ) / λ²`` with ``c^λ``
+    scaled by its largest value, so no ``λ`` the search visits overflows.
+    """
+    if abs(lam) < 1e-12:
+        var = float(log_c.var())
+        return (
+            -math.inf
+            if var <= 0.0
+            else (lam - 1.0) * float(log_c.sum()) - len(log_c) / 2 * math.log(var)
+        )
+    a = lam * log_c
+    top = float(a.max())
+    var = float(np.exp(a - top).var())
+    if not var > 0.0:
+        return -math.inf
+    log_var = math.log(var) + 2.0 * top - 2.0 * math.log(abs(lam))
+    return (lam - 1.0) * float(log_c.sum()) - len(log_c) / 2 * log_var
+
+
+def _yeo_johnson(c: np.ndarray, lam: float) -> np.ndarray:
+    """The Yeo-Johnson transform of ``c`` with parameter ``lam`` (as ``scipy.stats.yeojohnson``)."""
+    out = np.empty_like(c)
+    pos = c >= 0
+    eps = np.finfo(float).eps
+    up, down = np.log1p(c[pos]), np.log1p(-c[~pos])
+    out[pos] = up if abs(lam) < eps else np.expm1(lam * up) / lam
+    out[~pos] = -down if abs(lam - 2.0) < eps else -np.expm1((2.0 - lam) * down) / (2.0 - lam)
+    return out
+
+
+def _yeo_johnson_log_likelihood(lam: float, c: np.ndarray, signed_log: float) -> float:
+    """The profile log likelihood of Yeo-Johnson's ``λ`` (scipy's ``yeojohnson_llf``)."""
+    var = float(_yeo_johnson(c, lam).var())
+    if not var >= np.finfo(float).tiny or not math.isfinite(var):
+        return -math.inf
+    return -len(c) / 2 * math.log(var) + (lam - 1.0) * signed_log
+
+
+def fit_power(c: np.ndarray) -> tuple[str, float]:
+    """The power transform for ``c`` and its maximum-likelihood ``λ``, as ``scipy.stats`` fits it.
+
+    Box-Cox when every ``c`` is positive, else Yeo-Johnson. The likelihoods
+    are the ones ``scipy.stats.boxcox_llf`` / ``yeojohnson_llf`` compute and
+    the searches are theirs (Brent from the bracket ``(-2, 2)`` for
+    Box-Cox; for Yeo-Johnson a bounded search between the ``λ`` that would
+    over- or underflow 20 times the largest ``|c|``), written in plain NumPy
+    because scipy's per-call argument handling made each fit cost 7-13 ms
+    at 500 observations against 0.4 ms here. ``λ`` agrees with scipy's to
+    about 1e-7.
+
+    Args:
+        c: Minimised values, shape ``(n,)``, finite, not all equal.
+
+    Returns:
+        ``("box-cox" | "yeo-johnson", λ)``.
+    """
+    from scipy import optimize
+
+    def worse(lam: float, likelihood: Callable[..., float], *args: object) -> float:
+        value = likelihood(lam, *args)
+        return -value if math.isfinite(value) else math.inf
+
+    if c.min() > 0:
+        args = (_box_cox_log_likelihood, np.log(c))
+        return "box-cox", float(optimize.brent(worse, args=args, brack=(-2.0, 2.0)))
+    signed_log = float((np.sign(c) * np.log1p(np.abs(c))).sum())
+    info = np.finfo(float)
+    reach = math.log1p(20.0 * float(np.abs(c).max()))
+    lo = (math.log(info.tiny) - math.log(info.eps)) / 2 / reach
+    hi = (math.log(info.max) + math.log(info.eps)) / 2 / reach
+    if c.max() < 0:
+        lo, hi = 2.0 - hi, 2.0 - lo
+    elif c.min() < 0:
+        lo, hi = max(2.0 - hi, lo), min(2.0 - lo, hi)
+    args = (_yeo_johnson_log_likelihood, c, signed_log)
+    lam = optimize.fminbound(worse, lo, hi, args=args, xtol=1.48e-08)
+    return "yeo-johnson", float(lam)
+
+
 def _inverse_box_cox(t: np.ndarray, lam: float) -> np.ndarray:
     """The inverse Box-Cox transform; values past its range map to the range's edge, not NaN."""
     if abs(lam) < 1e-12:
@@ -88,7 +172,7 @@ class OutputTransform:
     optimisation challenge): the minimised form ``c = -g`` is divided by its
     standard deviation and transformed by Box-Cox if every ``c`` is positive
     (a loss), else by Yeo-Johnson, ``λ`` fitted by maximum likelihood
-    (``scipy.stats``); the result is negated back and standardised.
+    (:func:`fit_power`); the result is negated back and standardised.
 
     Why: real objectives are skewed. A validation loss has a long tail of
     configurations that did not learn (chance-level loss) beside a narrow
@@ -120,11 +204,11 @@ class OutputTransform:
         if not warp or len(g) < 3 or spread == 0.0:
             y, centre, scale = standardise(g)
             return y, cls(centre, scale)
-        from scipy import stats
+        from scipy import special
 
         c = -g / spread
-        kind = "box-cox" if c.min() > 0 else "yeo-johnson"
-        t, lam = stats.boxcox(c) if kind == "box-cox" else stats.yeojohnson(c)
+        kind, lam = fit_power(c)
+        t = special.boxcox(c, lam) if kind == "box-cox" else _yeo_johnson(c, lam)
         y, centre, scale = standardise(-np.asarray(t, dtype=float))
         return y, cls(centre, scale, kind, float(lam), spread)
 

@@ -381,8 +381,7 @@ def refit(
     """
     if refits(len(y), x.shape[1], warm_start):
         warm = None if warm_start is None else GPParams.from_vector(np.array(warm_start))
-        every = max(1, len(y) // _REFIT_EVERY_OBSERVATION)
-        first = warm is None or len(y) % (every * _RESTART_EVERY) == 0
+        first = warm is None or len(y) % (_refit_period(len(y)) * _RESTART_EVERY) == 0
         return fit_params(x, y, rng, warm_start=warm, restarts=_FIT_RESTARTS if first else 0)
     return GPParams.from_vector(np.array(warm_start))
 
@@ -392,4 +391,9 @@ def refits(n: int, dim: int, warm_start: list[float] | None) -> bool:
     if warm_start is None:
         return True
     warm = GPParams.from_vector(np.array(warm_start))
-    return len(warm.lengthscales) != dim or n % max(1, n // _REFIT_EVERY_OBSERVATION) == 0
+    return len(warm.lengthscales) != dim or n % _refit_period(n) == 0
+
+
+def _refit_period(n: int) -> int:
+    """With ``n`` observations the kernel is refitted on every this-many-th proposal."""
+    return max(1, n // _REFIT_EVERY_OBSERVATION)

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from kt_ext.gp import OutputTransform, clip_bad_tail, standardise
-from kt_ext.gp._outputs import yeo_johnson_inverse
+from kt_ext.gp._outputs import fit_power, yeo_johnson_inverse
 
 # Validation losses of a real run (digits CNN): a cluster of good ones, a tail at chance level.
 LOSSES = np.array([2.807, 0.1608, 2.312, 1.546, 0.2216, 2.304, 0.5658, 0.1724, 0.3567, 1.554])
@@ -62,6 +62,27 @@ def test_values_of_both_signs_are_yeo_johnson_warped_and_invert() -> None:
     np.testing.assert_allclose(t.to_g(y), g)
     centre, slope = t.linear_at(float(y[3]))  # the tangent at a point passes through it
     assert slope > 0 and np.isclose(centre + slope * y[3], g[3])
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng: np.exp(rng.normal(0.0, 2.0, 400)),  # heavy right tail: Box-Cox, λ < 0
+        lambda rng: 50.0 + rng.normal(0.0, 1.0, 60),  # far from 0, near constant: large |λ|
+        lambda rng: rng.standard_t(2, 300),  # both signs, heavy tails: Yeo-Johnson
+        lambda rng: -np.exp(rng.normal(0.0, 1.0, 40)),  # all negative: Yeo-Johnson
+        lambda rng: np.abs(rng.normal(0.0, 1.0, 5)),  # a handful of points
+    ],
+)
+def test_the_power_fit_finds_scipys_lambda(draw) -> None:
+    c = draw(np.random.default_rng(7))
+    kind, lam = fit_power(c)
+    positive = c.min() > 0
+    _, expected = stats.boxcox(c) if positive else stats.yeojohnson(c)
+    llf = stats.boxcox_llf if positive else stats.yeojohnson_llf
+    assert kind == ("box-cox" if positive else "yeo-johnson")
+    assert llf(lam, c) == pytest.approx(llf(expected, c), abs=1e-9)  # as likely, by scipy
+    assert lam == pytest.approx(expected, abs=1e-4)  # and as close as the flat optimum allows
 
 
 @pytest.mark.parametrize("lam", [-1.5, -0.3, 0.0, 0.5, 1.0, 2.0, 2.7])

@@ -184,7 +184,8 @@ LAUNCHED = {
 def test_three_workers_share_the_search_and_a_killed_workers_trial_runs_elsewhere(
     tmp_path, launcher
 ):
-    proc, run_dir = start(tmp_path, *PARALLEL, "search.max_trials=12", *LAUNCHED[launcher])
+    trials = 8  # enough that every worker gets some before the search runs out
+    proc, run_dir = start(tmp_path, *PARALLEL, f"search.max_trials={trials}", *LAUNCHED[launcher])
     deadline = time.monotonic() + 400
     sockets: set[str] = set()
     victim = None
@@ -206,9 +207,9 @@ def test_three_workers_share_the_search_and_a_killed_workers_trial_runs_elsewher
     assert proc.returncode == 0, proc.stderr.read()[-3000:]
     if launcher == "local":  # the oracle server, and nothing on 0.0.0.0 or ::
         assert sockets == {"127.0.0.1"}
-    trials = rows(run_dir)
-    ids = [r["trial_id"] for r in trials]
-    assert len(ids) == len(set(ids)) == 12 and all(r["status"] == "COMPLETED" for r in trials)
+    done = rows(run_dir)
+    ids = [r["trial_id"] for r in done]
+    assert len(ids) == len(set(ids)) == trials and all(r["status"] == "COMPLETED" for r in done)
     assigned = assignments(run_dir)
     runs = [w for t, w in assigned if t == victim]
     assert runs[0] == "worker1" and len(runs) == 2 and runs[1] != "worker1", runs
@@ -217,10 +218,10 @@ def test_three_workers_share_the_search_and_a_killed_workers_trial_runs_elsewher
     assert {w for _, w in assigned} == {"worker0", "worker1", "worker2"}  # every worker used
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["worker_exit_codes"] == {"worker0": 0, "worker1": -9, "worker2": 0}
-    assert sum(summary["trials_per_worker"].values()) == 12
+    assert sum(summary["trials_per_worker"].values()) == trials
     # every worker's trials reached TensorBoard and the report
     sessions = list((run_dir / "tensorboard").glob("*/events.out.tfevents.*"))
-    assert len({p.parent.name for p in sessions}) >= 12
+    assert len({p.parent.name for p in sessions}) >= trials
     assert (run_dir / "best_model.keras").exists() and (run_dir / "convergence.png").exists()
     time.sleep(2)
     assert processes_with(str(run_dir)) == [], "a worker outlived the run"

@@ -94,7 +94,7 @@ def test_manual_training_writes_curves_test_metrics_and_the_model(tmp_path):
 def test_best_config_retrains_the_winner_to_its_tuned_accuracy(tmp_path):
     tuned = tmp_path / "tuned"
     proc = run(
-        TUNE, "search.max_trials=3", "search.epochs=10", f"hydra.run.dir={tuned}", cwd=tmp_path
+        TUNE, "search.max_trials=2", "search.epochs=5", f"hydra.run.dir={tuned}", cwd=tmp_path
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     best = yaml.safe_load((tuned / "best_config.yaml").read_text())

@@ -317,7 +317,7 @@ def test_halving_killed_mid_bracket_resumes_and_completes_the_schedule(tmp_path)
     import signal
 
     run = tmp_path / "run"
-    args = ["strategy=halving", "search.epochs=9", f"hydra.run.dir={run}"]
+    args = ["strategy=halving", "search.epochs=9", "data.subset=0.3", f"hydra.run.dir={run}"]
     proc = subprocess.Popen(
         [sys.executable, str(TUNE), *args],
         cwd=tmp_path,
@@ -370,6 +370,7 @@ def test_zoom_runs_its_stages_and_saves_their_ranges(run_tune, tmp_path):
         "strategy=zoom",
         "search.max_trials=6",
         "search.epochs=2",
+        "data.subset=0.3",
         "strategy.top_k=2",
         f"hydra.run.dir={run}",
     )
@@ -394,6 +395,7 @@ def test_initial_points_run_first_and_log_ei_proposes_after_them(run_tune, tmp_p
         "strategy.num_initial_points=2",
         "search.max_trials=4",
         "search.epochs=1",
+        "data.subset=0.3",
         "model.initial=[{lr: 0.001, units: 128, optimizer: adam}]",
         f"hydra.run.dir={run}",
     )

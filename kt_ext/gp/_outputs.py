@@ -63,19 +63,15 @@ def _box_cox_log_likelihood(lam: float, log_c: np.ndarray) -> float:
     ``B(c, λ) = (c^λ - 1) / λ`` taken as ``var(c^λ) / λ²`` with ``c^λ``
     scaled by its largest value, so no ``λ`` the search visits overflows.
     """
-    if abs(lam) < 1e-12:
-        var = float(log_c.var())
-        return (
-            -math.inf
-            if var <= 0.0
-            else (lam - 1.0) * float(log_c.sum()) - len(log_c) / 2 * math.log(var)
-        )
-    a = lam * log_c
-    top = float(a.max())
-    var = float(np.exp(a - top).var())
+    if abs(lam) < 1e-12:  # B(c, 0) = log c
+        var, top, size = float(log_c.var()), 0.0, 1.0
+    else:
+        a = lam * log_c
+        top, size = float(a.max()), abs(lam)
+        var = float(np.exp(a - top).var())
     if not var > 0.0:
         return -math.inf
-    log_var = math.log(var) + 2.0 * top - 2.0 * math.log(abs(lam))
+    log_var = math.log(var) + 2.0 * top - 2.0 * math.log(size)
     return (lam - 1.0) * float(log_c.sum()) - len(log_c) / 2 * log_var
 
 
@@ -107,8 +103,8 @@ def fit_power(c: np.ndarray) -> tuple[str, float]:
     Box-Cox; for Yeo-Johnson a bounded search between the ``λ`` that would
     over- or underflow 20 times the largest ``|c|``), written in plain NumPy
     because scipy's per-call argument handling made each fit cost 7-13 ms
-    at 500 observations against 0.4 ms here. ``λ`` agrees with scipy's to
-    about 1e-7.
+    at 500 observations against 0.4 ms here. Its ``λ`` is as likely as
+    scipy's to 1e-9, and within 1e-7 of it where the likelihood is not flat.
 
     Args:
         c: Minimised values, shape ``(n,)``, finite, not all equal.

@@ -33,6 +33,7 @@ OVERRIDES = [
     "search.max_trials=6",
     "strategy.num_initial_points=3",
     "search.epochs=2",
+    "data.subset=0.3",
     "model.builder._target_=tests.builders.flaky_mlp",
     "safety.allow_modules=[tests]",
 ]

@@ -199,13 +199,15 @@ def test_multirun_sweep_summary(run_tune, tmp_path):
         f"strategy={','.join(strategies)}",
         "search.max_trials=2",
         "search.epochs=2",
+        "data.subset=0.3",
         f"hydra.sweep.dir={sweep}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Joblib.Parallel(n_jobs=2" in proc.stdout + proc.stderr  # Hydra's launcher ran them
     assert "I0000" not in proc.stdout + proc.stderr  # no TensorFlow start-up log
     jobs = [
-        f"{i}_search.epochs=2,search.max_trials=2,strategy={s}" for i, s in enumerate(strategies)
+        f"{i}_data.subset=0.3,search.epochs=2,search.max_trials=2,strategy={s}"
+        for i, s in enumerate(strategies)
     ]
     for job in jobs:  # the overrides name each job's directory, hence its TensorBoard runs
         assert (sweep / job / "summary.json").is_file() and (sweep / job / "trials.csv").is_file()
@@ -213,7 +215,7 @@ def test_multirun_sweep_summary(run_tune, tmp_path):
     rows = _read_csv(sweep / "sweep_summary.csv")
     assert [r["job"] for r in rows] == jobs
     assert [r["overrides"] for r in rows] == [
-        f"strategy={s} search.max_trials=2 search.epochs=2" for s in strategies
+        f"strategy={s} search.max_trials=2 search.epochs=2 data.subset=0.3" for s in strategies
     ]
     assert all(r["status"] == "ok" and 0 < float(r["best_score"]) <= 1 for r in rows)
     assert "sweep summary" in proc.stdout

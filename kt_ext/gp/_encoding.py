@@ -115,8 +115,9 @@ class _Dim:
             return (self.category_index(u) + 0.5) / k
         if self.grid_size is None:
             return np.clip(u, 0.0, 1.0)
-        idx = self.grid_index(np.clip(u, 0.0, 1.0))
-        return self.to_unit([self.grid_value(int(i)) for i in idx]).reshape(u.shape)
+        idx, inverse = np.unique(self.grid_index(np.clip(u, 0.0, 1.0)), return_inverse=True)
+        units = self.to_unit([self.grid_value(int(i)) for i in idx])
+        return units[inverse].reshape(u.shape)
 
     def category_index(self, u: np.ndarray) -> np.ndarray:
         """Raw coordinate → category index (``k`` equal bins)."""
@@ -131,6 +132,19 @@ class _Dim:
             return self.grid_value(int(self.grid_index(np.array([u]))[0]))
         value = float(np.clip(self._from_unit(np.array([u]))[0], self.low, self.high))
         return int(round(value)) if self.is_int else value
+
+    def decode_column(self, u: np.ndarray) -> tuple[list[Any], np.ndarray]:
+        """Raw coordinates ``(m,)`` → their distinct values and each one's index among them.
+
+        :meth:`decode` for a whole column at once: a column of ``m`` points
+        takes few values (categories, grid points), each decoded once.
+        """
+        if self.categories is not None:
+            return list(self.categories), self.category_index(u)
+        if self.grid_size is not None:
+            idx, inverse = np.unique(self.grid_index(u), return_inverse=True)
+            return [self.grid_value(int(i)) for i in idx], inverse.reshape(-1)
+        return [self.decode(float(x)) for x in u], np.arange(len(u))
 
     def canonical_units(self) -> list[float]:
         """Canonical raw coordinates of every value of a finite dimension."""
@@ -207,7 +221,7 @@ class SpaceEncoder:
         """Activity mask ``(m, p)`` of raw points ``(m, p)``, conditions evaluated in order."""
         m = len(u)
         active = np.ones((m, self.n_raw), dtype=bool)
-        decoded: dict[str, np.ndarray] = {}
+        decoded: dict[str, tuple[list[Any], np.ndarray]] = {}
         is_active: dict[str, np.ndarray] = {}
         for d in self.dims:
             mask = np.ones(m, dtype=bool)
@@ -215,11 +229,13 @@ class SpaceEncoder:
                 if parent not in decoded:  # parent fixed or unknown
                     mask &= _fixed_condition(self.fixed, parent, values)
                     continue
-                mask &= is_active[parent] & np.array([v in values for v in decoded[parent]])
+                distinct, index = decoded[parent]
+                holds = np.array([v in values for v in distinct], dtype=bool)
+                mask &= is_active[parent] & holds[index]
             active[:, d.raw] = mask
             is_active[d.name] = mask
             if d.name in self.parents:
-                decoded[d.name] = np.array([d.decode(x) for x in u[:, d.raw]], dtype=object)
+                decoded[d.name] = d.decode_column(u[:, d.raw])
         return active
 
     def snap(self, u: np.ndarray) -> np.ndarray:

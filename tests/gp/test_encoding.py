@@ -116,6 +116,24 @@ def test_inactive_conditionals_are_constant_and_left_out() -> None:
     assert 0 <= enc.features(sgd[None, :])[0, 1] <= 1
 
 
+def test_conditions_on_a_grid_parent_hold_row_by_row() -> None:
+    enc = SpaceEncoder(
+        [
+            int_("blocks", 1, 4),
+            choice("batch", [16, 32, 64], ordered=True),
+            float_("drop", 0.0, 0.5, when={"blocks": [3, 4]}),
+            float_("wd", 1e-6, 1e-2, when={"batch": [32]}),
+        ]
+    )
+    u = np.random.default_rng(0).random((500, 4))
+    active = enc.active(u)
+    for row, mask in zip(u, active, strict=True):
+        values = enc.decode(row)
+        assert mask[2] == (values["blocks"] in (3, 4)) == ("drop" in values)
+        assert mask[3] == (values["batch"] == 32) == ("wd" in values)
+    assert 0 < active[:, 2].sum() < 500 and 0 < active[:, 3].sum() < 500
+
+
 def test_enumerate_a_finite_conditional_space() -> None:
     enc = SpaceEncoder(
         [choice("opt", ["adam", "sgd", "rmsprop"]), int_("k", 1, 3, when={"opt": ["sgd"]})]

@@ -95,6 +95,19 @@ def test_surrogate_finds_the_influential_hyperparameter_and_its_optimum(tmp_path
     assert pd.max() - pd.min() > 0.5  # lr spans most of the objective's range
 
 
+def test_partial_dependence_is_the_mean_prediction_at_each_grid_point(tmp_path):
+    surrogate = report.fit_surrogate(report.load_run(write_run(tmp_path, random_trials(12))))
+    samples = surrogate.encoder.snap(np.random.default_rng(2).random((16, 3)))
+    grids = [np.linspace(0.0, 1.0, 5), np.array([1 / 6, 0.5, 5 / 6])]  # lr x optimizer
+    pd = report.partial_dependence(surrogate, [0, 2], grids, samples)
+    assert pd.shape == (5, 3)
+    for a, lr in enumerate(grids[0]):
+        for b, opt in enumerate(grids[1]):
+            u = samples.copy()
+            u[:, 0], u[:, 2] = lr, opt
+            assert pd[a, b] == pytest.approx(surrogate.predict(u).mean(), rel=1e-12, abs=1e-12)
+
+
 def test_report_run_writes_plots_and_tables(tmp_path):
     run_dir = write_run(tmp_path / "run", random_trials(8))
     for trial_id, _, score, _ in random_trials(8)[:3]:  # curves for three of the trials

@@ -7,10 +7,12 @@ byte: no WebSocket library needed.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import select
+import signal
 import subprocess
 import tempfile
 import time
@@ -61,6 +63,7 @@ class Browser:
             pass_fds=(r, w),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its helpers in one process group, stopped together
         )
         os.close(r)
         os.close(w)
@@ -115,15 +118,32 @@ class Browser:
         raise RuntimeError(f"the page did not show it within {timeout:.0f} s")
 
     def close(self) -> None:
-        """Stop Chromium and remove its profile."""
-        self.process.terminate()
+        """Stop Chromium and every helper it started, then remove its profile.
+
+        The helpers (renderer, crash handler) can still be writing into the
+        profile when the main process has exited, so the whole process group
+        is stopped, and removing the profile is retried for a few seconds.
+        """
+        group = os.getpgid(self.process.pid)
+        os.killpg(group, signal.SIGTERM)
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        self.process.wait()
         os.close(self._to_browser)
         os.close(self._from_browser)
-        self._profile.cleanup()
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                self._profile.cleanup()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def __enter__(self) -> Browser:
         return self

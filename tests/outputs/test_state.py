@@ -20,14 +20,19 @@ import pytest
 from kt_ext.outputs import state
 from tests.conftest import TUNE
 
-TRIALS = 12  # enough for five kills, each after a trial completed since the restart
-SOAK = [
-    f"search.max_trials={TRIALS}",
-    "search.epochs=1",
-    "search.early_stopping_patience=0",
-    "data.subset=0.2",
-    "seed=0",
-]
+TRIALS = 4  # the reference run that the crash-window tests copy and damage
+KILLED_TRIALS = 12  # enough for five kills, each after a trial completed since the restart
+
+
+def soak(trials: int = TRIALS) -> list[str]:
+    """The overrides of every run here: short trials on a subset."""
+    return [
+        f"search.max_trials={trials}",
+        "search.epochs=1",
+        "search.early_stopping_patience=0",
+        "data.subset=0.2",
+        "seed=0",
+    ]
 
 
 # ----------------------------------------------------------------------------- unit
@@ -87,9 +92,9 @@ def test_install_routes_keras_tuner_state_through_the_atomic_writer(tmp_path: Pa
 # ----------------------------------------------------------------------------- runs
 
 
-def tune(run_dir: Path, *extra: str, wait: bool = True) -> subprocess.Popen:
+def tune(run_dir: Path, *extra: str, trials: int = TRIALS, wait: bool = True) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, str(TUNE), *SOAK, *extra, f"hydra.run.dir={run_dir}"],
+        [sys.executable, str(TUNE), *soak(trials), *extra, f"hydra.run.dir={run_dir}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -129,15 +134,16 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_kill_9_five_times_then_resume_matches_the_uninterrupted_run(
-    reference: Path, tmp_path: Path
-) -> None:
+@pytest.mark.soak
+def test_kill_9_five_times_then_resume_matches_the_uninterrupted_run(tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    tune(reference, trials=KILLED_TRIALS)
     run_dir = tmp_path / "killed"
     rng = random.Random(5)
     kills = []
     for _ in range(5):
         before = completed(run_dir) if run_dir.exists() else 0
-        proc = tune(run_dir, wait=False)
+        proc = tune(run_dir, trials=KILLED_TRIALS, wait=False)
         deadline = time.monotonic() + 300
         while completed(run_dir) <= before and proc.poll() is None:  # progress since the restart
             assert time.monotonic() < deadline, "no trial completed after a restart"
@@ -148,14 +154,14 @@ def test_kill_9_five_times_then_resume_matches_the_uninterrupted_run(
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills.append(completed(run_dir))
-    assert kills[-1] < TRIALS, kills
-    tune(run_dir)  # resume to the end
+    assert kills[-1] < KILLED_TRIALS, kills
+    tune(run_dir, trials=KILLED_TRIALS)  # resume to the end
 
     rows, expected = trials_csv(run_dir), trials_csv(reference)
-    assert len(rows) == TRIALS and all(r["status"] == "COMPLETED" for r in rows)
+    assert len(rows) == KILLED_TRIALS and all(r["status"] == "COMPLETED" for r in rows)
     oracle = json.loads((run_dir / "kt" / "oracle.json").read_text())
-    assert sorted(oracle["run_times"].values()) == [1] * TRIALS  # no finished trial ran twice
-    assert len(oracle["end_order"]) == len(set(oracle["end_order"])) == TRIALS
+    assert sorted(oracle["run_times"].values()) == [1] * KILLED_TRIALS  # no trial ran twice
+    assert len(oracle["end_order"]) == len(set(oracle["end_order"])) == KILLED_TRIALS
     timing = ("seconds", "rss_mib")  # measurements of the process, not results
     strip = [{k: v for k, v in r.items() if k not in timing} for r in rows]
     assert strip == [{k: v for k, v in r.items() if k not in timing} for r in expected]
@@ -174,7 +180,7 @@ def tuner_for(reference: Path, compose_config):
     from kt_ext.config import validate
     from kt_ext.run import load_data, make_hypermodel, make_tuner
 
-    settings = validate(compose_config(SOAK))
+    settings = validate(compose_config(soak()))
     hypermodel = make_hypermodel(settings, load_data(settings))
     return lambda run_dir: make_tuner(settings, hypermodel, run_dir)
 
@@ -251,7 +257,7 @@ def test_a_trial_started_just_before_the_kill_is_not_lost(reference, tmp_path, t
     kt = run_dir / "kt"
     # What create_trial leaves when killed between writing the trial and the oracle:
     # the last trial's file says RUNNING, the oracle's state has never heard of it.
-    last = f"{TRIALS - 1:02d}"
+    last = str(TRIALS - 1)  # ids have as many digits as the largest
     trial_file = kt / f"trial_{last}" / "trial.json"
     trial = json.loads(trial_file.read_text())
     trial.update(status="RUNNING", score=None, best_step=0)
@@ -280,7 +286,7 @@ def damage_oracle(kt: Path) -> Path:
 
 
 def damage_trial(kt: Path) -> Path:
-    path = kt / "trial_03" / "trial.json"
+    path = kt / "trial_3" / "trial.json"
     path.write_text("")
     return path
 
@@ -331,7 +337,7 @@ def test_damaged_state_is_one_line_naming_the_file_and_nothing_is_deleted(
 def test_a_leftover_temporary_file_is_ignored(reference: Path, tmp_path: Path, tuner_for) -> None:
     run_dir = copy_run(reference, tmp_path)
     (run_dir / "kt" / ".oracle.json.k2j3.tmp").write_text('{"half": ')
-    (run_dir / "kt" / "trial_05" / ".trial.json.x8f.tmp").write_text("")
+    (run_dir / "kt" / "trial_2" / ".trial.json.x8f.tmp").write_text("")
     tuner = tuner_for(run_dir)
     assert len(tuner.oracle.trials) == TRIALS
     assert all(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
@@ -343,7 +349,7 @@ def test_tune_exits_1_with_one_line_on_damaged_state(reference: Path, tmp_path: 
     path = garbage(run_dir / "kt")
     before = snapshot(run_dir)
     proc = subprocess.run(
-        [sys.executable, str(TUNE), *SOAK, f"hydra.run.dir={run_dir}"],
+        [sys.executable, str(TUNE), *soak(), f"hydra.run.dir={run_dir}"],
         capture_output=True,
         text=True,
         timeout=300,

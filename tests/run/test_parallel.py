@@ -180,7 +180,11 @@ LAUNCHED = {
 
 @pytest.mark.slow
 @needs_proc
-@pytest.mark.parametrize("launcher", list(LAUNCHED))
+@pytest.mark.parametrize(
+    "launcher",
+    # The other launchers' full run is a soak test; in the default run they get the short one below.
+    ["local", *(pytest.param(n, marks=pytest.mark.soak) for n in LAUNCHED if n != "local")],
+)
 def test_three_workers_share_the_search_and_a_killed_workers_trial_runs_elsewhere(
     tmp_path, launcher
 ):
@@ -223,6 +227,29 @@ def test_three_workers_share_the_search_and_a_killed_workers_trial_runs_elsewher
     sessions = list((run_dir / "tensorboard").glob("*/events.out.tfevents.*"))
     assert len({p.parent.name for p in sessions}) >= trials
     assert (run_dir / "best_model.keras").exists() and (run_dir / "convergence.png").exists()
+    time.sleep(2)
+    assert processes_with(str(run_dir)) == [], "a worker outlived the run"
+    if launcher == "ray":
+        assert processes_with("raylet") == [], "the local Ray instance outlived the run"
+
+
+@pytest.mark.slow
+@needs_proc
+@pytest.mark.parametrize("launcher", [n for n in LAUNCHED if n != "local"])
+def test_workers_started_through_a_launcher_finish_the_search_and_leave_nothing_running(
+    tmp_path, launcher
+):
+    trials = 3
+    args = (*PARALLEL[:-1], "search.epochs=1", "parallel.workers=2", f"search.max_trials={trials}")
+    proc, run_dir = start(tmp_path, *args, *LAUNCHED[launcher])
+    _, err = proc.communicate(timeout=400)
+    assert proc.returncode == 0, err[-3000:]
+    done = rows(run_dir)
+    assert len(done) == trials and all(r["status"] == "COMPLETED" for r in done)
+    assert sorted(t for t, _ in assignments(run_dir)) == sorted(r["trial_id"] for r in done)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["worker_exit_codes"] == {"worker0": 0, "worker1": 0}
+    assert sum(summary["trials_per_worker"].values()) == trials
     time.sleep(2)
     assert processes_with(str(run_dir)) == [], "a worker outlived the run"
     if launcher == "ray":
@@ -310,7 +337,10 @@ def is_worker(pid: int, chief: int) -> bool:
 @needs_proc
 @pytest.mark.parametrize(
     ("limit", "trials", "restarts"),
-    [("parallel.recycle_after_trials=2", 5, 2), ("parallel.recycle_above_mib=1", 2, 1)],
+    [
+        pytest.param("parallel.recycle_after_trials=2", 5, 2, marks=pytest.mark.soak),
+        ("parallel.recycle_above_mib=1", 2, 1),
+    ],
 )
 def test_recycled_workers_are_replaced_and_no_trial_is_lost_or_repeated(
     tmp_path, limit, trials, restarts

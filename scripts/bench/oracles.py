@@ -35,8 +35,8 @@ error or log loss as the objective, split into tasks to choose on and tasks
 held out; for them the tables add each method against ``gpucb`` seed by seed
 (paired bootstrap intervals), mean ranks per role, and how many evaluations
 scored exactly what an earlier one had (plateaus revisited). ``gpucb_rank``,
-``gpucb_pess`` and ``gpucb_noplateau`` are the GP with one step of its proposal
-replaced (``VARIANTS``), for ablations; ``gpucb_warp`` and ``gpucb_nowarp``
+``gpucb_pess``, ``gpucb_noplateau`` and ``gpucb_meancentres`` are the GP with one
+step of its proposal replaced (``VARIANTS``), for ablations; ``gpucb_warp`` and ``gpucb_nowarp``
 are the GP with ``output_warping="power"`` and ``"none"`` (``gpucb`` is the
 oracle as shipped, ``"auto"``).
 
@@ -105,6 +105,7 @@ METHODS = (
     "gpucb_rank",
     "gpucb_pess",
     "gpucb_noplateau",
+    "gpucb_meancentres",
     "gpucb_nowarp",
     "gpucb_b2",
     "gp_ei",
@@ -312,12 +313,24 @@ def _no_plateau_switch() -> tuple[str, Callable]:
     return "plateau_acquisition", lambda name, g: name
 
 
+def _mean_centres() -> tuple[str, Callable]:
+    """Local candidates around the observations of best posterior mean, not best value."""
+    from kt_ext.oracles._candidates import LOCAL_CENTRES
+
+    def centres(encoder: Any, gp: Any, u_obs: np.ndarray, y: np.ndarray) -> np.ndarray:
+        mean, _ = gp.predict(encoder.features(u_obs))
+        return u_obs[np.argsort(-mean)[:LOCAL_CENTRES]]
+
+    return "local_centres", centres
+
+
 # The GP with one step of the proposal replaced: method -> (name in _ucb, replacement).
 VARIANTS: dict[str, Callable[[], tuple[str, Callable]]] = {
     "gpucb_plain_beta": _plain_beta,
     "gpucb_rank": _normal_scores,
     "gpucb_pess": _pessimistic,
     "gpucb_noplateau": _no_plateau_switch,
+    "gpucb_meancentres": _mean_centres,
 }
 
 

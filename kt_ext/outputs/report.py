@@ -242,7 +242,7 @@ def partial_dependence(
     mesh = np.meshgrid(*grids, indexing="ij")
     shape = mesh[0].shape
     # Every grid point times every sample in one batch: one encoding and one
-    # GP prediction instead of one per grid point (the report's main cost).
+    # GP prediction instead of one per grid point.
     u = np.tile(samples, (mesh[0].size, 1))
     for d, m in zip(dims, mesh, strict=True):
         u[:, d] = np.repeat(m.ravel(), len(samples))

@@ -237,10 +237,10 @@ def local_centres(
 
     Under noise the best observations are partly lucky draws. Centring on the
     observations of best posterior mean instead (``gpucb_meancentres`` in
-    ``scripts/bench/oracles.py``) was measured on the eight noisy test
-    functions over 30 seeds: a lower median on 5 of 8, no paired interval
-    excluding 0 either way, so it was not adopted (``oracles.md``, "Local
-    candidates around the posterior mean"). ``encoder`` and ``gp`` are what
+    ``scripts/bench/oracles.py``) was measured over 30 seeds: a lower median
+    on 5 of the 8 noisy test functions and on 1 of the 5 noiseless ones, no
+    paired interval excluding 0 either way, so it was not adopted
+    (``oracles.md``, "Local candidates around the posterior mean"). ``encoder`` and ``gp`` are what
     such a rule needs.
     """
     return u_obs[np.argsort(-y)[:LOCAL_CENTRES]]

@@ -176,6 +176,15 @@ LAUNCHED = {
     "submitit": ["parallel.launcher=submitit", "parallel.slurm.cluster=local"],
     "ray": ["parallel.launcher=ray"],
 }
+REMOTE = [name for name in LAUNCHED if name != "local"]  # launchers that start workers elsewhere
+
+
+def assert_nothing_left(run_dir: Path, launcher: str) -> None:
+    """No worker of the run, nor the local Ray instance it started, outlives it."""
+    time.sleep(2)
+    assert processes_with(str(run_dir)) == [], "a worker outlived the run"
+    if launcher == "ray":
+        assert processes_with("raylet") == [], "the local Ray instance outlived the run"
 
 
 @pytest.mark.slow
@@ -183,7 +192,7 @@ LAUNCHED = {
 @pytest.mark.parametrize(
     "launcher",
     # The other launchers' full run is a soak test; in the default run they get the short one below.
-    ["local", *(pytest.param(n, marks=pytest.mark.soak) for n in LAUNCHED if n != "local")],
+    ["local", *(pytest.param(n, marks=pytest.mark.soak) for n in REMOTE)],
 )
 def test_three_workers_share_the_search_and_a_killed_workers_trial_runs_elsewhere(
     tmp_path, launcher
@@ -227,15 +236,12 @@ def test_three_workers_share_the_search_and_a_killed_workers_trial_runs_elsewher
     sessions = list((run_dir / "tensorboard").glob("*/events.out.tfevents.*"))
     assert len({p.parent.name for p in sessions}) >= trials
     assert (run_dir / "best_model.keras").exists() and (run_dir / "convergence.png").exists()
-    time.sleep(2)
-    assert processes_with(str(run_dir)) == [], "a worker outlived the run"
-    if launcher == "ray":
-        assert processes_with("raylet") == [], "the local Ray instance outlived the run"
+    assert_nothing_left(run_dir, launcher)
 
 
 @pytest.mark.slow
 @needs_proc
-@pytest.mark.parametrize("launcher", [n for n in LAUNCHED if n != "local"])
+@pytest.mark.parametrize("launcher", REMOTE)
 def test_workers_started_through_a_launcher_finish_the_search_and_leave_nothing_running(
     tmp_path, launcher
 ):
@@ -250,10 +256,7 @@ def test_workers_started_through_a_launcher_finish_the_search_and_leave_nothing_
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["worker_exit_codes"] == {"worker0": 0, "worker1": 0}
     assert sum(summary["trials_per_worker"].values()) == trials
-    time.sleep(2)
-    assert processes_with(str(run_dir)) == [], "a worker outlived the run"
-    if launcher == "ray":
-        assert processes_with("raylet") == [], "the local Ray instance outlived the run"
+    assert_nothing_left(run_dir, launcher)
 
 
 @pytest.mark.slow

@@ -48,6 +48,7 @@ STRATEGIES = ("random", "bayes", "kt_bayes", "tpe")
 VARIANTS: dict[str, list[str]] = {
     "bayes_warp": ["strategy=bayes", "strategy.output_warping=power"],
     "bayes_nowarp": ["strategy=bayes", "strategy.output_warping=none"],
+    "bayes_init8": ["strategy=bayes", "strategy.num_initial_points=8"],
 }
 REFERENCE = "bayes"
 # task -> (role, overrides)

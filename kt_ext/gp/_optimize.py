@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.optimize
-import scipy.stats.qmc
 
 
 def sobol(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
@@ -23,6 +22,11 @@ def sobol(n: int, dim: int, rng: np.random.Generator) -> np.ndarray:
     """
     if dim == 0 or n == 0:
         return np.zeros((n, dim))
+    # Imported here: scipy.stats costs about 0.4 s, and a command that only checks a
+    # config (``kt_ext.config`` reaches this module through the oracles' argument rules)
+    # should not pay it.
+    import scipy.stats.qmc
+
     engine = scipy.stats.qmc.Sobol(d=dim, scramble=True, seed=rng)
     return engine.random_base2(max(0, math.ceil(math.log2(n))))[:n]
 

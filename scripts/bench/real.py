@@ -18,9 +18,11 @@ of the medians of the best validation loss, its 95% paired bootstrap
 interval, seeds won/lost/tied; positive: better than ``bayes``), the
 median best after the first :data:`CHECKPOINTS` trials (does the model-guided
 part of a run gain on random search's?); then each strategy's mean rank over
-the tasks of each role. A variant (:data:`VARIANTS`, a strategy with settings
-changed) is reported against ``bayes`` like a peer, and ranked in ``bayes``'s
-place among the others.
+the tasks of each role; and, where the run directories are at hand, how often
+a strategy's later trials keep the best trial's unordered choices
+(:func:`kept_choices`: how far it explores the categories). A variant
+(:data:`VARIANTS`, a strategy with settings changed) is reported against
+``bayes`` like a peer, and ranked in ``bayes``'s place among the others.
 
 Usage::
 
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from pathlib import Path
 
@@ -74,6 +77,45 @@ def best_curve(run_dir: Path) -> list[float]:
     return curve
 
 
+def unordered_choices(run_dir: Path) -> list[str]:
+    """Names of the run's unordered choices and booleans (from KerasTuner's saved space)."""
+    space = json.loads((run_dir / "kt" / "oracle.json").read_text())["hyperparameters"]["space"]
+    return [
+        hp["config"]["name"]
+        for hp in space
+        if hp["class_name"] == "Boolean"
+        or (hp["class_name"] == "Choice" and not hp["config"].get("ordered"))
+    ]
+
+
+def kept_choices(run_dir: Path, after: int = CHECKPOINTS[0] - 1) -> float | None:
+    """Share of (trial, unordered choice) pairs equal to the best trial so far's value.
+
+    Counted over the trials after the first ``after`` (trial ``after + 1`` on:
+    where ``bayes``'s model takes over) and each unordered choice or boolean;
+    random search keeps a ``k``-valued choice about ``1/k`` of the time. A
+    share near 1 means the search never left the categories its best early
+    trial happened to have. ``None`` when the run directory is not at hand
+    (a merged cache).
+    """
+    if not (run_dir / "trials.csv").is_file():
+        return None
+    names = unordered_choices(run_dir)
+    kept = total = 0
+    best: dict[str, str] | None = None
+    with open(run_dir / "trials.csv") as f:
+        for i, row in enumerate(csv.DictReader(f)):
+            if i >= after and best is not None:
+                pairs = [(row[n], best[n]) for n in names if row.get(n) and best.get(n)]
+                kept += sum(a == b for a, b in pairs)
+                total += len(pairs)
+            value = row.get("val_loss") or ""
+            if row["status"] == "COMPLETED" and value:
+                if best is None or float(value) < float(best["val_loss"]):
+                    best = row
+    return kept / total if total else None
+
+
 def run_one(task: str, strategy: str, seed: int, trials: int, out: Path) -> dict:
     """One tuning run; its best validation loss, the winner's test metrics and its curve."""
     run_dir = out.resolve() / task / f"{strategy}-s{seed}-t{trials}"
@@ -99,7 +141,9 @@ def run_one(task: str, strategy: str, seed: int, trials: int, out: Path) -> dict
     }
 
 
-def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: int) -> Report:
+def report(
+    rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: int, out_dir: Path
+) -> Report:
     """Per-task tables, each strategy against the reference, mean ranks per role."""
     out = Report("real")
     out.add(
@@ -152,6 +196,7 @@ def report(rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: i
         )
     ranks_per_role(out, medians)
     variants_against_peers(out, rows, strategies, seeds)
+    choices_kept(out, out_dir, strategies, seeds, trials)
     per_seed(out, rows, strategies, seeds)
     return out
 
@@ -187,6 +232,28 @@ def variants_against_peers(
         if table:
             out.add(f"\n{variant} against each peer (positive: {variant} better):\n")
             out.table(["task", *(f"vs {p}" for p in peers)], table)
+
+
+def choices_kept(
+    out: Report, out_dir: Path, strategies: list[str], seeds: int, trials: int
+) -> None:
+    """:func:`kept_choices` per task and strategy, averaged over the seeds whose runs are here."""
+    table = []
+    for task in TASKS:
+        cells = []
+        for s in strategies:
+            shares = [kept_choices(out_dir / task / f"{s}-s{k}-t{trials}") for k in range(seeds)]
+            have = [v for v in shares if v is not None]
+            cells.append(f"{sum(have) / len(have):.2f} ({len(have)})" if have else "-")
+        if any(c != "-" for c in cells):
+            table.append([task, *cells])
+    if table:
+        out.add(
+            f"\nUnordered choices (and booleans) of trials {CHECKPOINTS[0]}-{trials} equal to the "
+            "best trial so far's: the share over trials and choices, mean over seeds (seeds "
+            "with their run directory at hand):\n"
+        )
+        out.table(["task", *strategies], table)
 
 
 def per_seed(out: Report, rows: dict[tuple, dict], strategies: list[str], seeds: int) -> None:
@@ -248,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         if r["trials"] == args.trials
     }
     ran = [v for v in VARIANTS if any(s == v for _, s, _ in rows)]
-    report(rows, [*STRATEGIES, *ran], args.seeds, args.trials).write(command_line())
+    report(rows, [*STRATEGIES, *ran], args.seeds, args.trials, args.out).write(command_line())
     return 0
 
 

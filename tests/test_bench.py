@@ -182,7 +182,7 @@ def test_the_bi_objective_problems_reach_their_known_fronts_and_hypervolume_is_c
 
 
 def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
-    capsys: pytest.CaptureFixture,
+    capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:
     losses = {"random": 1.0, "bayes": 0.9, "bayes_warp": 0.8}  # the variant best on every seed
     rows = {
@@ -198,7 +198,8 @@ def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
         for k in range(3)
     }
     del rows[("cancer-mlp", "random", 2)]  # a run not done yet: the task has no random row
-    out = "\n".join(bench_real.report(rows, ["random", "bayes", "bayes_warp"], 3, 20).lines)
+    report = bench_real.report(rows, ["random", "bayes", "bayes_warp"], 3, 20, tmp_path)
+    out = "\n".join(report.lines)
     assert "| bayes_warp | 0.8100 |" in out
     assert "+0.1000 [+0.1000, +0.1000] 3/0/0" in out  # ahead of bayes on all 3 seeds
     assert "With bayes_warp in place of bayes: random 2.00, bayes_warp 1.00" in out
@@ -206,7 +207,43 @@ def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
     assert "| mnist1d-mlp | +0.2000 [+0.2000, +0.2000] 3/0/0 |" in out  # the variant against random
     assert "| cancer-mlp | - |" in out  # random not complete there
     assert out.count("| mnist1d-mlp | ") == 1 + 3  # against the peers, then each seed
+    assert "Unordered choices" not in out  # no run directory at hand: no such table
     capsys.readouterr()
+
+
+def _run_dir(path: Path, trials: list[tuple[str, str, str, float | None]]) -> Path:
+    """A run directory with a space (an ordered and an unordered choice, a boolean) and trials."""
+    space = [
+        {"class_name": "Choice", "config": {"name": "opt", "values": ["a", "b", "c"]}},
+        {"class_name": "Choice", "config": {"name": "size", "values": [1, 2], "ordered": True}},
+        {"class_name": "Boolean", "config": {"name": "bn"}},
+    ]
+    (path / "kt").mkdir(parents=True)
+    (path / "kt" / "oracle.json").write_text(json.dumps({"hyperparameters": {"space": space}}))
+    lines = ["trial_id,status,opt,size,bn,val_loss"]
+    for i, (opt, size, bn, loss) in enumerate(trials):
+        status = "FAILED" if loss is None else "COMPLETED"
+        lines.append(f"{i:02d},{status},{opt},{size},{bn},{'' if loss is None else loss}")
+    (path / "trials.csv").write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_kept_choices_counts_later_trials_agreeing_with_the_best_so_far(tmp_path: Path) -> None:
+    run = _run_dir(
+        tmp_path / "run",
+        [
+            ("a", "1", "True", 1.0),
+            ("b", "2", "False", 0.5),  # the best from here on
+            ("b", "1", "True", None),  # failed: never the best, still counted once past `after`
+            ("b", "1", "False", 0.7),  # keeps opt and bn (size is ordered: not counted)
+            ("c", "2", "True", 0.9),  # keeps neither
+        ],
+    )
+    assert bench_real.unordered_choices(run) == ["opt", "bn"]
+    assert bench_real.kept_choices(run, after=2) == pytest.approx((1 + 2 + 0) / 6)
+    assert bench_real.kept_choices(run, after=4) == 0.0
+    assert bench_real.kept_choices(run, after=5) is None  # no trial after the first five
+    assert bench_real.kept_choices(tmp_path / "elsewhere") is None  # not at hand
 
 
 def test_a_benchmark_run_stopped_part_way_is_resumed_not_taken_as_done(tmp_path, monkeypatch):

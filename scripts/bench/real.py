@@ -52,6 +52,7 @@ VARIANTS: dict[str, list[str]] = {
     "bayes_warp": ["strategy=bayes", "strategy.output_warping=power"],
     "bayes_nowarp": ["strategy=bayes", "strategy.output_warping=none"],
     "bayes_init8": ["strategy=bayes", "strategy.num_initial_points=8"],
+    "bayes_b2": ["strategy=bayes", "strategy.beta=2"],
 }
 REFERENCE = "bayes"
 # task -> (role, overrides)

@@ -197,7 +197,7 @@ def report(
         )
     ranks_per_role(out, medians)
     variants_against_peers(out, rows, strategies, seeds)
-    choices_kept(out, out_dir, strategies, seeds, trials)
+    kept_choices_table(out, out_dir, strategies, seeds, trials)
     per_seed(out, rows, strategies, seeds)
     return out
 
@@ -235,7 +235,7 @@ def variants_against_peers(
             out.table(["task", *(f"vs {p}" for p in peers)], table)
 
 
-def choices_kept(
+def kept_choices_table(
     out: Report, out_dir: Path, strategies: list[str], seeds: int, trials: int
 ) -> None:
     """:func:`kept_choices` per task and strategy, averaged over the seeds whose runs are here."""

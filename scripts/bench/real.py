@@ -78,6 +78,11 @@ def best_curve(run_dir: Path) -> list[float]:
     return curve
 
 
+def run_path(out: Path, task: str, strategy: str, seed: int, trials: int) -> Path:
+    """The run directory of one (task, strategy, seed) in the cache folder ``out``."""
+    return out.resolve() / task / f"{strategy}-s{seed}-t{trials}"
+
+
 def unordered_choices(run_dir: Path) -> list[str]:
     """Names of the run's unordered choices and booleans (from KerasTuner's saved space)."""
     space = json.loads((run_dir / "kt" / "oracle.json").read_text())["hyperparameters"]["space"]
@@ -119,7 +124,7 @@ def kept_choices(run_dir: Path, after: int = CHECKPOINTS[0] - 1) -> float | None
 
 def run_one(task: str, strategy: str, seed: int, trials: int, out: Path) -> dict:
     """One tuning run; its best validation loss, the winner's test metrics and its curve."""
-    run_dir = out.resolve() / task / f"{strategy}-s{seed}-t{trials}"
+    run_dir = run_path(out, task, strategy, seed, trials)
     overrides = [
         *TASKS[task][1],
         *COMMON,
@@ -243,7 +248,7 @@ def kept_choices_table(
     for task in TASKS:
         cells = []
         for s in strategies:
-            shares = [kept_choices(out_dir / task / f"{s}-s{k}-t{trials}") for k in range(seeds)]
+            shares = [kept_choices(run_path(out_dir, task, s, k, trials)) for k in range(seeds)]
             have = [v for v in shares if v is not None]
             cells.append(f"{sum(have) / len(have):.2f} ({len(have)})" if have else "-")
         if any(c != "-" for c in cells):

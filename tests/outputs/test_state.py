@@ -24,7 +24,7 @@ TRIALS = 4  # the reference run that the crash-window tests copy and damage
 KILLED_TRIALS = 12  # enough for five kills, each after a trial completed since the restart
 
 
-def soak(trials: int = TRIALS) -> list[str]:
+def short_run(trials: int = TRIALS) -> list[str]:
     """The overrides of every run here: short trials on a subset."""
     return [
         f"search.max_trials={trials}",
@@ -94,7 +94,7 @@ def test_install_routes_keras_tuner_state_through_the_atomic_writer(tmp_path: Pa
 
 def tune(run_dir: Path, *extra: str, trials: int = TRIALS, wait: bool = True) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, str(TUNE), *soak(trials), *extra, f"hydra.run.dir={run_dir}"],
+        [sys.executable, str(TUNE), *short_run(trials), *extra, f"hydra.run.dir={run_dir}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -180,7 +180,7 @@ def tuner_for(reference: Path, compose_config):
     from kt_ext.config import validate
     from kt_ext.run import load_data, make_hypermodel, make_tuner
 
-    settings = validate(compose_config(soak()))
+    settings = validate(compose_config(short_run()))
     hypermodel = make_hypermodel(settings, load_data(settings))
     return lambda run_dir: make_tuner(settings, hypermodel, run_dir)
 
@@ -349,7 +349,7 @@ def test_tune_exits_1_with_one_line_on_damaged_state(reference: Path, tmp_path: 
     path = garbage(run_dir / "kt")
     before = snapshot(run_dir)
     proc = subprocess.run(
-        [sys.executable, str(TUNE), *soak(), f"hydra.run.dir={run_dir}"],
+        [sys.executable, str(TUNE), *short_run(), f"hydra.run.dir={run_dir}"],
         capture_output=True,
         text=True,
         timeout=300,

@@ -4,7 +4,7 @@ Every method minimises the same functions through its own ask/tell interface:
 
 * ``gpucb``: kt-ext's :class:`kt_ext.oracles.GPUCBOracle` (default β = 1);
 * ``gpucb_blind``: the same without the failure model (``failure_aware=False``);
-* ``gpucb_b2``: the same with β = 2, to show the effect of more exploration;
+* ``gpucb_b2`` / ``gpucb_b05``: the same with β = 2 or 0.5 (more or less exploration);
 * ``gp_ei`` / ``gp_logei``: the same GP with expected improvement or log EI
   (``strategy=bayes strategy.acquisition=ei|log_ei``);
 * ``kt_ext_tpe``: kt-ext's :class:`kt_ext.oracles.OptunaOracle` with TPE
@@ -108,6 +108,7 @@ METHODS = (
     "gpucb_meancentres",
     "gpucb_nowarp",
     "gpucb_b2",
+    "gpucb_b05",
     "gp_ei",
     "gp_logei",
     "kt_ext_tpe",
@@ -156,8 +157,8 @@ def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple
     elif method in ("gpucb_warp", "gpucb_nowarp"):
         warping = "power" if method == "gpucb_warp" else "none"
         oracle = GPUCBOracle(seed=seed, output_warping=warping, **kwargs)
-    elif method == "gpucb_b2":
-        oracle = GPUCBOracle(seed=seed, beta=2.0, **kwargs)
+    elif method in ("gpucb_b2", "gpucb_b05"):
+        oracle = GPUCBOracle(seed=seed, beta=2.0 if method == "gpucb_b2" else 0.5, **kwargs)
     elif method in ("gp_ei", "gp_logei"):
         oracle = GPUCBOracle(seed=seed, acquisition=method[3:].replace("logei", "log_ei"), **kwargs)
     elif method == "kt_ext_tpe":

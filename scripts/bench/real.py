@@ -53,6 +53,7 @@ VARIANTS: dict[str, list[str]] = {
     "bayes_nowarp": ["strategy=bayes", "strategy.output_warping=none"],
     "bayes_init8": ["strategy=bayes", "strategy.num_initial_points=8"],
     "bayes_b2": ["strategy=bayes", "strategy.beta=2"],
+    "bayes_b05": ["strategy=bayes", "strategy.beta=0.5"],
 }
 REFERENCE = "bayes"
 # task -> (role, overrides)

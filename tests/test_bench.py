@@ -19,6 +19,7 @@ import _stats  # noqa: E402
 import oracles as bench_oracles  # noqa: E402
 import real as bench_real  # noqa: E402
 import strategies as bench_strategies  # noqa: E402
+import surrogate as bench_surrogate  # noqa: E402
 
 _H6_ARGMIN = (0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573)
 
@@ -244,6 +245,60 @@ def test_kept_choices_counts_later_trials_agreeing_with_the_best_so_far(tmp_path
     assert bench_real.kept_choices(run, after=4) == 0.0
     assert bench_real.kept_choices(run, after=5) is None  # no trial after the first five
     assert bench_real.kept_choices(tmp_path / "elsewhere") is None  # not at hand
+
+
+_SPACE = [
+    {"class_name": "Float", "config": {"name": "lr", "default": 0.001, "conditions": [],
+     "min_value": 1e-4, "max_value": 0.1, "step": None, "sampling": "log"}},
+    {"class_name": "Boolean", "config": {"name": "bn", "default": False, "conditions": []}},
+]  # fmt: skip
+
+
+def _kt_run(path: Path, trials: list[tuple[float, bool, str, float | None]]) -> None:
+    """A run directory as real.py leaves it: KerasTuner's saved space and trial files."""
+    (path / "kt").mkdir(parents=True)
+    space = {"hyperparameters": {"space": _SPACE}}
+    (path / "kt" / "oracle.json").write_text(json.dumps(space))
+    for i, (lr, bn, status, score) in enumerate(trials):
+        (path / "kt" / f"trial_{i:02d}").mkdir()
+        trial = {"hyperparameters": {"values": {"lr": lr, "bn": bn}}, "status": status}
+        (path / "kt" / f"trial_{i:02d}" / "trial.json").write_text(
+            json.dumps(trial | {"score": score})
+        )
+
+
+def test_the_surrogate_screen_pools_runs_and_ranks_what_each_model_did_not_see(tmp_path):
+    rng = np.random.default_rng(0)
+
+    def loss(lr: float, bn: bool) -> float:  # best at lr = 0.01 with batch norm
+        return abs(np.log10(lr) + 2.0) + (0.0 if bn else 0.5)
+
+    for seed in range(2):
+        lrs = 10 ** rng.uniform(-4, -1, 12)
+        trials = [
+            (float(lr), bool(i % 2), "COMPLETED", loss(lr, bool(i % 2))) for i, lr in enumerate(lrs)
+        ]
+        trials.append((0.05, True, "FAILED", None))  # left out of the pool and of the run
+        trials.append((0.02, False, "COMPLETED", float("nan")))  # as is a non-finite score
+        _kt_run(tmp_path / "task" / f"random-s{seed}-t14", trials)
+    _kt_run(tmp_path / "task" / "bayes-s0-t14", [(0.01, True, "COMPLETED", 0.1)] * 2)
+    task = bench_surrogate.load_task(tmp_path / "task")
+    assert task is not None and len(task.runs) == 3
+    assert [len(t) for t in task.runs.values()] == [2, 12, 12]  # failed and nan trials dropped
+    assert task.losses[json.dumps({"bn": True, "lr": 0.01})] == 0.1  # the repeat is pooled
+    result = bench_surrogate.screen(task, ["gp", "forest"], ("random",), 10)
+    assert [len(result[m]) for m in ("gp", "forest")] == [2, 2]  # one per random-search run
+    for rho, top1, top5 in result["gp"] + result["forest"]:
+        assert rho > 0.5 and 0.0 <= top1 <= top5  # a smooth loss both models learn
+    assert bench_surrogate.load_task(tmp_path) is None  # no run directories there
+
+
+def test_ranking_scores_a_prediction_of_minus_the_loss() -> None:
+    losses = np.array([0.3, 0.1, 0.2, 0.4, 0.5, 0.6])
+    perfect = bench_surrogate.ranking(-losses, losses, best=0.05)
+    assert perfect == pytest.approx((1.0, 0.05, 0.3 - 0.05))
+    backwards = bench_surrogate.ranking(losses, losses, best=0.05)
+    assert backwards[0] == pytest.approx(-1.0) and backwards[1] == pytest.approx(0.55)
 
 
 def test_a_benchmark_run_stopped_part_way_is_resumed_not_taken_as_done(tmp_path, monkeypatch):

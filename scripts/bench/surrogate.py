@@ -20,7 +20,7 @@ Models (:data:`MODELS`): the GP as the oracle fits it (``gp``: ``output_warping`
 ``auto``; :func:`kt_ext.oracles._ucb.fit_outputs`), the same with ``none`` and
 ``power`` warping, the GP with the sparse length-scale prior
 (:func:`kt_ext.gp.fit_params` with ``sparse=True``), an additive GP (one
-kernel per feature column, :func:`_additive_gp`), and two references that
+kernel per feature column, :class:`_additive.AdditiveGP`), and two references that
 are not GPs: a random forest (as SMAC models results) and ridge regression on
 the same features. A model that ranks unseen configurations better at these
 sizes is a candidate for the search; the search itself is judged by
@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _additive import AdditiveGP
 from _common import Report, command_line
 from scipy import stats
 
@@ -53,8 +54,6 @@ from kt_ext.gp import (
     SpaceEncoder,
     clip_bad_tail,
     fit_params,
-    matern52,
-    prior_lengthscale,
 )
 from kt_ext.oracles._ucb import fit_outputs
 
@@ -121,43 +120,8 @@ def _sparse_gp(x: np.ndarray, g: np.ndarray, x_test: np.ndarray) -> np.ndarray:
 
 
 def _additive_gp(x: np.ndarray, g: np.ndarray, x_test: np.ndarray) -> np.ndarray:
-    """A GP whose kernel is the mean of one Matérn-5/2 per feature column (additive model).
-
-    A screen of the structure, not a shipped model: MAP by L-BFGS-B with numeric gradients,
-    the shipped GP's priors in form (log-normal amplitude and noise, the length-scale penalty
-    centred at ``ℓ₀`` of one dimension). Each column's effect is learnt on its own, as a forest
-    splits or TPE models one hyperparameter at a time.
-    """
-    import scipy.optimize
-
     y, _ = OutputTransform.fit(clip_bad_tail(g), False)
-    n, dim = x.shape
-    gaps = np.abs(x[:, None, :] - x[None, :, :])
-    centre = math.log(prior_lengthscale(1))
-
-    def kernel(gap: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        return math.exp(theta[0]) * np.mean(matern52(gap / np.exp(theta[1:-1])), axis=-1)
-
-    def neg_log_posterior(theta: np.ndarray) -> float:
-        cov = kernel(gaps, theta) + (math.exp(theta[-1]) + 1e-9) * np.eye(n)
-        try:
-            chol = np.linalg.cholesky(cov)
-        except np.linalg.LinAlgError:
-            return 1e10
-        alpha = np.linalg.solve(chol.T, np.linalg.solve(chol, y))
-        log_ls = theta[1:-1] - centre
-        prior = -0.5 * theta[0] ** 2 - (theta[-1] + 8.0) ** 2 / 8.0
-        prior -= 0.1 * float(np.sum(np.exp(2 * log_ls) + np.exp(-2 * log_ls)))
-        return 0.5 * float(y @ alpha) + float(np.sum(np.log(np.diag(chol)))) - prior
-
-    start = np.array([0.0, *([centre] * dim), -8.0])
-    bounds = [(-3.0, 3.0), *([(-4.6, 4.6)] * dim), (-13.8, 0.0)]
-    theta = scipy.optimize.minimize(
-        neg_log_posterior, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": 150}
-    ).x
-    cov = kernel(gaps, theta) + (math.exp(theta[-1]) + 1e-9) * np.eye(n)
-    cross = kernel(np.abs(x_test[:, None, :] - x[None, :, :]), theta)
-    return cross @ np.linalg.solve(cov, y)
+    return AdditiveGP(x, y).predict(x_test)[0]
 
 
 def _forest(x: np.ndarray, g: np.ndarray, x_test: np.ndarray) -> np.ndarray:

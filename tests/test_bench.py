@@ -291,6 +291,9 @@ def test_the_surrogate_screen_pools_runs_and_ranks_what_each_model_did_not_see(t
     for rho, top1, top5 in result["gp"] + result["forest"]:
         assert rho > 0.5 and 0.0 <= top1 <= top5  # a smooth loss both models learn
     assert bench_surrogate.load_task(tmp_path) is None  # no run directories there
+    run = bench_real.run_path(tmp_path, "task", "bayes_nowarp", 3, 20)
+    assert bench_real.run_strategy(run) == "bayes_nowarp"  # the name read back
+    assert bench_real.run_strategy(tmp_path / "notes") is None
 
 
 def test_ranking_scores_a_prediction_of_minus_the_loss() -> None:

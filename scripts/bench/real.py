@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -82,6 +83,12 @@ def best_curve(run_dir: Path) -> list[float]:
 def run_path(out: Path, task: str, strategy: str, seed: int, trials: int) -> Path:
     """The run directory of one (task, strategy, seed) in the cache folder ``out``."""
     return out.resolve() / task / f"{strategy}-s{seed}-t{trials}"
+
+
+def run_strategy(run_dir: Path) -> str | None:
+    """The strategy (or variant) of a directory named by :func:`run_path` (else ``None``)."""
+    match = re.fullmatch(r"(.+)-s\d+-t\d+", run_dir.name)
+    return match.group(1) if match else None
 
 
 def unordered_choices(run_dir: Path) -> list[str]:

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 from _additive import AdditiveGP
 from _common import Report, command_line
+from real import run_strategy
 from scipy import stats
 
 from kt_ext.gp import (
@@ -166,7 +167,7 @@ def screen(
     best = min(task.losses.values())
     out: dict[str, list[tuple[float, float, float]]] = {m: [] for m in models}
     for name, trials in task.runs.items():
-        if name.split("-s")[0] not in strategies or len(trials) < n:
+        if run_strategy(Path(name)) not in strategies or len(trials) < n:
             continue
         seen = {key for key, _, _ in trials[:n]}
         x = encoder.features(np.array([encoder.encode(v) for _, v, _ in trials[:n]]))

@@ -25,10 +25,16 @@ import scipy.linalg
 import scipy.optimize
 
 from kt_ext.gp import GPParams, prior_lengthscale
+from kt_ext.gp._gp import (  # the shipped GP's priors and bounds, so the two differ in kernel only
+    _AMPLITUDE_PRIOR,
+    _LENGTHSCALE_PENALTY,
+    _LOG_AMPLITUDE_BOUNDS,
+    _LOG_LENGTHSCALE_BOUNDS,
+    _LOG_NOISE_BOUNDS,
+    _NOISE_PRIOR,
+)
 
 _SQRT5 = math.sqrt(5.0)
-_PENALTY = 0.1  # the shipped length-scale penalty's weight
-_NOISE_PRIOR = (-8.0, 4.0)  # the shipped noise prior: mean and variance of log σ_n²
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -60,15 +66,12 @@ def _neg_log_posterior(
     mll = -0.5 * float(y @ alpha) - float(np.sum(np.log(np.diag(chol)))) - 0.5 * n * _LOG_2PI
     log_ls = theta[1:-1] - math.log(prior_lengthscale(1))
     up, down = np.exp(2.0 * log_ls), np.exp(-2.0 * log_ls)
-    prior = -0.5 * theta[0] ** 2 - 0.5 * (theta[-1] - _NOISE_PRIOR[0]) ** 2 / _NOISE_PRIOR[1]
-    prior -= _PENALTY * float(np.sum(up + down))
-    grad_prior = np.concatenate(
-        [
-            [-theta[0]],
-            -2.0 * _PENALTY * (up - down),
-            [-(theta[-1] - _NOISE_PRIOR[0]) / _NOISE_PRIOR[1]],
-        ]
-    )
+    prior, grad_prior = 0.0, np.empty(dim + 2)
+    for i, (mean, var) in ((0, _AMPLITUDE_PRIOR), (-1, _NOISE_PRIOR)):
+        prior -= 0.5 * (theta[i] - mean) ** 2 / var
+        grad_prior[i] = -(theta[i] - mean) / var
+    prior -= _LENGTHSCALE_PENALTY * float(np.sum(up + down))
+    grad_prior[1:-1] = -2.0 * _LENGTHSCALE_PENALTY * (up - down)
     return -(mll + prior), -(grad + grad_prior)
 
 
@@ -86,8 +89,9 @@ class AdditiveGP:
         gaps = np.abs(self.x[:, None, :] - self.x[None, :, :])
         if params is None:
             dim = self.x.shape[1]
-            start = np.array([0.0, *([math.log(prior_lengthscale(1))] * dim), _NOISE_PRIOR[0]])
-            bounds = [(-3.0, 3.0), *([(-4.6, 4.6)] * dim), (-13.8, 0.0)]
+            centre = math.log(prior_lengthscale(1))
+            start = np.array([_AMPLITUDE_PRIOR[0], *([centre] * dim), _NOISE_PRIOR[0]])
+            bounds = [_LOG_AMPLITUDE_BOUNDS, *([_LOG_LENGTHSCALE_BOUNDS] * dim), _LOG_NOISE_BOUNDS]
             result = scipy.optimize.minimize(
                 _neg_log_posterior, start, args=(gaps, self.y), jac=True, method="L-BFGS-B",
                 bounds=bounds, options={"maxiter": 200},

@@ -160,6 +160,19 @@ def weigh_ucb(acq: np.ndarray, p: np.ndarray) -> np.ndarray:
     return p * (acq - acq.min())
 
 
+def _log_ei_in_units(a: float, g_scale: float) -> float:
+    """Log EI in the objective's units: ``log(g_scale) + a``, or ``-inf`` where ``g_scale <= 0``.
+
+    ``g_scale`` is the slope of the outputs' warp at the predicted mean. A
+    prediction past the range of a power transform sits where its clamped
+    inverse is flat (:meth:`kt_ext.gp.OutputTransform.linear_at` gives slope
+    0): there the improvement in the objective's units, to first order, is
+    0, and its log is ``-inf``. The figure is only reported (board and state
+    skip or keep it as it is); the proposal itself was ranked on ``a``.
+    """
+    return math.log(g_scale) + a if g_scale > 0 else -math.inf
+
+
 #: Every acquisition a GP strategy may select (``strategy.acquisition``), by name.
 #: Adding one here makes it available to bayes, bohb and zoom's inner search.
 ACQUISITIONS: dict[str, Acquisition] = {
@@ -182,7 +195,7 @@ ACQUISITIONS: dict[str, Acquisition] = {
         gradient=lambda mean, std, d_mean, d_std, beta, best: _log_ei_gradient(
             mean, std, d_mean, d_std, best
         ),
-        in_units=lambda a, g_mean, g_scale: math.log(g_scale) + a,
+        in_units=lambda a, g_mean, g_scale: _log_ei_in_units(a, g_scale),
         weigh=lambda a, p: a + np.log(np.maximum(p, 1e-300)),
     ),
 }

@@ -79,3 +79,22 @@ def test_acquisition_gradients_match_finite_differences(name):
     ) / (2 * eps)
     assert np.allclose(d_mu, num_mu, rtol=1e-5, atol=1e-8)
     assert np.allclose(d_sigma, num_sigma, rtol=1e-5, atol=1e-8)
+
+
+def test_log_ei_in_objective_units_is_minus_infinity_where_the_warp_is_flat() -> None:
+    """A prediction past the warp's range has a flat tangent: its log EI in units of g is -inf.
+
+    The clamped inverse of a power transform has slope 0 past the data; log EI's figure in
+    the objective's units adds the slope's log, which used to raise (math domain error) and
+    stop the search in the middle of a proposal.
+    """
+    from kt_ext.gp import ACQUISITIONS, OutputTransform
+
+    losses = np.array([0.05, 0.1, 0.2, 0.4, 1.5, 2.3, 2.3, 2.5])  # a good cluster, a bad tail
+    y, warp = OutputTransform.fit(-losses, warp=True)
+    assert warp.kind != "none"
+    centre, slope = warp.linear_at(float(y.max()) + 100.0)  # far past the best trial
+    assert slope == 0.0
+    assert ACQUISITIONS["log_ei"].in_units(-3.0, centre, slope) == -math.inf
+    inside = warp.linear_at(float(y[2]))
+    assert ACQUISITIONS["log_ei"].in_units(-3.0, *inside) == pytest.approx(math.log(inside[1]) - 3)

@@ -644,14 +644,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(todo)} runs to do, {len(keys)} reused", file=sys.stderr)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(run_one, m, p, s, args.budget) for m, p, s in todo]
-        for future in futures:
-            row = future.result()
-            cache.add(row)
-            print(
-                f"  {row['method']:<10} {row['problem']:<9} seed {row['seed']}: "
-                f"regret {row['regret'][-1]:.3g}",
-                file=sys.stderr,
-            )
+        try:
+            for future in futures:
+                row = future.result()
+                cache.add(row)
+                print(
+                    f"  {row['method']:<10} {row['problem']:<9} seed {row['seed']}: "
+                    f"regret {row['regret'][-1]:.3g}",
+                    file=sys.stderr,
+                )
+        except BaseException:  # a run that fails stops the benchmark now, not after the queue
+            pool.shutdown(cancel_futures=True)
+            raise
     rows = [
         r
         for r in cache.rows.values()

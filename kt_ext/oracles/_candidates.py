@@ -20,8 +20,6 @@ POLISH_STARTS = 3  # best candidates the polish starts from
 LOCAL_CENTRES = 3  # trials whose neighbourhood gets local candidates
 _LOCAL_PER_CENTRE = 64
 _LOCAL_SCALES = (0.02, 0.1)
-# A best trial's coordinate this close to a bound (in the raw unit box) gets candidates on it.
-_NEAR_BOUND = _LOCAL_SCALES[-1]
 # The polish moves only coordinates whose fitted length scale is below this share of the
 # prior's mode: along a flat one the posterior σ grows towards the box's edge, and an
 # unrestricted polish drifts there (a third of ignored coordinates ended at a bound).
@@ -43,50 +41,6 @@ def reflect(z: np.ndarray) -> np.ndarray:
     clipping would put every step past the bound exactly on it.
     """
     return 1.0 - np.abs(1.0 - np.abs(z) % 2.0)
-
-
-def bound_points(encoder: SpaceEncoder, centres: np.ndarray, relevant: np.ndarray) -> np.ndarray:
-    """The centres with their coordinates that lie near a bound moved onto it.
-
-    Local steps are reflected at the bounds (:func:`reflect`), so they never
-    land on one, and the polish reaches a bound only along the coordinates it
-    moves from its few starts. Yet a bound is often where the best value is:
-    the smallest regularisation a range allows, as on the scikit-learn tree
-    tasks of ``scripts/bench/oracles.md``, whose best configurations sit at the
-    lower bounds of four ranges at once. So for each centre, every active
-    numeric coordinate within ``_NEAR_BOUND`` of a bound whose feature is
-    ``relevant`` (as for the polish: along a flat one σ alone would draw
-    proposals to the edge) gives one candidate with that coordinate on its
-    bound, and, with two or more, one more with all of them on their bounds.
-
-    Args:
-        encoder: Encoder of the search space.
-        centres: Raw points ``(c, p)``, the best trials.
-        relevant: One flag per feature column ``(D,)`` (:func:`relevant_features`).
-
-    Returns:
-        Raw points ``(m, p)``, ``m`` at most ``c · (p + 1)``.
-    """
-    numeric = np.flatnonzero(encoder.numeric)
-    movable = relevant[encoder.numeric_columns]
-    active = encoder.active(centres)
-    points = []
-    for centre, centre_active in zip(centres, active, strict=True):
-        moved = centre.copy()
-        near = 0
-        for j, relevant_j in zip(numeric, movable, strict=True):
-            if not (relevant_j and centre_active[j]):
-                continue
-            if min(centre[j], 1.0 - centre[j]) >= _NEAR_BOUND:
-                continue
-            bound = 0.0 if centre[j] < 0.5 else 1.0
-            single = centre.copy()
-            single[j] = moved[j] = bound
-            points.append(single)
-            near += 1
-        if near > 1:
-            points.append(moved)
-    return np.array(points, dtype=float).reshape(len(points), encoder.n_raw)
 
 
 def polish_points(

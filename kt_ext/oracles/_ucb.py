@@ -30,7 +30,6 @@ from kt_ext.oracles._candidates import (
     LOCAL_CENTRES,
     POLISH_STARTS,
     IsTaken,
-    bound_points,
     candidate_points,
     polish_points,
     relevant_features,
@@ -208,10 +207,9 @@ class UCBProposer:
         rng: np.random.Generator,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Snapped candidate raw points ``(m, p)`` and their acquisition values ``(m,)``."""
-        centres = local_centres(encoder, gp, u_obs, y)
-        relevant = relevant_features(gp.params.lengthscales)
-        u = candidate_points(encoder, centres, self.num_candidates, rng)
-        u = np.vstack([u, encoder.snap(bound_points(encoder, centres, relevant))])
+        u = candidate_points(
+            encoder, local_centres(encoder, gp, u_obs, y), self.num_candidates, rng
+        )
         active = encoder.active(u)
         mean, std = gp.predict(encoder.features(u, active))
         best = float(y.max())
@@ -223,6 +221,7 @@ class UCBProposer:
             grad = acquisition_gradient(name, mean, std, d_mean, d_std, beta, best)
             return acquisition(name, mean, std, beta, best), grad
 
+        relevant = relevant_features(gp.params.lengthscales)
         polished = polish_points(encoder, relevant, u[top], active[top], score)
         if len(polished):
             mean_p, std_p = gp.predict(encoder.features(polished))

@@ -35,8 +35,7 @@ error or log loss as the objective, split into tasks to choose on and tasks
 held out; for them the tables add each method against ``gpucb`` seed by seed
 (paired bootstrap intervals), mean ranks per role, and how many evaluations
 scored exactly what an earlier one had (plateaus revisited). ``gpucb_rank``,
-``gpucb_pess``, ``gpucb_noplateau``, ``gpucb_meancentres``, ``gpucb_nobounds`` (no candidates
-on the bounds near the best trials) and ``gpucb_additive`` (the additive
+``gpucb_pess``, ``gpucb_noplateau``, ``gpucb_meancentres`` and ``gpucb_additive`` (the additive
 GP of :mod:`_additive` as the model) are the GP with one
 step of its proposal replaced (``VARIANTS``), for ablations; ``gpucb_warp`` and ``gpucb_nowarp``
 are the GP with ``output_warping="power"`` and ``"none"`` (``gpucb`` is the
@@ -109,7 +108,6 @@ METHODS = (
     "gpucb_noplateau",
     "gpucb_meancentres",
     "gpucb_additive",
-    "gpucb_nobounds",
     "gpucb_nowarp",
     "gpucb_b2",
     "gpucb_b05",
@@ -329,15 +327,6 @@ def _mean_centres() -> tuple[str, Callable]:
     return "local_centres", centres
 
 
-def _no_bounds() -> tuple[str, Callable]:
-    """No candidates on the bounds near the best trials (the proposal before they were added)."""
-
-    def bound_points(encoder: Any, centres: np.ndarray, relevant: np.ndarray) -> np.ndarray:
-        return np.zeros((0, encoder.n_raw))
-
-    return "bound_points", bound_points
-
-
 def _additive() -> tuple[str, Callable]:
     """The additive GP (:mod:`_additive`) in the full kernel's place; warping as ``auto``."""
     from _additive import AdditiveGP
@@ -365,7 +354,6 @@ VARIANTS: dict[str, Callable[[], tuple[str, Callable]]] = {
     "gpucb_noplateau": _no_plateau_switch,
     "gpucb_meancentres": _mean_centres,
     "gpucb_additive": _additive,
-    "gpucb_nobounds": _no_bounds,
 }
 
 

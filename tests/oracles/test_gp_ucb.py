@@ -13,7 +13,7 @@ from keras_tuner.engine.trial import TrialStatus
 
 from kt_ext.gp import GPParams, SpaceEncoder, sobol, srinivas_beta
 from kt_ext.oracles import GPUCBOracle, _ucb
-from kt_ext.oracles._candidates import bound_points, reflect
+from kt_ext.oracles._candidates import reflect
 from kt_ext.oracles._ucb import fit_outputs, noise_adjusted_beta, plateau_acquisition
 from tests.oracles.contract import METRIC, OracleContract, run_trial, search
 
@@ -332,27 +332,6 @@ def test_beats_random_search_on_a_smooth_bowl(tmp_path: Path, acquisition: str) 
 def test_reflect_folds_points_back_into_the_box() -> None:
     z = np.array([-0.1, 0.0, 0.25, 1.0, 1.2, 2.3, -1.6])
     np.testing.assert_allclose(reflect(z), [0.1, 0.0, 0.25, 1.0, 0.8, 0.3, 0.4])
-
-
-def test_coordinates_near_a_bound_get_candidates_on_it() -> None:
-    """Relevant, active, numeric coordinates within 0.1 of a bound move onto it; two: also both."""
-    hp = keras_tuner.HyperParameters()
-    hp.Float("a", 0.0, 1.0)
-    hp.Float("b", 0.0, 1.0)
-    hp.Float("c", 0.0, 1.0)
-    hp.Choice("kind", ["x", "y"])
-    encoder = SpaceEncoder(hp.get_config()["space"])
-    names = encoder.names
-    centre = np.full(encoder.n_raw, 0.5)
-    centre[names.index("a")], centre[names.index("b")], centre[names.index("c")] = 0.05, 0.97, 0.02
-    centre[names.index("kind")] = 0.02  # a choice: never moved
-    relevant = np.ones(len(encoder.feature_names), bool)
-    relevant[encoder.feature_names.index("c")] = False  # flat: left where it is
-    points = bound_points(encoder, centre[None, :], relevant)
-    moved = [{n: p[i] for i, n in enumerate(names) if p[i] != centre[i]} for p in points]
-    assert moved == [{"a": 0.0}, {"b": 1.0}, {"a": 0.0, "b": 1.0}]
-    far = np.full((1, encoder.n_raw), 0.5)
-    assert bound_points(encoder, far, relevant).shape == (0, encoder.n_raw)
 
 
 def test_ignored_hyperparameters_are_not_pushed_to_the_edges(tmp_path: Path) -> None:

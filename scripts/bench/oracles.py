@@ -36,7 +36,8 @@ held out; for them the tables add each method against ``gpucb`` seed by seed
 (paired bootstrap intervals), mean ranks per role, and how many evaluations
 scored exactly what an earlier one had (plateaus revisited). ``gpucb_rank``,
 ``gpucb_pess``, ``gpucb_noplateau``, ``gpucb_meancentres``, ``gpucb_linmean`` (a linear
-trend as the prior mean) and ``gpucb_additive`` (the additive
+trend as the prior mean), ``gpucb_lintrend`` (a linear kernel beside the Matérn one,
+:mod:`_trend`) and ``gpucb_additive`` (the additive
 GP of :mod:`_additive` as the model) are the GP with one
 step of its proposal replaced (``VARIANTS``), for ablations; ``gpucb_warp`` and ``gpucb_nowarp``
 are the GP with ``output_warping="power"`` and ``"none"`` (``gpucb`` is the
@@ -110,6 +111,7 @@ METHODS = (
     "gpucb_meancentres",
     "gpucb_additive",
     "gpucb_linmean",
+    "gpucb_lintrend",
     "gpucb_nowarp",
     "gpucb_b2",
     "gpucb_b05",
@@ -380,6 +382,21 @@ def _linear_mean() -> tuple[str, Callable]:
     return "fit_outputs", fit_outputs
 
 
+def _linear_kernel() -> tuple[str, Callable]:
+    """The Matérn kernel plus a linear one whose variance the evidence sets (:mod:`_trend`)."""
+    from _trend import TrendGP, fit_trend
+
+    from kt_ext.oracles import _ucb
+
+    original = _ucb.fit_outputs
+
+    def fit_outputs(x: np.ndarray, g: np.ndarray, *args: Any) -> tuple[Any, TrendGP]:
+        outputs, gp = original(x, g, *args)
+        return outputs, TrendGP(x, gp.y, gp.params, fit_trend(x, gp.y, gp.params))
+
+    return "fit_outputs", fit_outputs
+
+
 def _additive() -> tuple[str, Callable]:
     """The additive GP (:mod:`_additive`) in the full kernel's place; warping as ``auto``."""
     from _additive import AdditiveGP
@@ -408,6 +425,7 @@ VARIANTS: dict[str, Callable[[], tuple[str, Callable]]] = {
     "gpucb_meancentres": _mean_centres,
     "gpucb_additive": _additive,
     "gpucb_linmean": _linear_mean,
+    "gpucb_lintrend": _linear_kernel,
 }
 
 

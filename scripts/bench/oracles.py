@@ -337,14 +337,15 @@ def _linear_mean() -> tuple[str, Callable]:
     The shipped GP's prior mean is constant, so far from every trial it predicts
     the average; with a trend, the prediction follows the data's slope out to the
     bounds (universal kriging with the trend's coefficients fixed at their ridge
-    estimate). The GP models the residuals, refitted to them.
+    estimate). The GP models the residuals, refitted to them. ``gpucb_lintrend``
+    (:mod:`_trend`) puts the trend's coefficients under a prior instead.
     """
     from kt_ext.gp import GaussianProcess
     from kt_ext.oracles import _ucb
 
     original = _ucb.fit_outputs
 
-    class TrendGP:
+    class RidgeTrendGP:
         def __init__(self, gp: GaussianProcess, w: np.ndarray, b: float, y: np.ndarray) -> None:
             self.gp, self.w, self.b, self.y, self.params = gp, w, b, y, gp.params
 
@@ -362,13 +363,13 @@ def _linear_mean() -> tuple[str, Callable]:
             mean, std, d_mean, d_std = self.gp.predict_with_gradient(xs)
             return mean + self.trend(xs), std, d_mean + self.w[None, :], d_std
 
-        def condition_on(self, xs: np.ndarray, ys: np.ndarray) -> TrendGP:
+        def condition_on(self, xs: np.ndarray, ys: np.ndarray) -> RidgeTrendGP:
             gp = self.gp.condition_on(xs, ys - self.trend(xs))
-            return TrendGP(gp, self.w, self.b, np.concatenate([self.y, ys]))
+            return RidgeTrendGP(gp, self.w, self.b, np.concatenate([self.y, ys]))
 
     def fit_outputs(
         x: np.ndarray, g: np.ndarray, warping: str, rng: Any, warm_start: Any, warped: Any = None
-    ) -> tuple[Any, TrendGP]:
+    ) -> tuple[Any, RidgeTrendGP]:
         outputs, gp = original(x, g, warping, rng, warm_start, warped)
         y = gp.y
         centre = x.mean(axis=0)
@@ -377,7 +378,7 @@ def _linear_mean() -> tuple[str, Callable]:
         b = float(y.mean() - centre @ w)
         residual = y - (x @ w + b)
         params = _ucb.refit(x, residual, rng, [float(v) for v in gp.params.to_vector()])
-        return outputs, TrendGP(GaussianProcess(x, residual, params), w, b, y)
+        return outputs, RidgeTrendGP(GaussianProcess(x, residual, params), w, b, y)
 
     return "fit_outputs", fit_outputs
 

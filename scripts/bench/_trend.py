@@ -17,7 +17,7 @@ import scipy.linalg
 import scipy.optimize
 
 from kt_ext.gp import GPParams
-from kt_ext.gp._gp import cholesky
+from kt_ext.gp._gp import _bounds, _inverse_from_cholesky, _log_prior, cholesky
 from kt_ext.gp._kernel import matern52, matern52_g, scaled_distance, squared_differences
 
 # log s ~ N(mean, sd²): a weak trend unless the data ask for more.
@@ -46,6 +46,68 @@ def fit_trend(x: np.ndarray, y: np.ndarray, params: GPParams) -> float:
 
     result = scipy.optimize.minimize_scalar(loss, bounds=LOG_S_BOUNDS, method="bounded")
     return float(np.exp(result.x))
+
+
+def _neg_log_posterior(
+    theta: np.ndarray, sq_diff: np.ndarray, outer: np.ndarray, y: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The shipped negative log posterior with ``log s`` appended to ``θ``, and its gradient."""
+    n, dim = len(y), sq_diff.shape[-1]
+    amplitude, noise, s = np.exp(theta[0]), np.exp(theta[-2]), np.exp(theta[-1])
+    inv_ls2 = np.exp(-2.0 * theta[1:-2])
+    flat = sq_diff.reshape(n * n, dim)
+    r = np.sqrt(np.maximum(flat @ inv_ls2, 0.0)).reshape(n, n)
+    sr = np.sqrt(5.0) * r
+    e = np.exp(-sr)
+    k = (1.0 + sr + sr * sr / 3.0) * e
+    cov = amplitude * k + s * outer + noise * np.eye(n)
+    chol = cholesky(cov)
+    k_inv = _inverse_from_cholesky(chol)
+    alpha = k_inv @ y
+    w = np.outer(alpha, alpha) - k_inv
+    grad = np.empty(dim + 3)
+    grad[0] = 0.5 * amplitude * np.sum(w * k)
+    wg = w * (amplitude * (5.0 / 3.0) * (1.0 + sr) * e)
+    grad[1:-2] = 0.5 * (wg.ravel() @ flat) * inv_ls2
+    grad[-2] = 0.5 * noise * np.trace(w)
+    grad[-1] = 0.5 * s * np.sum(w * outer)
+    mll = -0.5 * y @ alpha - np.sum(np.log(np.diag(chol)))
+    log_prior, grad_prior = _log_prior(theta[:-1])
+    mean, sd = LOG_S_PRIOR
+    log_prior -= 0.5 * ((theta[-1] - mean) / sd) ** 2
+    grad_prior = np.append(grad_prior, -(theta[-1] - mean) / sd**2)
+    return float(-(mll + log_prior)), -(grad + grad_prior)
+
+
+def fit_joint(x: np.ndarray, y: np.ndarray, params: GPParams) -> tuple[GPParams, float]:
+    """All hyperparameters by MAP: the Matérn part, the noise and ``s`` together.
+
+    Started from the shipped fit with ``s`` from :func:`fit_trend`, and from the
+    shipped fit with a strong trend (``s = 1``), so the optimiser can find the
+    fit in which the trend carries the slope and the Matérn part only the rest.
+    """
+    centred = x - x.mean(axis=0)
+    outer = centred @ centred.T
+    sq_diff = squared_differences(x, x)
+    bounds = [*_bounds(x.shape[1]), LOG_S_BOUNDS]
+    base = params.to_vector()
+    best, best_value = np.append(base, np.log(fit_trend(x, y, params))), np.inf
+    for start in (best.copy(), np.append(base, 0.0)):
+        try:
+            result = scipy.optimize.minimize(
+                _neg_log_posterior,
+                start,
+                args=(sq_diff, outer, y),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 200, "ftol": 1e-6, "gtol": 1e-4},
+            )
+        except np.linalg.LinAlgError:
+            continue
+        if np.isfinite(result.fun) and result.fun < best_value:
+            best, best_value = result.x, float(result.fun)
+    return GPParams.from_vector(best[:-1]), float(np.exp(best[-1]))
 
 
 class TrendGP:

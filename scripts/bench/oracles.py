@@ -112,6 +112,7 @@ METHODS = (
     "gpucb_additive",
     "gpucb_linmean",
     "gpucb_lintrend",
+    "gpucb_jointtrend",
     "gpucb_nowarp",
     "gpucb_b2",
     "gpucb_b05",
@@ -398,6 +399,22 @@ def _linear_kernel() -> tuple[str, Callable]:
     return "fit_outputs", fit_outputs
 
 
+def _joint_linear_kernel() -> tuple[str, Callable]:
+    """As ``gpucb_lintrend``, with the Matérn part fitted together with the trend."""
+    from _trend import TrendGP, fit_joint
+
+    from kt_ext.oracles import _ucb
+
+    original = _ucb.fit_outputs
+
+    def fit_outputs(x: np.ndarray, g: np.ndarray, *args: Any) -> tuple[Any, TrendGP]:
+        outputs, gp = original(x, g, *args)
+        params, s = fit_joint(x, gp.y, gp.params)
+        return outputs, TrendGP(x, gp.y, params, s)
+
+    return "fit_outputs", fit_outputs
+
+
 def _additive() -> tuple[str, Callable]:
     """The additive GP (:mod:`_additive`) in the full kernel's place; warping as ``auto``."""
     from _additive import AdditiveGP
@@ -427,6 +444,7 @@ VARIANTS: dict[str, Callable[[], tuple[str, Callable]]] = {
     "gpucb_additive": _additive,
     "gpucb_linmean": _linear_mean,
     "gpucb_lintrend": _linear_kernel,
+    "gpucb_jointtrend": _joint_linear_kernel,
 }
 
 

@@ -113,6 +113,7 @@ METHODS = (
     "gpucb_linmean",
     "gpucb_lintrend",
     "gpucb_jointtrend",
+    "gpucb_inwarp",
     "gpucb_nowarp",
     "gpucb_b2",
     "gpucb_b05",
@@ -415,6 +416,21 @@ def _joint_linear_kernel() -> tuple[str, Callable]:
     return "fit_outputs", fit_outputs
 
 
+def _input_warping() -> tuple[str, Callable]:
+    """The shipped GP on Kumaraswamy-warped inputs, warps fitted with the kernel (:mod:`_warp`)."""
+    from _warp import WarpedGP, fit_warped
+
+    from kt_ext.oracles import _ucb
+
+    original = _ucb.fit_outputs
+
+    def fit_outputs(x: np.ndarray, g: np.ndarray, *args: Any) -> tuple[Any, WarpedGP]:
+        outputs, gp = original(x, g, *args)
+        return outputs, fit_warped(x, gp.y, gp.params)
+
+    return "fit_outputs", fit_outputs
+
+
 def _additive() -> tuple[str, Callable]:
     """The additive GP (:mod:`_additive`) in the full kernel's place; warping as ``auto``."""
     from _additive import AdditiveGP
@@ -445,6 +461,7 @@ VARIANTS: dict[str, Callable[[], tuple[str, Callable]]] = {
     "gpucb_linmean": _linear_mean,
     "gpucb_lintrend": _linear_kernel,
     "gpucb_jointtrend": _joint_linear_kernel,
+    "gpucb_inwarp": _input_warping,
 }
 
 

@@ -62,7 +62,9 @@ def _split(theta: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return gp_theta, np.exp(theta[dim + 2 : 2 * dim + 2]), np.exp(theta[2 * dim + 2 :])
 
 
-def neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+def neg_log_posterior(
+    theta: np.ndarray, x: np.ndarray, y: np.ndarray, variance: float = LOG_WARP_PRIOR_VARIANCE
+) -> tuple[float, np.ndarray]:
     """The shipped GP's negative log posterior on warped inputs, with the warps' priors.
 
     ``θ = (log σ_f², log ℓ_1..D, log σ_n², log a_1..D, log b_1..D)``. The
@@ -100,13 +102,18 @@ def neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[
     mll = -0.5 * y @ alpha - np.sum(np.log(np.diag(chol)))
     log_prior, grad_prior = _log_prior(gp_theta)
     warps = theta[dim + 2 :]
-    log_prior -= 0.5 * float(np.sum(warps**2)) / LOG_WARP_PRIOR_VARIANCE
-    grad_prior = np.concatenate([grad_prior, -warps / LOG_WARP_PRIOR_VARIANCE])
+    log_prior -= 0.5 * float(np.sum(warps**2)) / variance
+    grad_prior = np.concatenate([grad_prior, -warps / variance])
     return float(-(mll + log_prior)), -(grad + grad_prior)
 
 
-def fit_warped(x: np.ndarray, y: np.ndarray, params: GPParams) -> WarpedGP:
-    """The warps and the kernel by MAP, started from the shipped fit and identity warps."""
+def fit_warped(
+    x: np.ndarray, y: np.ndarray, params: GPParams, variance: float = LOG_WARP_PRIOR_VARIANCE
+) -> WarpedGP:
+    """The warps and the kernel by MAP, started from the shipped fit and identity warps.
+
+    ``variance`` is the variance of the normal prior on each ``log a`` and ``log b``.
+    """
     dim = x.shape[1]
     start = np.concatenate([params.to_vector(), np.zeros(2 * dim)])
     bounds = [*_bounds(dim), *([LOG_WARP_BOUNDS] * (2 * dim))]
@@ -115,7 +122,7 @@ def fit_warped(x: np.ndarray, y: np.ndarray, params: GPParams) -> WarpedGP:
         result = scipy.optimize.minimize(
             neg_log_posterior,
             start,
-            args=(x, y),
+            args=(x, y, variance),
             jac=True,
             method="L-BFGS-B",
             bounds=bounds,

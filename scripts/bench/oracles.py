@@ -114,6 +114,7 @@ METHODS = (
     "gpucb_lintrend",
     "gpucb_jointtrend",
     "gpucb_inwarp",
+    "gpucb_inwarp_tight",
     "gpucb_nowarp",
     "gpucb_b2",
     "gpucb_b05",
@@ -416,9 +417,14 @@ def _joint_linear_kernel() -> tuple[str, Callable]:
     return "fit_outputs", fit_outputs
 
 
-def _input_warping() -> tuple[str, Callable]:
-    """The shipped GP on Kumaraswamy-warped inputs, warps fitted with the kernel (:mod:`_warp`)."""
-    from _warp import WarpedGP, fit_warped
+def _input_warping(variance: float | None = None) -> tuple[str, Callable]:
+    """The shipped GP on Kumaraswamy-warped inputs, warps fitted with the kernel (:mod:`_warp`).
+
+    ``variance``: of the prior on the warps' log shapes (``None``: :mod:`_warp`'s).
+    """
+    from _warp import LOG_WARP_PRIOR_VARIANCE, WarpedGP, fit_warped
+
+    variance = LOG_WARP_PRIOR_VARIANCE if variance is None else variance
 
     from kt_ext.oracles import _ucb
 
@@ -426,7 +432,7 @@ def _input_warping() -> tuple[str, Callable]:
 
     def fit_outputs(x: np.ndarray, g: np.ndarray, *args: Any) -> tuple[Any, WarpedGP]:
         outputs, gp = original(x, g, *args)
-        return outputs, fit_warped(x, gp.y, gp.params)
+        return outputs, fit_warped(x, gp.y, gp.params, variance)
 
     return "fit_outputs", fit_outputs
 
@@ -462,6 +468,7 @@ VARIANTS: dict[str, Callable[[], tuple[str, Callable]]] = {
     "gpucb_lintrend": _linear_kernel,
     "gpucb_jointtrend": _joint_linear_kernel,
     "gpucb_inwarp": _input_warping,
+    "gpucb_inwarp_tight": lambda: _input_warping(0.1),
 }
 
 

@@ -125,26 +125,25 @@ class _Dim:
         return np.minimum((np.clip(u, 0.0, 1.0) * k).astype(int), k - 1)
 
     def decode(self, u: float) -> Any:
-        """One raw coordinate → a plain-Python value."""
-        if self.categories is not None:
-            return self.categories[int(self.category_index(np.array([u]))[0])]
-        if self.grid_size is not None:
-            return self.grid_value(int(self.grid_index(np.array([u]))[0]))
-        value = float(np.clip(self._from_unit(np.array([u]))[0], self.low, self.high))
-        return int(round(value)) if self.is_int else value
+        """One raw coordinate → a plain-Python value (:meth:`decode_column` of one)."""
+        values, index = self.decode_column(np.array([u], dtype=float))
+        return values[int(index[0])]
 
     def decode_column(self, u: np.ndarray) -> tuple[list[Any], np.ndarray]:
         """Raw coordinates ``(m,)`` → their distinct values and each one's index among them.
 
-        :meth:`decode` for a whole column at once: a column of ``m`` points
-        takes few values (categories, grid points), each decoded once.
+        A column of ``m`` points takes few values (categories, grid points),
+        each decoded once; a continuous one takes ``m``.
         """
         if self.categories is not None:
             return list(self.categories), self.category_index(u)
         if self.grid_size is not None:
             idx, inverse = np.unique(self.grid_index(u), return_inverse=True)
             return [self.grid_value(int(i)) for i in idx], inverse.reshape(-1)
-        return [self.decode(float(x)) for x in u], np.arange(len(u))
+        values = np.clip(self._from_unit(np.asarray(u, dtype=float)), self.low, self.high)
+        if self.is_int:
+            return [int(round(float(v))) for v in values], np.arange(len(values))
+        return [float(v) for v in values], np.arange(len(values))
 
     def canonical_units(self) -> list[float]:
         """Canonical raw coordinates of every value of a finite dimension."""

@@ -199,7 +199,7 @@ def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
         for k in range(3)
     }
     del rows[("cancer-mlp", "random", 2)]  # a run not done yet: the task has no random row
-    report = bench_real.report(rows, ["random", "bayes", "bayes_warp"], 3, 20, tmp_path)
+    report = bench_real.report(rows, ["random", "bayes", "bayes_warp"], range(3), 20, tmp_path)
     out = "\n".join(report.lines)
     assert "| bayes_warp | 0.8100 |" in out
     assert "+0.1000 [+0.1000, +0.1000] 3/0/0" in out  # ahead of bayes on all 3 seeds
@@ -209,6 +209,11 @@ def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
     assert "| cancer-mlp | - |" in out  # random not complete there
     assert out.count("| mnist1d-mlp | ") == 1 + 3  # against the peers, then each seed
     assert "Unordered choices" not in out  # no run directory at hand: no such table
+    assert out.startswith("3 seeds, 20 trials")
+    # A later replicate (seeds 1-2 here) reports its own seeds only.
+    later = "\n".join(bench_real.report(rows, ["bayes"], range(1, 3), 20, tmp_path).lines)
+    assert later.startswith("2 seeds (1-2), 20 trials")
+    assert "| cancer-mlp | 2 | 0.9200 |" in later and "| cancer-mlp | 0 |" not in later
     capsys.readouterr()
 
 

@@ -29,6 +29,7 @@ Usage::
     python scripts/bench/real.py --seeds 10 --jobs 2
     python scripts/bench/real.py --seeds 10 --strategies bayes      # re-run one method
     python scripts/bench/real.py --seeds 10 --strategies bayes_warp # a variant (VARIANTS)
+    python scripts/bench/real.py --first-seed 10 --seeds 20 --block replicate  # seeds 10-19
 
 Runs are cached in ``--out`` (``bench/real``): a finished (task, strategy,
 seed) is never run again (``--fresh`` starts over). The tables go to
@@ -155,13 +156,27 @@ def run_one(task: str, strategy: str, seed: int, trials: int, out: Path) -> dict
     }
 
 
+def _seed_words(seeds: range) -> str:
+    """``10 seeds`` (seeds 0..9), or ``10 seeds (10-19)`` for a later replicate."""
+    span = f" ({seeds.start}-{seeds.stop - 1})" if seeds.start else ""
+    return f"{len(seeds)} seeds{span}"
+
+
 def report(
-    rows: dict[tuple, dict], strategies: list[str], seeds: int, trials: int, out_dir: Path
+    rows: dict[tuple, dict],
+    strategies: list[str],
+    seeds: range,
+    trials: int,
+    out_dir: Path,
+    block: str = "",
 ) -> Report:
-    """Per-task tables, each strategy against the reference, mean ranks per role."""
-    out = Report("real")
+    """Per-task tables, each strategy against the reference, mean ranks per role.
+
+    ``block`` names the results block of ``real.md`` written (``""``: the main one).
+    """
+    out = Report("real", block)
     out.add(
-        f"{seeds} seeds, {trials} trials per run, objective val_loss (lower is better); "
+        f"{_seed_words(seeds)}, {trials} trials per run, objective val_loss (lower is better); "
         "medians over seeds.\n"
     )
     medians: dict[str, dict[str, dict[str, float]]] = {"choose": {}, "confirm": {}}
@@ -174,7 +189,7 @@ def report(
         table = []
         medians[role][task] = {}
         for s in have:
-            runs = [rows[(task, s, k)] for k in range(seeds)]
+            runs = [rows[(task, s, k)] for k in seeds]
             loss = losses[s]
             medians[role][task][s] = median(loss)
             cell = "-"
@@ -216,18 +231,18 @@ def report(
 
 
 def seed_losses(
-    rows: dict[tuple, dict], task: str, strategies: list[str], seeds: int
+    rows: dict[tuple, dict], task: str, strategies: list[str], seeds: range
 ) -> dict[str, list[float]]:
     """Best validation loss per seed of each strategy that has run every seed of ``task``."""
     return {
-        s: [rows[(task, s, k)]["best_val_loss"] for k in range(seeds)]
+        s: [rows[(task, s, k)]["best_val_loss"] for k in seeds]
         for s in strategies
-        if all((task, s, k) in rows for k in range(seeds))
+        if all((task, s, k) in rows for k in seeds)
     }
 
 
 def variants_against_peers(
-    out: Report, rows: dict[tuple, dict], strategies: list[str], seeds: int
+    out: Report, rows: dict[tuple, dict], strategies: list[str], seeds: range
 ) -> None:
     """Each variant against each peer seed by seed: the reference's targets, were it the default."""
     peers = [s for s in strategies if s != REFERENCE and s not in VARIANTS]
@@ -249,14 +264,14 @@ def variants_against_peers(
 
 
 def kept_choices_table(
-    out: Report, out_dir: Path, strategies: list[str], seeds: int, trials: int
+    out: Report, out_dir: Path, strategies: list[str], seeds: range, trials: int
 ) -> None:
     """:func:`kept_choices` per task and strategy, averaged over the seeds whose runs are here."""
     table = []
     for task in TASKS:
         cells = []
         for s in strategies:
-            shares = [kept_choices(run_path(out_dir, task, s, k, trials)) for k in range(seeds)]
+            shares = [kept_choices(run_path(out_dir, task, s, k, trials)) for k in seeds]
             have = [v for v in shares if v is not None]
             cells.append(f"{sum(have) / len(have):.2f} ({len(have)})" if have else "-")
         if any(c != "-" for c in cells):
@@ -270,13 +285,13 @@ def kept_choices_table(
         out.table(["task", *strategies], table)
 
 
-def per_seed(out: Report, rows: dict[tuple, dict], strategies: list[str], seeds: int) -> None:
+def per_seed(out: Report, rows: dict[tuple, dict], strategies: list[str], seeds: range) -> None:
     """Each run's best validation loss: a row per (task, seed), a column per strategy."""
     out.add("\n### Per seed: best val_loss of each run\n")
     table = []
     have = [s for s in strategies if any(key[1] == s for key in rows)]
     for task in TASKS:
-        for k in range(seeds):
+        for k in seeds:
             if any((task, s, k) in rows for s in have):
                 cells = [rows.get((task, s, k), {}).get("best_val_loss") for s in have]
                 table.append([task, k, *(f"{v:.4f}" if v is not None else "-" for v in cells)])
@@ -311,11 +326,19 @@ def main(argv: list[str] | None = None) -> int:
         "--strategies", nargs="+", default=list(STRATEGIES), choices=[*STRATEGIES, *VARIANTS]
     )
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="run and report seeds FIRST..N-1 only: an independent replicate of the seeds 0..",
+    )
+    parser.add_argument("--block", default="", help="results block of real.md written")
     args = parser.parse_args(argv)
+    seeds = range(args.first_seed, args.seeds)
     cache = Cache(args.out / "results.jsonl", ("task", "strategy", "seed", "trials"), args.fresh)
     todo = [
         (t, s, k)
-        for k in range(args.seeds)
+        for k in seeds
         for t in args.tasks
         for s in args.strategies
         if (t, s, k, args.trials) not in cache
@@ -329,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         if r["trials"] == args.trials
     }
     ran = [v for v in VARIANTS if any(s == v for _, s, _ in rows)]
-    report(rows, [*STRATEGIES, *ran], args.seeds, args.trials, args.out).write(command_line())
+    report(rows, [*STRATEGIES, *ran], seeds, args.trials, args.out, args.block).write(
+        command_line()
+    )
     return 0
 
 

@@ -33,6 +33,7 @@ search wants every dimension kept in play.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,21 +235,26 @@ def fit_params(
     for _ in range(restarts):  # around the prior's mode, one unit of log scale wide
         starts.append(np.clip(_start(dim) + rng.normal(0.0, 1.0, dim + 2), lower, upper))
     with single_threaded_blas():
-        best_theta = _best_of(starts, (sq_diff, y, sparse), bounds)
+        best_theta = best_of(starts, (sq_diff, y, sparse), bounds)
     return GPParams.from_vector(best_theta)
 
 
-def _best_of(
+def best_of(
     starts: list[np.ndarray],
-    args: tuple[np.ndarray, np.ndarray, bool],
+    args: tuple,
     bounds: list[tuple[float, float]],
+    objective: Callable[..., tuple[float, np.ndarray]] = neg_log_posterior,
 ) -> np.ndarray:
-    """The L-BFGS-B result with the lowest negative log posterior over ``starts``."""
+    """The L-BFGS-B result with the lowest ``objective`` (value and gradient) over ``starts``.
+
+    A start whose Cholesky factorisation fails is skipped; with no finite
+    result the first start is returned.
+    """
     best_theta, best_value = starts[0], math.inf
     for start in starts:
         try:
             result = scipy.optimize.minimize(
-                neg_log_posterior,
+                objective,
                 start,
                 args=args,
                 jac=True,

@@ -17,7 +17,7 @@ import scipy.linalg
 import scipy.optimize
 
 from kt_ext.gp import GPParams
-from kt_ext.gp._gp import _bounds, _inverse_from_cholesky, _log_prior, cholesky
+from kt_ext.gp._gp import _bounds, _inverse_from_cholesky, _log_prior, best_of, cholesky
 from kt_ext.gp._kernel import matern52, matern52_g, scaled_distance, squared_differences
 
 # log s ~ N(mean, sd²): a weak trend unless the data ask for more.
@@ -91,22 +91,9 @@ def fit_joint(x: np.ndarray, y: np.ndarray, params: GPParams) -> tuple[GPParams,
     sq_diff = squared_differences(x, x)
     bounds = [*_bounds(x.shape[1]), LOG_S_BOUNDS]
     base = params.to_vector()
-    best, best_value = np.append(base, np.log(fit_trend(x, y, params))), np.inf
-    for start in (best.copy(), np.append(base, 0.0)):
-        try:
-            result = scipy.optimize.minimize(
-                _neg_log_posterior,
-                start,
-                args=(sq_diff, outer, y),
-                jac=True,
-                method="L-BFGS-B",
-                bounds=bounds,
-                options={"maxiter": 200, "ftol": 1e-6, "gtol": 1e-4},
-            )
-        except np.linalg.LinAlgError:
-            continue
-        if np.isfinite(result.fun) and result.fun < best_value:
-            best, best_value = result.x, float(result.fun)
+    fitted = np.append(base, np.log(fit_trend(x, y, params)))
+    starts = [fitted, np.append(base, 0.0)]
+    best = best_of(starts, (sq_diff, outer, y), bounds, _neg_log_posterior)
     return GPParams.from_vector(best[:-1]), float(np.exp(best[-1]))
 
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.optimize
 
 from kt_ext.gp import GaussianProcess, GPParams
-from kt_ext.gp._gp import _bounds, _inverse_from_cholesky, _log_prior, cholesky
+from kt_ext.gp._gp import _bounds, _inverse_from_cholesky, _log_prior, best_of, cholesky
 from kt_ext.gp._kernel import squared_differences
 
 EPS = 1e-6
@@ -117,21 +116,7 @@ def fit_warped(
     dim = x.shape[1]
     start = np.concatenate([params.to_vector(), np.zeros(2 * dim)])
     bounds = [*_bounds(dim), *([LOG_WARP_BOUNDS] * (2 * dim))]
-    theta = start
-    try:
-        result = scipy.optimize.minimize(
-            neg_log_posterior,
-            start,
-            args=(x, y, variance),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": 200, "ftol": 1e-6, "gtol": 1e-4},
-        )
-        if np.isfinite(result.fun):
-            theta = result.x
-    except np.linalg.LinAlgError:
-        pass
+    theta = best_of([start], (x, y, variance), bounds, neg_log_posterior)
     gp_theta, a, b = _split(theta, dim)
     return WarpedGP(x, y, GPParams.from_vector(gp_theta), a, b)
 

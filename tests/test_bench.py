@@ -16,6 +16,8 @@ sys.path.insert(0, str(ROOT / "scripts" / "bench"))
 _env = dict(os.environ)
 import _common  # noqa: E402
 import _stats  # noqa: E402
+import _trend  # noqa: E402
+import _warp  # noqa: E402
 import oracles as bench_oracles  # noqa: E402
 import real as bench_real  # noqa: E402
 import strategies as bench_strategies  # noqa: E402
@@ -324,3 +326,61 @@ def test_a_benchmark_run_stopped_part_way_is_resumed_not_taken_as_done(tmp_path,
     assert _common.tune(["seed=0"], run_dir)["best_score"] == 0.5  # resumed to the end
     (run_dir / "summary.json").write_text(json.dumps({"status": "finished", "best_score": 0.25}))
     assert _common.tune(["seed=0"], run_dir)["best_score"] == 0.25  # finished: not run again
+
+
+def _gp_data(n: int = 20, dim: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """A steep low end in the first input, a slope in the second, the third inert."""
+    rng = np.random.default_rng(0)
+    x = rng.random((n, dim))
+    x[:3, 2] = 1.0  # some inputs exactly on a bound
+    y = np.exp(-6.0 * x[:, 0]) + 0.5 * x[:, 1]
+    return x, (y - y.mean()) / y.std()
+
+
+@pytest.mark.parametrize("ablation", ["trend", "warp"])
+def test_the_ablation_gps_gradients_match_finite_differences(ablation: str) -> None:
+    """Both objectives, and the warped GP's mean and σ in its inputs (used by the polish)."""
+    import scipy.optimize
+
+    from kt_ext.gp import GPParams, squared_differences
+
+    x, y = _gp_data()
+    rng = np.random.default_rng(1)
+    if ablation == "trend":
+        c = x - x.mean(axis=0)
+        args = (squared_differences(x, x), c @ c.T, y)
+        objective, theta = _trend._neg_log_posterior, np.array([0.1, -0.3, 0.2, 0.4, -5.0, -1.0])
+    else:
+        args = (x, y)
+        objective = _warp.neg_log_posterior
+        theta = np.concatenate([[0.1, -0.3, 0.2, 0.4, -5.0], rng.normal(0.0, 0.3, 6)])
+    value, gradient = objective(theta, *args)
+    numeric = scipy.optimize.approx_fprime(theta, lambda t: objective(t, *args)[0], 1e-6)
+    assert np.allclose(gradient, numeric, rtol=1e-4, atol=1e-4 * np.abs(gradient).max())
+    if ablation == "warp":
+        a, b = np.array([0.5, 2.0, 1.0]), np.array([1.5, 0.6, 1.0])
+        gp = _warp.WarpedGP(x, y, GPParams(1.0, np.ones(3), 1e-3), a, b)
+        xs = rng.uniform(0.05, 0.95, (4, 3))
+        _, _, d_mean, d_std = gp.predict_with_gradient(xs)
+        step = np.eye(3) * 1e-6
+        for i in range(4):
+            for d in range(3):
+                up, down = gp.predict(xs[i : i + 1] + step[d]), gp.predict(xs[i : i + 1] - step[d])
+                slopes = [(u - v)[0] / 2e-6 for u, v in zip(up, down, strict=True)]
+                assert slopes == pytest.approx([d_mean[i, d], d_std[i, d]], rel=1e-4, abs=1e-6)
+
+
+def test_the_identity_warp_and_a_vanishing_trend_are_the_shipped_gp() -> None:
+    from kt_ext.gp import GaussianProcess, GPParams
+
+    x, y = _gp_data()
+    params = GPParams(0.8, np.array([0.3, 0.7, 2.0]), 1e-4)
+    xs = np.random.default_rng(2).random((5, 3))
+    shipped = GaussianProcess(x, y, params).predict(xs)
+    warped = _warp.WarpedGP(x, y, params, np.ones(3), np.ones(3)).predict(xs)
+    trend = _trend.TrendGP(x, y, params, 0.0).predict(xs)
+    for mean, std in (warped, trend):
+        assert np.allclose(mean, shipped[0], atol=1e-4) and np.allclose(std, shipped[1], atol=1e-4)
+    # Fitted on data with a slope, the joint fit gives the trend a real share.
+    params_fit, s = _trend.fit_joint(x, y, params)
+    assert s > np.exp(_trend.LOG_S_PRIOR[0]) and params_fit.amplitude > 0

@@ -8,9 +8,10 @@ stretches the low end (a function that moves fast near the lower bound and
 slowly elsewhere), ``b < 1`` the high end. ``a = b = 1`` is the identity,
 the shipped GP. ``log a`` and ``log b`` are fitted together with the kernel's
 hyperparameters by MAP under normal priors centred on the identity
-(BoTorch's ``LogNormal(0, 0.75)``); a one-hot column, at 0 or 1, is a fixed
-point of every warp and leaves its warp at the prior. Inputs are squeezed
-into ``[ε, 1 - ε]`` first so that the warp's slope stays finite at the bounds.
+(BoTorch's ``LogNormal(0, 0.75)``); a one-hot column, at 0 or 1, is (to
+within ``ε``) a fixed point of every warp and leaves its warp near the prior.
+Inputs are squeezed into ``[ε, 1 - ε]`` first so that the warp's slope stays
+finite at the bounds.
 """
 
 from __future__ import annotations

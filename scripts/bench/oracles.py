@@ -417,14 +417,12 @@ def _joint_linear_kernel() -> tuple[str, Callable]:
     return "fit_outputs", fit_outputs
 
 
-def _input_warping(variance: float | None = None) -> tuple[str, Callable]:
+def _input_warping(**prior: float) -> tuple[str, Callable]:
     """The shipped GP on Kumaraswamy-warped inputs, warps fitted with the kernel (:mod:`_warp`).
 
-    ``variance``: of the prior on the warps' log shapes (``None``: :mod:`_warp`'s).
+    ``prior``: ``variance=`` of the prior on the warps' log shapes (default :mod:`_warp`'s).
     """
-    from _warp import LOG_WARP_PRIOR_VARIANCE, WarpedGP, fit_warped
-
-    variance = LOG_WARP_PRIOR_VARIANCE if variance is None else variance
+    from _warp import WarpedGP, fit_warped
 
     from kt_ext.oracles import _ucb
 
@@ -432,7 +430,7 @@ def _input_warping(variance: float | None = None) -> tuple[str, Callable]:
 
     def fit_outputs(x: np.ndarray, g: np.ndarray, *args: Any) -> tuple[Any, WarpedGP]:
         outputs, gp = original(x, g, *args)
-        return outputs, fit_warped(x, gp.y, gp.params, variance)
+        return outputs, fit_warped(x, gp.y, gp.params, **prior)
 
     return "fit_outputs", fit_outputs
 
@@ -468,7 +466,7 @@ VARIANTS: dict[str, Callable[[], tuple[str, Callable]]] = {
     "gpucb_lintrend": _linear_kernel,
     "gpucb_jointtrend": _joint_linear_kernel,
     "gpucb_inwarp": _input_warping,
-    "gpucb_inwarp_tight": lambda: _input_warping(0.1),
+    "gpucb_inwarp_tight": lambda: _input_warping(variance=0.1),
 }
 
 

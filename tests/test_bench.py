@@ -219,6 +219,18 @@ def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
     capsys.readouterr()
 
 
+def test_the_real_blocks_command_names_the_tasks_it_reports_not_those_its_call_ran() -> None:
+    argv = ["--first-seed", "10", "--tasks", "mnist1d-cnn1d", "--jobs", "2", "--block", "r"]
+    every = list(bench_real.TASKS)
+    assert bench_real.reported_arguments(argv, every) == [
+        "--first-seed", "10", "--jobs", "2", "--block", "r"
+    ]  # fmt: skip
+    some = ["mnist1d-mlp", "mnist1d-cnn1d"]
+    assert bench_real.reported_arguments(["--tasks=cancer-mlp", "--seeds", "3"], some) == [
+        "--seeds", "3", "--tasks", *some
+    ]  # fmt: skip
+
+
 def _run_dir(path: Path, trials: list[tuple[str, str, str, float | None]]) -> Path:
     """A run directory with a space (an ordered and an unordered choice, a boolean) and trials."""
     space = [

@@ -165,11 +165,15 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
-def command_line() -> str:
-    """This process's command line, as a user would type it."""
+def command_line(arguments: Sequence[str] | None = None) -> str:
+    """This process's command line, as a user would type it.
+
+    Args:
+        arguments: The arguments after the script (default: this process's).
+    """
     script = Path(sys.argv[0]).resolve()
     try:
         script = script.relative_to(ROOT)
     except ValueError:
         pass
-    return " ".join(["python", str(script), *sys.argv[1:]])
+    return " ".join(["python", str(script), *(sys.argv[1:] if arguments is None else arguments)])

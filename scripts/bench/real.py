@@ -352,10 +352,36 @@ def main(argv: list[str] | None = None) -> int:
         if r["trials"] == args.trials
     }
     ran = [v for v in VARIANTS if any(s == v for _, s, _ in rows)]
+    reported = [t for t in TASKS if any(r[0] == t and r[2] in seeds for r in rows)]
     report(rows, [*STRATEGIES, *ran], seeds, args.trials, args.out, args.block).write(
-        command_line()
+        command_line(reported_arguments(sys.argv[1:], reported))
     )
     return 0
+
+
+def reported_arguments(argv: list[str], tasks: list[str]) -> list[str]:
+    """The arguments that write a block again: ``--tasks`` set to the tasks it reports.
+
+    A block reports every task in the cache, not only those its call ran:
+    after ``--tasks mnist1d-cnn1d`` completes a cache holding the other three,
+    the block holds all four, and the command quoted above it must say so.
+    ``--tasks`` is left out when the block reports every task (the default).
+
+    Args:
+        argv: This call's arguments.
+        tasks: The tasks the block reports, in :data:`TASKS`' order.
+    """
+    kept: list[str] = []
+    dropping = False
+    for word in argv:
+        if word == "--tasks" or word.startswith("--tasks="):
+            dropping = word == "--tasks"
+            continue
+        if dropping and not word.startswith("-"):
+            continue
+        dropping = False
+        kept.append(word)
+    return kept if tasks == list(TASKS) else [*kept, "--tasks", *tasks]
 
 
 if __name__ == "__main__":

@@ -219,6 +219,45 @@ def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
     capsys.readouterr()
 
 
+def test_the_real_pool_reads_back_the_per_seed_tables_of_two_replicates(
+    capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    def block(name: str, seeds: range, bayes: float) -> str:
+        rows = {
+            (task, s, k): {
+                "best_val_loss": (bayes if s == "bayes" else 1.0) + 0.001 * k,
+                "curve": [1.0] * 20,
+                "test_accuracy": 0.5,
+                "seconds": 1.0,
+                "failed": 0,
+            }
+            for task in bench_real.TASKS
+            for s in bench_real.STRATEGIES
+            for k in seeds
+        }
+        begin, end = bench_real.markers(name)
+        lines = bench_real.report(rows, list(bench_real.STRATEGIES), seeds, 20, tmp_path).lines
+        return "\n".join([begin, *lines, end])
+
+    # bayes is better than every peer on seeds 0-2 and worse on seeds 3-4
+    text = "\n".join(["# real", block("", range(3), 0.5), block("rep", range(3, 5), 1.5)])
+    rows, seeds = bench_real.pooled_rows(text, ["main", "rep"])
+    assert seeds == range(5) and rows[("digits-cnn", "tpe", 4)] == {"best_val_loss": 1.004}
+    out = bench_real.pooled_report(bench_real.Report("real"), rows, seeds, ["main", "rep"])
+    joined = "\n".join(out.lines)
+    assert joined.startswith("5 seeds, pooled from the per-seed tables of the blocks main, rep")
+    assert "| digits-cnn | bayes | 0.5020 | - |" in joined
+    assert "| tpe | 12 | 8 | 0 |" in joined  # 3 of 5 seeds won on each of 4 tasks
+    with pytest.raises(SystemExit, match="repeats a run"):
+        bench_real.pooled_rows(text, ["main", "main"])
+    with pytest.raises(SystemExit, match="no block 'other'"):
+        bench_real.pooled_rows(text, ["main", "other"])
+    gap = "\n".join(["# real", block("", range(2), 0.5), block("rep", range(3, 5), 1.5)])
+    with pytest.raises(SystemExit, match="leave a gap"):
+        bench_real.pooled_rows(gap, ["main", "rep"])
+    capsys.readouterr()
+
+
 def test_the_real_blocks_command_names_the_tasks_it_reports_not_those_its_call_ran() -> None:
     argv = ["--first-seed", "10", "--tasks", "mnist1d-cnn1d", "--jobs", "2", "--block", "r"]
     every = list(bench_real.TASKS)

@@ -137,13 +137,18 @@ class Report:
         """A markdown table."""
         self.add(markdown_table(header, rows))
 
+    @property
+    def path(self) -> Path:
+        """The markdown file beside the script, ``scripts/bench/<name>.md``."""
+        return HERE / f"{self.name}.md"
+
     def write(self, command: str) -> Path:
         """Replace this report's generated block of ``<name>.md``; keep everything else.
 
         Args:
             command: The command line that produced it (quoted above the tables).
         """
-        path = HERE / f"{self.name}.md"
+        path = self.path
         begin, end = markers(self.block)
         block = [begin, "", f"Command: `{command}`", "", *self.lines, "", end]
         text = path.read_text() if path.exists() else f"# {self.name}\n"

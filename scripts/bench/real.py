@@ -30,6 +30,7 @@ Usage::
     python scripts/bench/real.py --seeds 10 --strategies bayes      # re-run one method
     python scripts/bench/real.py --seeds 10 --strategies bayes_warp # a variant (VARIANTS)
     python scripts/bench/real.py --first-seed 10 --seeds 20 --block replicate  # seeds 10-19
+    python scripts/bench/real.py --pool main replicate --block pooled  # both, as one set
 
 Runs are cached in ``--out`` (``bench/real``): a finished (task, strategy,
 seed) is never run again (``--fresh`` starts over). The tables go to
@@ -45,7 +46,7 @@ import re
 import sys
 from pathlib import Path
 
-from _common import Cache, Report, command_line, common_arguments, run_pool, tune
+from _common import Cache, Report, command_line, common_arguments, markers, run_pool, tune
 from _stats import mean_ranks, median, paired, paired_cell
 
 STRATEGIES = ("random", "bayes", "kt_bayes", "tpe")
@@ -67,6 +68,8 @@ TASKS: dict[str, tuple[str, list[str]]] = {
 }
 COMMON = ["search.objective=val_loss", "search.early_stopping_patience=3"]
 CHECKPOINTS = (5, 10)  # trials after which the median best is also reported (the curve's shape)
+PER_SEED = "### Per seed: best val_loss of each run"  # heading of each block's record of its runs
+MAIN_BLOCK = "main"  # what ``--pool`` calls the block written without ``--block``
 
 
 def best_curve(run_dir: Path) -> list[float]:
@@ -287,7 +290,7 @@ def kept_choices_table(
 
 def per_seed(out: Report, rows: dict[tuple, dict], strategies: list[str], seeds: range) -> None:
     """Each run's best validation loss: a row per (task, seed), a column per strategy."""
-    out.add("\n### Per seed: best val_loss of each run\n")
+    out.add(f"\n{PER_SEED}\n")
     table = []
     have = [s for s in strategies if any(key[1] == s for key in rows)]
     for task in TASKS:
@@ -333,7 +336,19 @@ def main(argv: list[str] | None = None) -> int:
         help="run and report seeds FIRST..N-1 only: an independent replicate of the seeds 0..",
     )
     parser.add_argument("--block", default="", help="results block of real.md written")
+    parser.add_argument(
+        "--pool",
+        nargs="+",
+        metavar="BLOCK",
+        help=f"run nothing: pool the per-seed tables of these blocks of real.md ({MAIN_BLOCK}: "
+        "the block written without --block) and report them as one set of seeds",
+    )
     args = parser.parse_args(argv)
+    if args.pool:
+        pooled = Report("real", args.block)
+        rows, seeds = pooled_rows(pooled.path.read_text(), args.pool)
+        pooled_report(pooled, rows, seeds, args.pool).write(command_line())
+        return 0
     seeds = range(args.first_seed, args.seeds)
     cache = Cache(args.out / "results.jsonl", ("task", "strategy", "seed", "trials"), args.fresh)
     todo = [
@@ -357,6 +372,83 @@ def main(argv: list[str] | None = None) -> int:
         command_line(reported_arguments(sys.argv[1:], reported))
     )
     return 0
+
+
+def block_losses(text: str, block: str) -> dict[tuple, dict]:
+    """The best validation losses in one block's per-seed table: ``(task, strategy, seed)``.
+
+    Pooling reads the markdown this script wrote, not a cache: a block's
+    per-seed table is the record of its runs kept in the repository, while a
+    cache lives on the machine that ran it. ``block`` is a block's name, or
+    :data:`MAIN_BLOCK`.
+    """
+    begin, end = markers("" if block == MAIN_BLOCK else block)
+    if begin not in text or PER_SEED not in text.split(begin, 1)[1].split(end, 1)[0]:
+        raise SystemExit(f"real.md has no block {block!r} with a per-seed table")
+    part = text.split(begin, 1)[1].split(end, 1)[0].split(PER_SEED, 1)[1]
+    lines = [line for line in part.strip().splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = {}
+    for line in lines[2:]:
+        task, seed, *values = (c.strip() for c in line.strip("|").split("|"))
+        for strategy, value in zip(header[2:], values, strict=True):
+            if value != "-":
+                rows[(task, strategy, int(seed))] = {"best_val_loss": float(value)}
+    return rows
+
+
+def pooled_rows(text: str, blocks: list[str]) -> tuple[dict[tuple, dict], range]:
+    """The runs of several blocks as one set, and the seeds they span.
+
+    Raises:
+        SystemExit: Two blocks hold the same (task, strategy, seed), or their
+            seeds leave a gap: pooled blocks must be independent replicates
+            that together cover seeds ``a..b``.
+    """
+    rows: dict[tuple, dict] = {}
+    for block in blocks:
+        these = block_losses(text, block)
+        if both := sorted(set(rows) & set(these)):
+            raise SystemExit(f"block {block!r} repeats a run of an earlier block: {both[0]}")
+        rows.update(these)
+    seeds = sorted({k for _, _, k in rows})
+    if seeds != list(range(seeds[0], seeds[-1] + 1)):
+        raise SystemExit(f"the pooled blocks' seeds leave a gap: {seeds}")
+    return rows, range(seeds[0], seeds[-1] + 1)
+
+
+def pooled_report(out: Report, rows: dict[tuple, dict], seeds: range, blocks: list[str]) -> Report:
+    """Medians, each peer against ``bayes`` seed by seed and mean ranks, over pooled blocks."""
+    out.add(
+        f"{_seed_words(seeds)}, pooled from the per-seed tables of the blocks "
+        f"{', '.join(blocks)} of this file; best val_loss (lower is better), medians over seeds. "
+        "Tasks where a strategy lacks a seed leave that strategy out.\n"
+    )
+    table = []
+    medians: dict[str, dict[str, dict[str, float]]] = {"choose": {}, "confirm": {}}
+    totals: dict[str, list[int]] = {}
+    for task, (role, _) in TASKS.items():
+        losses = seed_losses(rows, task, list(STRATEGIES), seeds)
+        if REFERENCE not in losses:
+            continue
+        medians[role][task] = {s: median(loss) for s, loss in losses.items()}
+        for s, loss in losses.items():
+            cell = "-"
+            if s != REFERENCE:
+                r = paired(loss, losses[REFERENCE], sign=-1.0)
+                cell = paired_cell(r, ".4f")
+                counts = totals.setdefault(s, [0, 0, 0])
+                for i, n in enumerate((r["losses"], r["wins"], r["ties"])):
+                    counts[i] += n
+            table.append([task, s, f"{median(loss):.4f}", cell])
+    out.table(
+        ["task", "strategy", "best val_loss", f"vs {REFERENCE}: diff [95% CI] won/lost/tied"],
+        table,
+    )
+    out.add(f"\nSeeds won by {REFERENCE} against each peer, over all tasks:\n")
+    out.table(["peer", "won", "lost", "tied"], [[s, *counts] for s, counts in totals.items()])
+    ranks_per_role(out, medians)
+    return out
 
 
 def reported_arguments(argv: list[str], tasks: list[str]) -> list[str]:

@@ -219,6 +219,35 @@ def test_the_real_report_pairs_a_variant_with_bayes_and_lists_every_run_by_seed(
     capsys.readouterr()
 
 
+def test_seed_words_name_a_replicates_seeds() -> None:
+    assert _common.seed_words(range(10)) == "10 seeds"
+    assert _common.seed_words(range(10, 20)) == "10 seeds (10-19)"
+    assert _common.seed_words([0, 2]) == "2 seeds (0, 2)"
+
+
+def test_the_oracle_tables_pair_every_method_with_gpucb_on_test_functions_too() -> None:
+    def row(method: str, problem: str, seed: int, regret: float) -> dict:
+        return {
+            "method": method,
+            "problem": problem,
+            "seed": seed,
+            "regret": [regret] * 25,
+            "seconds": [0.01] * 25,
+            "duplicates": 0,
+        }
+
+    # skopt is behind on seeds 10-12 and ahead on seed 13, by 0.5 each time
+    rows = [
+        row(m, "branin_noise1", k, 1.0 + (0.5 if m == "skopt" else 0.0) * (-1 if k == 13 else 1))
+        for m in ("gpucb", "skopt")
+        for k in range(10, 14)
+    ]
+    text = bench_oracles.tables(rows, (25,), 25)
+    assert "after 25 evaluations, 4 seeds (10-13) (lower is better)" in text
+    assert "| branin_noise1 (test function) | -0.5000 [-0.5000, +0.5000] 1/3/0 |" in text
+    assert "over the 1 test function tasks: gpucb 1.00, skopt 2.00" in text
+
+
 def test_the_real_pool_reads_back_the_per_seed_tables_of_two_replicates(
     capsys: pytest.CaptureFixture, tmp_path: Path
 ) -> None:

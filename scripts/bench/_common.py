@@ -170,6 +170,18 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def seed_words(seeds: Sequence[int]) -> str:
+    """``10 seeds`` (seeds 0..9), or ``10 seeds (10-19)`` for a later replicate.
+
+    Args:
+        seeds: The seeds reported, in increasing order.
+    """
+    if list(seeds) != list(range(seeds[0], seeds[-1] + 1)):
+        return f"{len(seeds)} seeds ({', '.join(map(str, seeds))})"
+    span = f" ({seeds[0]}-{seeds[-1]})" if seeds[0] else ""
+    return f"{len(seeds)} seeds{span}"
+
+
 def command_line(arguments: Sequence[str] | None = None) -> str:
     """This process's command line, as a user would type it.
 

@@ -54,6 +54,7 @@ rates sit above good ones; the tables add the failed trials per method
 Usage::
 
     python scripts/bench/oracles.py --seeds 10 --jobs 2 --out bench/oracles.jsonl
+    python scripts/bench/oracles.py --first-seed 10 --seeds 20 --block replicate  # seeds 10-19
 
 By default every run is single-threaded (BLAS, torch), the fair setting
 for ``--jobs 2`` on two cores; ``--native-threads`` (with ``--jobs 1``)
@@ -92,7 +93,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import Cache, Report, command_line  # noqa: E402
+from _common import Cache, Report, command_line, seed_words  # noqa: E402
 from _functions import PROBLEMS, Problem, active_values  # noqa: E402
 from _stats import mean_ranks, paired, paired_cell  # noqa: E402
 from _tabular import ROLES, TASKS  # noqa: E402
@@ -574,7 +575,7 @@ def tables(rows: list[dict[str, Any]], budgets: tuple[int, ...], suggestions: in
     """
     methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
     problems = [p for p in PROBLEMS if any(r["problem"] == p for r in rows)]
-    seeds = len({r["seed"] for r in rows})
+    seeds = seed_words(sorted({r["seed"] for r in rows}))
 
     def regret(m: str, p: str, budget: int) -> float | None:
         regs = [
@@ -599,7 +600,7 @@ def tables(rows: list[dict[str, Any]], budgets: tuple[int, ...], suggestions: in
     lines = []
     for budget in budgets:
         lines += _table(
-            f"Median simple regret after {budget} evaluations, {seeds} seeds (lower is better)",
+            f"Median simple regret after {budget} evaluations, {seeds} (lower is better)",
             methods,
             problems,
             lambda m, p, b=budget: fmt(regret(m, p, b), ".3g"),
@@ -633,14 +634,14 @@ def tables(rows: list[dict[str, Any]], budgets: tuple[int, ...], suggestions: in
 
     if failing:
         lines += _table(
-            f"Failed trials, summed over {seeds} seeds (the configurations whose training fails)",
+            f"Failed trials, summed over {seeds} (the configurations whose training fails)",
             methods,
             failing,
             failed,
         )
     tasks = [p for p in problems if p in ROLES]
-    if tasks and budgets:
-        lines += _against_reference(rows, methods, tasks, max(budgets))
+    if budgets and REFERENCE in methods and len(methods) > 1:
+        lines += _against_reference(rows, methods, problems, max(budgets))
     dup = {m: sum(r["duplicates"] for r in rows if r["method"] == m) for m in methods}
     lines.append(
         "\nDuplicate proposals, all runs: " + ", ".join(f"{m} {n}" for m, n in dup.items())
@@ -663,15 +664,17 @@ def tables(rows: list[dict[str, Any]], budgets: tuple[int, ...], suggestions: in
 
 
 REFERENCE = "gpucb"
+FUNCTION_ROLE = "test function"  # the role of a problem that is not a scikit-learn task
 
 
 def _against_reference(
     rows: list[dict[str, Any]], methods: list[str], tasks: list[str], budget: int
 ) -> list[str]:
-    """Each method against ``gpucb`` seed by seed on the scikit-learn tasks, and mean ranks.
+    """Each method against ``gpucb`` seed by seed, and mean ranks.
 
     Positive differences mean better than ``gpucb``; ranks are those of the
-    medians per task (1 = best), averaged over the tasks of each role.
+    medians per task (1 = best), averaged over the tasks of each role (the
+    scikit-learn tasks' ``choose`` and ``confirm``, and the test functions).
     """
     final = {
         (r["method"], r["problem"], r["seed"]): r["regret"][budget - 1]
@@ -681,7 +684,7 @@ def _against_reference(
     peers = [m for m in methods if m != REFERENCE]
     lines = [
         f"\nAgainst {REFERENCE} after {budget} evaluations, seed by seed (difference of the "
-        "median errors, positive: better than it; 95 % paired bootstrap interval; seeds "
+        "median regrets, positive: better than it; 95 % paired bootstrap interval; seeds "
         "won/lost/tied)\n",
         "| task (role) | " + " | ".join(peers) + " |",
         "|---" * (len(peers) + 1) + "|",
@@ -698,8 +701,9 @@ def _against_reference(
         cells = []
         for m in peers:
             cells.append(paired_cell(paired([final[(m, p, s)] for s in common], ref, -1.0), ".4f"))
-        lines.append(f"| {p} ({ROLES[p]}) | " + " | ".join(cells) + " |")
-        medians.setdefault(ROLES[p], {})[p] = {
+        role = ROLES.get(p, FUNCTION_ROLE)
+        lines.append(f"| {p} ({role}) | " + " | ".join(cells) + " |")
+        medians.setdefault(role, {})[p] = {
             m: statistics.median(final[(m, p, s)] for s in common) for m in methods
         }
     for role, by_task in medians.items():
@@ -715,7 +719,14 @@ def _against_reference(
 def main(argv: list[str] | None = None) -> int:
     """Run the missing (method, function, seed) cells, then write the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=10, help="seeds FIRST..N-1")
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        metavar="FIRST",
+        help="an independent replicate of seeds 0..FIRST-1 (its own block)",
+    )
     parser.add_argument("--budget", type=int, default=max(BUDGETS))
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument(
@@ -749,7 +760,7 @@ def main(argv: list[str] | None = None) -> int:
             methods.append(m)
     todo = [
         (m, p, s)
-        for s in range(args.seeds)
+        for s in range(args.first_seed, args.seeds)
         for p in args.problems
         for m in methods
         if (m, p, s) not in keys and not (m == "skopt" and PROBLEMS[p].fails)
@@ -772,7 +783,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         r
         for r in cache.rows.values()
-        if r["method"] in methods and r["problem"] in args.problems and r["seed"] < args.seeds
+        if r["method"] in methods
+        and r["problem"] in args.problems
+        and args.first_seed <= r["seed"] < args.seeds
     ]
     budgets = tuple(b for b in BUDGETS if b <= args.budget)
     report = Report(args.report, args.block)

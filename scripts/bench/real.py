@@ -46,7 +46,16 @@ import re
 import sys
 from pathlib import Path
 
-from _common import Cache, Report, command_line, common_arguments, markers, run_pool, tune
+from _common import (
+    Cache,
+    Report,
+    command_line,
+    common_arguments,
+    markers,
+    run_pool,
+    seed_words,
+    tune,
+)
 from _stats import mean_ranks, median, paired, paired_cell
 
 STRATEGIES = ("random", "bayes", "kt_bayes", "tpe")
@@ -159,12 +168,6 @@ def run_one(task: str, strategy: str, seed: int, trials: int, out: Path) -> dict
     }
 
 
-def _seed_words(seeds: range) -> str:
-    """``10 seeds`` (seeds 0..9), or ``10 seeds (10-19)`` for a later replicate."""
-    span = f" ({seeds.start}-{seeds.stop - 1})" if seeds.start else ""
-    return f"{len(seeds)} seeds{span}"
-
-
 def report(
     rows: dict[tuple, dict],
     strategies: list[str],
@@ -179,7 +182,7 @@ def report(
     """
     out = Report("real", block)
     out.add(
-        f"{_seed_words(seeds)}, {trials} trials per run, objective val_loss (lower is better); "
+        f"{seed_words(seeds)}, {trials} trials per run, objective val_loss (lower is better); "
         "medians over seeds.\n"
     )
     medians: dict[str, dict[str, dict[str, float]]] = {"choose": {}, "confirm": {}}
@@ -420,7 +423,7 @@ def pooled_rows(text: str, blocks: list[str]) -> tuple[dict[tuple, dict], range]
 def pooled_report(out: Report, rows: dict[tuple, dict], seeds: range, blocks: list[str]) -> Report:
     """Medians, each peer against ``bayes`` seed by seed and mean ranks, over pooled blocks."""
     out.add(
-        f"{_seed_words(seeds)}, pooled from the per-seed tables of the blocks "
+        f"{seed_words(seeds)}, pooled from the per-seed tables of the blocks "
         f"{', '.join(blocks)} of this file; best val_loss (lower is better), medians over seeds. "
         "Tasks where a strategy lacks a seed leave that strategy out.\n"
     )

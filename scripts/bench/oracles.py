@@ -27,14 +27,15 @@ global minimum) after 25 and 50 evaluations, median milliseconds per
 suggestion (ask plus tell; over the last ten of 50 for the 6-D function, i.e.
 at ~45-50 observations), duplicate proposals (summed over seeds) and, for
 the 12-D function, the share of ignored coordinates proposed within 1% of a
-bound (edge over-exploration; uniform sampling gives 2%).
+bound (edge over-exploration; uniform sampling gives 2%). When ``gpucb``
+ran, every problem also gets each method against it seed by seed (paired
+bootstrap intervals) and mean ranks of the medians, per role.
 
 Real tuning tasks that run in milliseconds (``--problems tabular``,
 :mod:`_tabular`): scikit-learn models on bundled tables, the cross-validated
 error or log loss as the objective, split into tasks to choose on and tasks
-held out; for them the tables add each method against ``gpucb`` seed by seed
-(paired bootstrap intervals), mean ranks per role, and how many evaluations
-scored exactly what an earlier one had (plateaus revisited). ``gpucb_rank``,
+held out (the roles of the mean ranks); for them the tables add how many
+evaluations scored exactly what an earlier one had (plateaus revisited). ``gpucb_rank``,
 ``gpucb_pess``, ``gpucb_noplateau``, ``gpucb_meancentres``, ``gpucb_linmean`` (a linear
 trend as the prior mean), ``gpucb_lintrend`` (a linear kernel beside the Matérn one,
 :mod:`_trend`) and ``gpucb_additive`` (the additive

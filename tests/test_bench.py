@@ -281,6 +281,9 @@ def test_the_real_pool_reads_back_the_per_seed_tables_of_two_replicates(
         bench_real.pooled_rows(text, ["main", "main"])
     with pytest.raises(SystemExit, match="no block 'other'"):
         bench_real.pooled_rows(text, ["main", "other"])
+    assert bench_real.pools_into_its_source("", ["main", "rep"])  # the main block: a source
+    assert bench_real.pools_into_its_source("rep", ["main", "rep"])
+    assert not bench_real.pools_into_its_source("pooled", ["main", "rep"])
     gap = "\n".join(["# real", block("", range(2), 0.5), block("rep", range(3, 5), 1.5)])
     with pytest.raises(SystemExit, match="leave a gap"):
         bench_real.pooled_rows(gap, ["main", "rep"])

@@ -347,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
         "the block written without --block) and report them as one set of seeds",
     )
     args = parser.parse_args(argv)
+    if args.pool and pools_into_its_source(args.block, args.pool):
+        parser.error("--pool writes a block of its own: name it with --block, not a pooled one")
     if args.pool:
         pooled = Report("real", args.block)
         rows, seeds = pooled_rows(pooled.path.read_text(), args.pool)
@@ -398,6 +400,11 @@ def block_losses(text: str, block: str) -> dict[tuple, dict]:
             if value != "-":
                 rows[(task, strategy, int(seed))] = {"best_val_loss": float(value)}
     return rows
+
+
+def pools_into_its_source(block: str, blocks: list[str]) -> bool:
+    """Whether pooling ``blocks`` into ``block`` would overwrite one of the tables it reads."""
+    return (block or MAIN_BLOCK) in blocks or block in ("", MAIN_BLOCK)
 
 
 def pooled_rows(text: str, blocks: list[str]) -> tuple[dict[tuple, dict], range]:

@@ -669,7 +669,7 @@ FUNCTION_ROLE = "test function"  # the role of a problem that is not a scikit-le
 
 
 def _against_reference(
-    rows: list[dict[str, Any]], methods: list[str], tasks: list[str], budget: int
+    rows: list[dict[str, Any]], methods: list[str], problems: list[str], budget: int
 ) -> list[str]:
     """Each method against ``gpucb`` seed by seed, and mean ranks.
 
@@ -691,7 +691,7 @@ def _against_reference(
         "|---" * (len(peers) + 1) + "|",
     ]
     medians: dict[str, dict[str, dict[str, float]]] = {}
-    for p in tasks:
+    for p in problems:
         seeds = sorted(
             {s for (m, q, s) in final if q == p} & {s for (m, q, s) in final if m == REFERENCE}
         )

@@ -388,9 +388,10 @@ def block_losses(text: str, block: str) -> dict[tuple, dict]:
     :data:`MAIN_BLOCK`.
     """
     begin, end = markers("" if block == MAIN_BLOCK else block)
-    if begin not in text or PER_SEED not in text.split(begin, 1)[1].split(end, 1)[0]:
+    inside = text.split(begin, 1)[1].split(end, 1)[0] if begin in text else ""
+    if PER_SEED not in inside:
         raise SystemExit(f"real.md has no block {block!r} with a per-seed table")
-    part = text.split(begin, 1)[1].split(end, 1)[0].split(PER_SEED, 1)[1]
+    part = inside.split(PER_SEED, 1)[1]
     lines = [line for line in part.strip().splitlines() if line.startswith("|")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     rows = {}

@@ -223,6 +223,7 @@ def test_seed_words_name_a_replicates_seeds() -> None:
     assert _common.seed_words(range(10)) == "10 seeds"
     assert _common.seed_words(range(10, 20)) == "10 seeds (10-19)"
     assert _common.seed_words([0, 2]) == "2 seeds (0, 2)"
+    assert _common.seed_words([]) == "0 seeds"  # no method could run: tables, not a crash
 
 
 def test_the_oracle_tables_pair_every_method_with_gpucb_on_test_functions_too() -> None:

@@ -176,6 +176,8 @@ def seed_words(seeds: Sequence[int]) -> str:
     Args:
         seeds: The seeds reported, in increasing order.
     """
+    if not seeds:
+        return "0 seeds"
     if list(seeds) != list(range(seeds[0], seeds[-1] + 1)):
         return f"{len(seeds)} seeds ({', '.join(map(str, seeds))})"
     span = f" ({seeds[0]}-{seeds[-1]})" if seeds[0] else ""

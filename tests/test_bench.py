@@ -18,6 +18,7 @@ import _common  # noqa: E402
 import _stats  # noqa: E402
 import _trend  # noqa: E402
 import _warp  # noqa: E402
+import halving as bench_halving  # noqa: E402
 import oracles as bench_oracles  # noqa: E402
 import real as bench_real  # noqa: E402
 import strategies as bench_strategies  # noqa: E402
@@ -301,6 +302,37 @@ def test_the_real_blocks_command_names_the_tasks_it_reports_not_those_its_call_r
     assert bench_real.reported_arguments(["--tasks=cancer-mlp", "--seeds", "3"], some) == [
         "--seeds", "3", "--tasks", *some
     ]  # fmt: skip
+
+
+def test_a_halving_replicate_reports_its_own_seeds_in_its_own_block(tmp_path, monkeypatch):
+    monkeypatch.setattr(_common, "HERE", tmp_path)
+    (tmp_path / "halving.md").write_text("# halving\n")
+    cache = _common.Cache(tmp_path / "real-val_loss-mnist1d-cnn1d.jsonl", ("method", "seed"))
+    for method, seed, full, best in [
+        ("halving", 10, 180, 0.10),
+        ("halving", 11, 180, 0.14),
+        ("random20", 10, 540, 0.09),
+        ("random20", 11, 540, 0.12),
+    ]:  # every run is cached: the call below runs nothing
+        curve = [[1, 0.9], [full, best]]
+        cache.add(
+            {
+                "method": method,
+                "seed": seed,
+                "curve": curve,
+                "epoch_curve": curve,
+                "direction": "min",
+            }
+        )
+    argv = ["real", "--task", "mnist1d-cnn1d", "--objective", "val_loss", "--out", str(tmp_path)]
+    argv += ["--methods", "halving", "random20", "--first-seed", "10", "--seeds", "12"]
+    assert bench_halving.main([*argv, "--block", "replicate"]) == 0
+    text = (tmp_path / "halving.md").read_text()
+    assert "<!-- results (replicate)" in text and "over 2 seeds (10-11)" in text
+    assert "Random search's median after 20 full trainings (540 epochs): 0.1050" in text
+    # halving after 180 epochs against random20 after 540, seed by seed: 0 won, 2 lost
+    assert "| halving | -0.0150 [" in text and "] 0/2/0 |" in text
+    assert "seeds (0-" not in text and "over 10 seeds" not in text
 
 
 def _run_dir(path: Path, trials: list[tuple[str, str, str, float | None]]) -> Path:

@@ -113,10 +113,27 @@ class Cache:
 
 def common_arguments(parser: argparse.ArgumentParser, name: str, seeds: int, jobs: int) -> None:
     """``--seeds``, ``--jobs``, ``--out`` (the cache folder) and ``--fresh``."""
-    parser.add_argument("--seeds", type=int, default=seeds, help="seeds 0..N-1 of every method")
+    parser.add_argument("--seeds", type=int, default=seeds, help="seeds FIRST..N-1 of every method")
     parser.add_argument("--jobs", type=int, default=jobs, help="runs at once")
     parser.add_argument("--out", type=Path, default=Path("bench") / name, help="result cache")
     parser.add_argument("--fresh", action="store_true", help="ignore cached results")
+
+
+def replicate_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--first-seed`` and ``--block``: an independent replicate, reported in a block of its own.
+
+    A replicate runs seeds no earlier run used (their streams share nothing),
+    so its figures check the first run's rather than repeat them; a pooled
+    reading of both is then a larger sample.
+    """
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        metavar="FIRST",
+        help="run and report seeds FIRST..N-1 only: an independent replicate of seeds 0..FIRST-1",
+    )
+    parser.add_argument("--block", default="", help="name of the results block written")
 
 
 class Report:

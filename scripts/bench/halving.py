@@ -31,6 +31,8 @@ Usage::
     python scripts/bench/halving.py synthetic-fail --seeds 10
     python scripts/bench/halving.py real --seeds 3 --jobs 2
     python scripts/bench/halving.py real --task mnist1d-cnn1d --objective val_loss --seeds 10
+    python scripts/bench/halving.py real --task mnist1d-cnn1d --objective val_loss \
+        --first-seed 10 --seeds 20 --block replicate  # seeds 10-19, in a block of their own
 
 Results are cached as JSON lines in ``--out`` (``bench/halving``); a re-run
 only computes what is missing (``--fresh`` starts over). The tables go to
@@ -53,7 +55,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import CONF, Cache, Report, command_line, common_arguments, run_pool
+from _common import (
+    CONF,
+    Cache,
+    Report,
+    command_line,
+    common_arguments,
+    replicate_arguments,
+    run_pool,
+    seed_words,
+)
 from _functions import H6_A, H6_ALPHA, H6_P
 from _stats import TIE, paired, paired_cell
 
@@ -341,7 +352,7 @@ def best_at(row: dict[str, Any], budget: float, key: str = "epoch_curve") -> flo
 def _run_all(
     kind: str,
     methods: list[str],
-    seeds: int,
+    seeds: range,
     jobs: int,
     out: Path,
     fresh: bool,
@@ -354,7 +365,7 @@ def _run_all(
     cache = Cache(out / f"{kind}{suffix}.jsonl", ("method", "seed"), fresh)
     if kind == "real":  # rows cached before per-epoch credit are run again (later lines win)
         cache.rows = {k: r for k, r in cache.rows.items() if "epoch_curve" in r}
-    todo = [(m, s) for m in methods for s in range(seeds) if (m, s) not in cache]
+    todo = [(m, s) for m in methods for s in seeds if (m, s) not in cache]
     cmd = [sys.executable, __file__, "one", kind, "--out", str(out), "--objective", objective]
     cmd += ["--task", task]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
@@ -381,14 +392,14 @@ def _table(
     report: Report,
     rows: dict[tuple[str, int], dict],
     methods: list[str],
-    seeds: int,
+    seeds: range,
     points: tuple[int, ...],
     at: Callable[[dict, float], float],
     fmt: str,
 ) -> dict[str, list[float]]:
     medians = {}
     for m in methods:
-        medians[m] = [statistics.median(at(rows[(m, s)], p) for s in range(seeds)) for p in points]
+        medians[m] = [statistics.median(at(rows[(m, s)], p) for s in seeds) for p in points]
     report.table(
         ["method", *(f"{p} epochs" for p in points)],
         [[m, *(format(v, fmt) for v in medians[m])] for m in methods],
@@ -401,7 +412,7 @@ def _paired_table(
     rows: dict[tuple[str, int], dict],
     methods: list[str],
     reference: str,
-    seeds: int,
+    seeds: range,
     points: tuple[int, ...],
     at: Callable[[dict, float], float],
     sign: float,
@@ -412,13 +423,13 @@ def _paired_table(
         f"\nAgainst {reference}, seed by seed: difference of the medians (positive: better), "
         "its 95% bootstrap interval, and seeds won/lost/tied:\n"
     )
-    ref = [[at(rows[(reference, s)], p) for s in range(seeds)] for p in points]
+    ref = [[at(rows[(reference, s)], p) for s in seeds] for p in points]
     table = []
     for m in methods:
         if m == reference:
             continue
         cells = [
-            paired_cell(paired([at(rows[(m, s)], p) for s in range(seeds)], ref[k], sign), fmt)
+            paired_cell(paired([at(rows[(m, s)], p) for s in seeds], ref[k], sign), fmt)
             for k, p in enumerate(points)
         ]
         table.append([m, *cells])
@@ -441,7 +452,7 @@ def _section(
     report: Report,
     rows: dict[tuple[str, int], dict],
     methods: list[str],
-    seeds: int,
+    seeds: range,
     points: tuple[int, ...],
     at: Callable[[dict, float], float],
     sign: float,
@@ -472,14 +483,14 @@ def _against_full_random(
     report: Report,
     rows: dict[tuple[str, int], dict],
     methods: list[str],
-    seeds: int,
+    seeds: range,
     at: Callable[[dict, float], float],
     sign: float,
     fmt: str,
 ) -> None:
     """The epochs each method needs to reach random search's 20-trial full-epoch median."""
     full = FULL_RANDOM
-    goal = statistics.median(at(rows[("random20", s)], full) for s in range(seeds))
+    goal = statistics.median(at(rows[("random20", s)], full) for s in seeds)
     report.add(
         f"\nRandom search's median after 20 full trainings ({full} epochs): {goal:{fmt}}. "
         f"Epochs each method needs to reach it (target: at most {REAL_BUDGET}, a third):\n"
@@ -487,13 +498,13 @@ def _against_full_random(
     for m in methods:
         budget = REAL_BUDGETS.get(m, REAL_BUDGET)
         report.add(f"- {m}: {_share(_first_median(rows, m, seeds, budget, at, goal, sign), full)}")
-    reference = np.array([at(rows[("random20", s)], full) for s in range(seeds)])
+    reference = np.array([at(rows[("random20", s)], full) for s in seeds])
     report.add(
         f"\nEach method after {REAL_BUDGET} epochs against random search after {full}, seed by "
         "seed (difference of the medians, positive: better; 95% interval; won/lost/tied):\n"
     )
     others = [m for m in methods if m not in REAL_BUDGETS]
-    cells = [np.array([at(rows[(m, s)], REAL_BUDGET) for s in range(seeds)]) for m in others]
+    cells = [np.array([at(rows[(m, s)], REAL_BUDGET) for s in seeds]) for m in others]
     report.table(
         ["method", f"{REAL_BUDGET} epochs vs random20 at {full}"],
         [
@@ -509,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("kind", choices=["synthetic", "synthetic-fail", "real", "one"])
     parser.add_argument("sub", nargs="?", help="(one) synthetic, synthetic-fail or real")
     common_arguments(parser, "halving", seeds=0, jobs=2)
+    replicate_arguments(parser)
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--method")
     parser.add_argument("--seed", type=int)
@@ -527,32 +539,33 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.kind.startswith("synthetic"):
         fail = args.kind == "synthetic-fail"
-        report = Report("halving", args.kind)
+        report = Report("halving", args.block or args.kind)
         methods = args.methods or list(SYN_FAIL_METHODS if fail else SYN_METHODS)
-        seeds = args.seeds or 10
+        seeds = range(args.first_seed, args.seeds or 10)
         rows = _run_all(args.kind, methods, seeds, args.jobs, args.out, args.fresh)
-        title = f"Median true regret over {seeds} seeds (multi-fidelity Hartmann-6, R=27)"
+        title = f"Median true regret over {seed_words(seeds)} (multi-fidelity Hartmann-6, R=27)"
         _section(report, rows, methods, seeds, SYN_BUDGETS, regret_at, -1.0, ".3g", title)
         if fail:
-            report.add(f"\nFailed configurations, summed over {seeds} seeds:\n")
+            report.add(f"\nFailed configurations, summed over {seed_words(seeds)}:\n")
             report.table(
                 ["method", "failed"],
-                [[m, sum(rows[(m, s)]["failed"] for s in range(seeds))] for m in methods],
+                [[m, sum(rows[(m, s)]["failed"] for s in seeds)] for m in methods],
             )
         report.write(command_line())
         return 0
     methods = args.methods or list(REAL_METHODS)
-    seeds = args.seeds or 3
+    seeds = range(args.first_seed, args.seeds or 3)
     objective = args.objective
     task = args.task
-    report = Report("halving", f"real, {objective}" + ("" if task == "digits-cnn" else f", {task}"))
+    block = f"real, {objective}" + ("" if task == "digits-cnn" else f", {task}")
+    report = Report("halving", args.block or block)
     rows = _run_all("real", methods, seeds, args.jobs, args.out, args.fresh, objective, task)
-    sign = 1.0 if rows[(methods[0], 0)].get("direction", "max") == "max" else -1.0
+    sign = 1.0 if rows[(methods[0], seeds[0])].get("direction", "max") == "max" else -1.0
     for key, credit in [
         ("epoch_curve", "each epoch's result counts once that epoch is trained"),
         ("curve", "a trial's best result counts only once the whole trial ends"),
     ]:
-        title = f"Median best {objective} over {seeds} seeds ({task}, R={R_REAL}; {credit})"
+        title = f"Median best {objective} over {seed_words(seeds)} ({task}, R={R_REAL}; {credit})"
         at = functools.partial(best_at, key=key)
         _section(report, rows, methods, seeds, REAL_POINTS, at, sign, ".4f", title)
     report.write(command_line())
@@ -562,7 +575,7 @@ def main(argv: list[str] | None = None) -> int:
 def _first_median(
     rows: dict[tuple[str, int], dict],
     method: str,
-    seeds: int,
+    seeds: range,
     budget: int,
     at: Callable[[dict, float], float],
     goal: float,
@@ -583,13 +596,13 @@ def _share(spent: int | None, of: int) -> str:
 def _median_curve(
     rows: dict[tuple[str, int], dict],
     method: str,
-    seeds: int,
+    seeds: range,
     budget: int,
     at: Callable[[dict, float], float],
 ) -> list[float]:
     """The median over seeds of ``method``'s result after 1, 2, ..., ``budget`` epochs."""
     return [
-        statistics.median(at(rows[(method, s)], spent) for s in range(seeds))
+        statistics.median(at(rows[(method, s)], spent) for s in seeds)
         for spent in range(1, budget + 1)
     ]
 

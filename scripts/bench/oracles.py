@@ -94,7 +94,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import Cache, Report, command_line, seed_words  # noqa: E402
+from _common import Cache, Report, command_line, replicate_arguments, seed_words  # noqa: E402
 from _functions import PROBLEMS, Problem, active_values  # noqa: E402
 from _stats import mean_ranks, paired, paired_cell  # noqa: E402
 from _tabular import ROLES, TASKS  # noqa: E402
@@ -721,13 +721,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the missing (method, function, seed) cells, then write the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=10, help="seeds FIRST..N-1")
-    parser.add_argument(
-        "--first-seed",
-        type=int,
-        default=0,
-        metavar="FIRST",
-        help="an independent replicate of seeds 0..FIRST-1 (its own block)",
-    )
+    replicate_arguments(parser)
     parser.add_argument("--budget", type=int, default=max(BUDGETS))
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument(
@@ -742,7 +736,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/oracles.jsonl"))
     parser.add_argument("--fresh", action="store_true", help="ignore results already in --out")
     parser.add_argument("--report", default="oracles", help="name of the markdown file written")
-    parser.add_argument("--block", default="", help="name of the results block in that file")
     parser.add_argument(
         "--native-threads", action="store_true", help="leave BLAS/torch threading as shipped"
     )

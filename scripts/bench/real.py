@@ -52,6 +52,7 @@ from _common import (
     command_line,
     common_arguments,
     markers,
+    replicate_arguments,
     run_pool,
     seed_words,
     tune,
@@ -332,13 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         "--strategies", nargs="+", default=list(STRATEGIES), choices=[*STRATEGIES, *VARIANTS]
     )
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    parser.add_argument(
-        "--first-seed",
-        type=int,
-        default=0,
-        help="run and report seeds FIRST..N-1 only: an independent replicate of the seeds 0..",
-    )
-    parser.add_argument("--block", default="", help="results block of real.md written")
+    replicate_arguments(parser)
     parser.add_argument(
         "--pool",
         nargs="+",

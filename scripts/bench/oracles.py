@@ -90,11 +90,17 @@ import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import Cache, Report, command_line, replicate_arguments, seed_words  # noqa: E402
+from _common import (  # noqa: E402
+    Cache,
+    Report,
+    command_line,
+    common_arguments,
+    replicate_arguments,
+    seed_words,
+)
 from _functions import PROBLEMS, Problem, active_values  # noqa: E402
 from _stats import mean_ranks, paired, paired_cell  # noqa: E402
 from _tabular import ROLES, TASKS  # noqa: E402
@@ -720,7 +726,7 @@ def _against_reference(
 def main(argv: list[str] | None = None) -> int:
     """Run the missing (method, function, seed) cells, then write the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=10, help="seeds FIRST..N-1")
+    common_arguments(parser, "oracles.jsonl", seeds=10, jobs=1)
     replicate_arguments(parser)
     parser.add_argument("--budget", type=int, default=max(BUDGETS))
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
@@ -732,9 +738,6 @@ def main(argv: list[str] | None = None) -> int:
         help="default: the noiseless functions; also <name>_noise1|10, <name>_fail, and the "
         "scikit-learn tasks by name or all of them as 'tabular'",
     )
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("bench/oracles.jsonl"))
-    parser.add_argument("--fresh", action="store_true", help="ignore results already in --out")
     parser.add_argument("--report", default="oracles", help="name of the markdown file written")
     parser.add_argument(
         "--native-threads", action="store_true", help="leave BLAS/torch threading as shipped"

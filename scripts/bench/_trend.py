@@ -31,11 +31,21 @@ def _matern(params: GPParams, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     )
 
 
-def fit_trend(x: np.ndarray, y: np.ndarray, params: GPParams) -> float:
-    """``s``, the trend's variance, by MAP with the kernel's other hyperparameters fixed."""
+def _centred_outer(x: np.ndarray) -> np.ndarray:
+    """``(x - c)·(x - c)ᵀ`` with ``c`` the mean of ``x``: the trend's kernel on the trials."""
     centred = x - x.mean(axis=0)
+    return centred @ centred.T
+
+
+def fit_trend(
+    x: np.ndarray, y: np.ndarray, params: GPParams, outer: np.ndarray | None = None
+) -> float:
+    """``s``, the trend's variance, by MAP with the kernel's other hyperparameters fixed.
+
+    ``outer`` is :func:`_centred_outer` of ``x`` when the caller has it already.
+    """
     base = _matern(params, x, x) + params.noise * np.eye(len(y))
-    outer = centred @ centred.T
+    outer = _centred_outer(x) if outer is None else outer
     mean, sd = LOG_S_PRIOR
 
     def loss(log_s: float) -> float:
@@ -86,12 +96,11 @@ def fit_joint(x: np.ndarray, y: np.ndarray, params: GPParams) -> tuple[GPParams,
     shipped fit with a strong trend (``s = 1``), so the optimiser can find the
     fit in which the trend carries the slope and the Matérn part only the rest.
     """
-    centred = x - x.mean(axis=0)
-    outer = centred @ centred.T
+    outer = _centred_outer(x)
     sq_diff = squared_differences(x, x)
     bounds = [*_bounds(x.shape[1]), LOG_S_BOUNDS]
     base = params.to_vector()
-    fitted = np.append(base, np.log(fit_trend(x, y, params)))
+    fitted = np.append(base, np.log(fit_trend(x, y, params, outer)))
     starts = [fitted, np.append(base, 0.0)]
     best = best_of(starts, (sq_diff, outer, y), bounds, _neg_log_posterior)
     return GPParams.from_vector(best[:-1]), float(np.exp(best[-1]))

@@ -333,6 +333,8 @@ def test_a_halving_replicate_reports_its_own_seeds_in_its_own_block(tmp_path, mo
     # halving after 180 epochs against random20 after 540, seed by seed: 0 won, 2 lost
     assert "| halving | -0.0150 [" in text and "] 0/2/0 |" in text
     assert "seeds (0-" not in text and "over 10 seeds" not in text
+    # each seed's pair, so a later replicate can be pooled with this one
+    assert "| 10 | 0.1000 | 0.0900 |" in text and "| 11 | 0.1400 | 0.1200 |" in text
 
 
 def _run_dir(path: Path, trials: list[tuple[str, str, str, float | None]]) -> Path:

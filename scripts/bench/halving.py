@@ -512,6 +512,14 @@ def _against_full_random(
             for m, c in zip(others, cells, strict=True)
         ],
     )
+    report.add(f"\nPer seed: best after {REAL_BUDGET} epochs, and random20's after {full}:\n")
+    report.table(
+        ["seed", *others, f"random20 at {full}"],
+        [
+            [s, *(f"{c[i]:{fmt}}" for c in cells), f"{reference[i]:{fmt}}"]
+            for i, s in enumerate(seeds)
+        ],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

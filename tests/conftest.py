@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -36,6 +37,12 @@ def _share_the_cores() -> None:
 
 
 _share_the_cores()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file a run wrote (``trials.csv``, ``sweep_summary.csv``, ...)."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def option_names(group: str) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import random
@@ -18,7 +17,7 @@ import keras_tuner
 import pytest
 
 from kt_ext.outputs import state
-from tests.conftest import TUNE
+from tests.conftest import TUNE, read_csv
 
 TRIALS = 4  # the reference run that the crash-window tests copy and damage
 KILLED_TRIALS = 12  # enough for five kills, each after a trial completed since the restart
@@ -116,11 +115,6 @@ def completed(run_dir: Path) -> int:
     return n
 
 
-def trials_csv(run_dir: Path) -> list[dict[str, str]]:
-    with open(run_dir / "trials.csv") as f:
-        return list(csv.DictReader(f))
-
-
 def snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
@@ -157,7 +151,7 @@ def test_kill_9_five_times_then_resume_matches_the_uninterrupted_run(tmp_path: P
     assert kills[-1] < KILLED_TRIALS, kills
     tune(run_dir, trials=KILLED_TRIALS)  # resume to the end
 
-    rows, expected = trials_csv(run_dir), trials_csv(reference)
+    rows, expected = read_csv(run_dir / "trials.csv"), read_csv(reference / "trials.csv")
     assert len(rows) == KILLED_TRIALS and all(r["status"] == "COMPLETED" for r in rows)
     oracle = json.loads((run_dir / "kt" / "oracle.json").read_text())
     assert sorted(oracle["run_times"].values()) == [1] * KILLED_TRIALS  # no trial ran twice

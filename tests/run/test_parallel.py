@@ -22,7 +22,7 @@ from kt_ext.run.parallel import OracleServer
 from kt_ext.run.workers import RECYCLED
 from kt_ext.tuners import repair_reloaded
 from kt_ext.tuners.memory import process_tree
-from tests.conftest import ROOT, TUNE
+from tests.conftest import ROOT, TUNE, read_csv
 from tests.run.procs import listening, needs_proc, processes_with, watch_sockets
 
 METRIC = "loss"
@@ -149,11 +149,6 @@ def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, Path]:
     return proc, run_dir
 
 
-def rows(run_dir: Path) -> list[dict[str, str]]:
-    with open(run_dir / "trials.csv") as f:
-        return list(csv.DictReader(f))
-
-
 def assignments(run_dir: Path) -> list[tuple[str, str]]:
     path = run_dir / "workers" / "assignments.csv"
     if not path.exists():
@@ -220,7 +215,7 @@ def test_three_workers_share_the_search_and_a_killed_workers_trial_runs_elsewher
     assert proc.returncode == 0, proc.stderr.read()[-3000:]
     if launcher == "local":  # the oracle server, and nothing on 0.0.0.0 or ::
         assert sockets == {"127.0.0.1"}
-    done = rows(run_dir)
+    done = read_csv(run_dir / "trials.csv")
     ids = [r["trial_id"] for r in done]
     assert len(ids) == len(set(ids)) == trials and all(r["status"] == "COMPLETED" for r in done)
     assigned = assignments(run_dir)
@@ -250,7 +245,7 @@ def test_workers_started_through_a_launcher_finish_the_search_and_leave_nothing_
     proc, run_dir = start(tmp_path, *args, *LAUNCHED[launcher])
     _, err = proc.communicate(timeout=400)
     assert proc.returncode == 0, err[-3000:]
-    done = rows(run_dir)
+    done = read_csv(run_dir / "trials.csv")
     assert len(done) == trials and all(r["status"] == "COMPLETED" for r in done)
     assert sorted(t for t, _ in assignments(run_dir)) == sorted(r["trial_id"] for r in done)
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -300,7 +295,7 @@ def test_a_chief_killed_mid_run_and_restarted_keeps_its_workers_and_reruns_nothi
     assert again.returncode == 0, err[-3000:]
     for w in workers:
         assert w.wait(timeout=120) == 0, w.stderr.read()[-2000:]
-    trials = rows(run_dir)
+    trials = read_csv(run_dir / "trials.csv")
     assert len(trials) == 8 and all(r["status"] == "COMPLETED" for r in trials)
     oracle = json.loads((run_dir / "kt" / "oracle.json").read_text())
     assert sorted(oracle["run_times"].values()) == [1] * 8  # nothing ran twice
@@ -359,7 +354,7 @@ def test_recycled_workers_are_replaced_and_no_trial_is_lost_or_repeated(
     # the last process ends the search, or leaves at its limit just as it ends (RECYCLED)
     assert summary["worker_exit_codes"]["worker0"] in (0, RECYCLED)
     assert summary["trials_per_worker"] == {"worker0": trials}
-    got = rows(run_dir)
+    got = read_csv(run_dir / "trials.csv")
     assert len(got) == trials and all(r["status"] == "COMPLETED" for r in got)
     assert all(float(r["rss_mib"]) > 100 for r in got)  # a TensorFlow process's memory
     oracle = json.loads((run_dir / "kt" / "oracle.json").read_text())

@@ -1,9 +1,11 @@
 import json
 
+import pytest
 import yaml
 from omegaconf import OmegaConf
 
 from kt_ext.run.sweep import SweepSummary, sweep_rows
+from tests.conftest import option_names, read_csv
 
 
 def make_job(sweep, num, overrides, summary=None):
@@ -33,3 +35,69 @@ def test_summary_rows_and_csv(tmp_path, capsys):
     assert text[0].startswith("job,overrides,objective,best_score")
     assert text[1].startswith("0,strategy=random,val_accuracy,0.97,0.95")
     assert "job   1 | - - | test_accuracy - | strategy=bayes" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_multirun_sweep_summary(run_tune, tmp_path):
+    """Every strategy in one sweep, its jobs run two at a time by Hydra's joblib launcher."""
+    sweep = tmp_path / "sweep"
+    strategies = option_names("strategy")
+    proc = run_tune(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"strategy={','.join(strategies)}",
+        "search.max_trials=2",
+        "search.epochs=2",
+        "data.subset=0.3",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Joblib.Parallel(n_jobs=2" in proc.stdout + proc.stderr  # Hydra's launcher ran them
+    assert "I0000" not in proc.stdout + proc.stderr  # no TensorFlow start-up log
+    jobs = [
+        f"{i}_data.subset=0.3,search.epochs=2,search.max_trials=2,strategy={s}"
+        for i, s in enumerate(strategies)
+    ]
+    for job in jobs:  # the overrides name each job's directory, hence its TensorBoard runs
+        assert (sweep / job / "summary.json").is_file() and (sweep / job / "trials.csv").is_file()
+        assert any((sweep / job / "tensorboard").glob("*/validation/events.out.tfevents.*"))
+    rows = read_csv(sweep / "sweep_summary.csv")
+    assert [r["job"] for r in rows] == jobs
+    assert [r["overrides"] for r in rows] == [
+        f"strategy={s} search.max_trials=2 search.epochs=2 data.subset=0.3" for s in strategies
+    ]
+    assert all(r["status"] == "ok" and 0 < float(r["best_score"]) <= 1 for r in rows)
+    assert "sweep summary" in proc.stdout
+    # One HParams experiment for the whole sweep, with a column naming the job.
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.plugins.hparams import metadata
+
+    acc = event_accumulator.EventAccumulator(str(sweep))
+    acc.Reload()
+    experiment = metadata.parse_experiment_plugin_data(
+        acc.SummaryMetadata(metadata.EXPERIMENT_TAG).plugin_data.content
+    )
+    (job_info,) = [i for i in experiment.hparam_infos if i.name == "job"]
+    assert sorted(v.string_value for v in job_info.domain_discrete.values) == sorted(jobs)
+    assert "stopped_rung_0" in str(experiment)  # halving is in the sweep
+    assert not list((sweep / jobs[0] / "tensorboard").glob("events.out.tfevents.*"))
+    assert (sweep / "convergence.png").is_file()
+
+
+@pytest.mark.slow
+def test_a_sweep_on_hydras_submitit_launcher(run_tune, tmp_path):
+    """Its local executor (the Slurm one takes the same jobs): every job ran, summary once."""
+    sweep = tmp_path / "sweep"
+    proc = run_tune(
+        "-m",
+        "hydra/launcher=submitit_local",
+        "strategy=random,bayes",
+        "search.max_trials=2",
+        "search.epochs=1",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Submitit 'local' sweep" in proc.stdout + proc.stderr
+    assert [r["status"] for r in read_csv(sweep / "sweep_summary.csv")] == ["ok", "ok"]
+    assert len(list(sweep.glob("events.out.tfevents.*"))) == 1  # one experiment for the sweep

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import TUNE, option_names
+from tests.conftest import TUNE, read_csv
 from tests.run.procs import needs_proc, watch_sockets
 
 # (overrides, the dotted key the one-line error must name): one case per kind of check the
@@ -103,11 +103,6 @@ def test_full_error_shows_traceback(run_tune):
     assert proc.returncode != 0 and "Traceback" in proc.stderr
 
 
-def _read_csv(path):
-    with open(path) as f:
-        return list(csv.DictReader(f))
-
-
 @pytest.mark.slow
 def test_end_to_end_writes_every_output(run_tune, tmp_path):
     run = tmp_path / "run"
@@ -123,7 +118,7 @@ def test_end_to_end_writes_every_output(run_tune, tmp_path):
         ".hydra/config.yaml",
     ]:
         assert (run / name).is_file(), name
-    rows = _read_csv(run / "trials.csv")
+    rows = read_csv(run / "trials.csv")
     assert [r["trial_id"] for r in rows] == ["0", "1"]
     assert all(
         r["status"] == "COMPLETED" and r["epochs"] == "1" and float(r["seconds"]) > 0 for r in rows
@@ -151,73 +146,7 @@ def test_end_to_end_writes_every_output(run_tune, tmp_path):
     # Re-running into the same directory resumes: finished trials are not run again.
     again = run_tune("search.max_trials=2", "search.epochs=1", f"hydra.run.dir={run}")
     assert again.returncode == 0, again.stderr[-3000:]
-    assert _read_csv(run / "trials.csv") == rows
-
-
-@pytest.mark.slow
-def test_multirun_sweep_summary(run_tune, tmp_path):
-    """Every strategy in one sweep, its jobs run two at a time by Hydra's joblib launcher."""
-    sweep = tmp_path / "sweep"
-    strategies = option_names("strategy")
-    proc = run_tune(
-        "-m",
-        "hydra/launcher=joblib",
-        "hydra.launcher.n_jobs=2",
-        f"strategy={','.join(strategies)}",
-        "search.max_trials=2",
-        "search.epochs=2",
-        "data.subset=0.3",
-        f"hydra.sweep.dir={sweep}",
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Joblib.Parallel(n_jobs=2" in proc.stdout + proc.stderr  # Hydra's launcher ran them
-    assert "I0000" not in proc.stdout + proc.stderr  # no TensorFlow start-up log
-    jobs = [
-        f"{i}_data.subset=0.3,search.epochs=2,search.max_trials=2,strategy={s}"
-        for i, s in enumerate(strategies)
-    ]
-    for job in jobs:  # the overrides name each job's directory, hence its TensorBoard runs
-        assert (sweep / job / "summary.json").is_file() and (sweep / job / "trials.csv").is_file()
-        assert any((sweep / job / "tensorboard").glob("*/validation/events.out.tfevents.*"))
-    rows = _read_csv(sweep / "sweep_summary.csv")
-    assert [r["job"] for r in rows] == jobs
-    assert [r["overrides"] for r in rows] == [
-        f"strategy={s} search.max_trials=2 search.epochs=2 data.subset=0.3" for s in strategies
-    ]
-    assert all(r["status"] == "ok" and 0 < float(r["best_score"]) <= 1 for r in rows)
-    assert "sweep summary" in proc.stdout
-    # One HParams experiment for the whole sweep, with a column naming the job.
-    from tensorboard.backend.event_processing import event_accumulator
-    from tensorboard.plugins.hparams import metadata
-
-    acc = event_accumulator.EventAccumulator(str(sweep))
-    acc.Reload()
-    experiment = metadata.parse_experiment_plugin_data(
-        acc.SummaryMetadata(metadata.EXPERIMENT_TAG).plugin_data.content
-    )
-    (job_info,) = [i for i in experiment.hparam_infos if i.name == "job"]
-    assert sorted(v.string_value for v in job_info.domain_discrete.values) == sorted(jobs)
-    assert "stopped_rung_0" in str(experiment)  # halving is in the sweep
-    assert not list((sweep / jobs[0] / "tensorboard").glob("events.out.tfevents.*"))
-    assert (sweep / "convergence.png").is_file()
-
-
-@pytest.mark.slow
-def test_a_sweep_on_hydras_submitit_launcher(run_tune, tmp_path):
-    """Its local executor (the Slurm one takes the same jobs): every job ran, summary once."""
-    sweep = tmp_path / "sweep"
-    proc = run_tune(
-        "-m",
-        "hydra/launcher=submitit_local",
-        "strategy=random,bayes",
-        "search.max_trials=2",
-        "search.epochs=1",
-        f"hydra.sweep.dir={sweep}",
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Submitit 'local' sweep" in proc.stdout + proc.stderr
-    assert [r["status"] for r in _read_csv(sweep / "sweep_summary.csv")] == ["ok", "ok"]
-    assert len(list(sweep.glob("events.out.tfevents.*"))) == 1  # one experiment for the sweep
+    assert read_csv(run / "trials.csv") == rows
 
 
 @pytest.mark.slow
@@ -252,13 +181,13 @@ def test_halving_prints_its_schedule_and_reports_rungs(run_tune, tmp_path):
     log = proc.stdout + proc.stderr
     assert "bracket 0: 3×1 -> 1×3" in log and "3 configurations, at most 4 trials" in log
     assert log.index("bracket 0:") < log.index("\ntrial ")  # before the first trial's line
-    rungs = _read_csv(run / "rungs.csv")
+    rungs = read_csv(run / "rungs.csv")
     assert {r["rung"] for r in rungs} == {"0", "1"}
     summary = json.loads((run / "summary.json").read_text())
     assert summary["configs_per_rung"] == {"1": 3, "3": 1}
     assert summary["epochs"] == 3 * 1 + 1 * 2  # the survivor continued: 2 more epochs, not 3
     assert not any(k.startswith("tuner/") for k in summary["best_values"])
-    trials = _read_csv(run / "trials.csv")
+    trials = read_csv(run / "trials.csv")
     assert len(trials) == len(rungs) and all(r["status"] == "COMPLETED" for r in trials)
     # TensorBoard: stopped trials say so, and the survivor's curve runs from epoch 0 to 2.
     from tensorboard.backend.event_processing import event_accumulator
@@ -318,7 +247,7 @@ def test_halving_killed_mid_bracket_resumes_and_completes_the_schedule(tmp_path)
     summary = json.loads((run / "summary.json").read_text())
     # 9 x 1 epoch -> 3 x 3 -> 1 x 9, as if never interrupted
     assert summary["configs_per_rung"] == {"1": 9, "3": 3, "9": 1}
-    rows = _read_csv(run / "trials.csv")
+    rows = read_csv(run / "trials.csv")
     assert before <= {f"trial_{r['trial_id']}" for r in rows}  # finished trials kept
     assert all(r["status"] == "COMPLETED" for r in rows)
     # TensorBoard after the kill: one session per trial, one point per epoch in every curve.
@@ -395,14 +324,14 @@ def test_several_objectives_end_to_end_write_every_trade_off_output(run_tune, tm
         f"hydra.run.dir={run}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = _read_csv(run / "trials.csv")
+    rows = read_csv(run / "trials.csv")
     done = [r for r in rows if r["status"] == "COMPLETED"]
     assert len(done) == 8 and all(float(r["params"]) > 1000 for r in done)
     objectives = [Objective("val_loss", "min"), Objective("params", "min")]
     costs = as_costs([{k: float(r[k]) for k in ("val_loss", "params")} for r in done], objectives)
     front = {r["trial_id"] for r, k in zip(done, pareto_ranks(costs), strict=True) if k == 0}
     assert {r["trial_id"] for r in done if r["pareto"] == "1"} == front
-    assert {r["trial_id"] for r in _read_csv(run / "pareto.csv")} == front
+    assert {r["trial_id"] for r in read_csv(run / "pareto.csv")} == front
     summary = json.loads((run / "summary.json").read_text())
     assert set(summary["pareto_trial_ids"]) == front
     assert summary["objectives"] == [["val_loss", "min"], ["params", "min"]]
@@ -415,7 +344,7 @@ def test_several_objectives_end_to_end_write_every_trade_off_output(run_tune, tm
     assert config["trial_id"] == best["trial_id"]
     for name in ("pareto.png", "importance.png", "importance.csv", "best_model.keras"):
         assert (run / name).is_file(), name
-    ranked = _read_csv(run / "importance.csv")
+    ranked = read_csv(run / "importance.csv")
     assert {r["objective"] for r in ranked} == {"val_loss", "params"}
     names = {"lr", "optimizer", "units", "num_layers", "batch_size", "momentum"}
     assert names <= {r["hyperparameter"] for r in ranked if r["objective"] == "params"}

@@ -24,7 +24,7 @@ from kt_ext.outputs.serve import (
     tensorboard_command,
     wait_for_trials,
 )
-from tests.conftest import ROOT, TUNE
+from tests.conftest import ROOT, TUNE, read_csv
 
 pytestmark = pytest.mark.slow
 
@@ -54,10 +54,7 @@ def run(tmp_path_factory):
 
 
 def trials(run_dir):
-    import csv
-
-    with open(run_dir / "trials.csv") as f:
-        return {r["trial_id"]: r for r in csv.DictReader(f)}
+    return {r["trial_id"]: r for r in read_csv(run_dir / "trials.csv")}
 
 
 def test_event_files_hold_experiment_sessions_and_scalars(run):

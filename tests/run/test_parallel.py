@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -91,13 +90,12 @@ def test_a_silent_trial_goes_to_another_worker_and_a_late_result_is_ignored(
     assert oracle.trials["0"].score == 0.5  # the first result stands
     assert oracle.end_order == ["1", "2", "0"]
     assert trials_per_worker(tmp_path) == {"busy": 3}
-    with open(tmp_path / "workers" / "assignments.csv") as f:
-        assert [(r["trial_id"], r["worker"]) for r in csv.DictReader(f)] == [
-            ("0", "silent"),
-            ("1", "busy"),
-            ("2", "busy"),
-            ("0", "busy"),
-        ]
+    assert assignments(tmp_path) == [
+        ("0", "silent"),
+        ("1", "busy"),
+        ("2", "busy"),
+        ("0", "busy"),
+    ]
 
 
 def test_a_failed_trial_keeps_the_reason_its_worker_wrote(tmp_path, monkeypatch):
@@ -153,8 +151,7 @@ def assignments(run_dir: Path) -> list[tuple[str, str]]:
     path = run_dir / "workers" / "assignments.csv"
     if not path.exists():
         return []
-    with open(path) as f:
-        return [(r["trial_id"], r["worker"]) for r in csv.DictReader(f)]
+    return [(r["trial_id"], r["worker"]) for r in read_csv(path)]
 
 
 def status(run_dir: Path, trial_id: str) -> str | None:

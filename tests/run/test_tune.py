@@ -1,6 +1,5 @@
 """scripts/tune.py through the real entry point, in subprocesses."""
 
-import csv
 import json
 import math
 import os
@@ -273,10 +272,8 @@ def test_zoom_runs_its_stages_and_saves_their_ranges(run_tune, tmp_path):
         f"hydra.run.dir={run}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    with open(run / "trials.csv") as f:
-        assert len(list(csv.DictReader(f))) == 6
-    with open(run / "zoom_stages.csv") as f:
-        rows = [r for r in csv.DictReader(f) if r["name"] == "lr"]
+    assert len(read_csv(run / "trials.csv")) == 6
+    rows = [r for r in read_csv(run / "zoom_stages.csv") if r["name"] == "lr"]
     assert [r["stage"] for r in rows] == ["0", "1", "2"]
     widths = [float(r["high"]) / float(r["low"]) for r in rows]
     assert widths[0] == pytest.approx(1e4) and widths[2] < widths[0]
@@ -298,8 +295,7 @@ def test_initial_points_run_first_and_log_ei_proposes_after_them(run_tune, tmp_p
         f"hydra.run.dir={run}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    with open(run / "trials.csv") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv(run / "trials.csv")
     first = rows[0]
     assert (float(first["lr"]), first["units"], first["optimizer"]) == (0.001, "128", "adam")
     assert first["num_layers"] == "1" and first["batch_size"] == "32"  # defaults elsewhere

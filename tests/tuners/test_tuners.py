@@ -5,6 +5,7 @@ from kt_ext.outputs.board import TrialBoard, read_scalars
 from kt_ext.outputs.curves import CurveLogger
 from kt_ext.space import parse_space
 from kt_ext.tuners import GridSearch, RandomSearch, discretise_floats, trial_seed
+from tests.conftest import read_csv
 
 SPACE = parse_space(
     {
@@ -343,8 +344,6 @@ REASONS = {
     ids=["grid", "bayes", "halving"],
 )
 def test_failure_matrix_every_failure_recorded_with_its_reason(compose_config, tmp_path, strategy):
-    import csv
-
     from omegaconf import OmegaConf
 
     from kt_ext.config import validate
@@ -370,8 +369,7 @@ def test_failure_matrix_every_failure_recorded_with_its_reason(compose_config, t
         merge=False,
     )
     result = run_search(validate(cfg), tmp_path)
-    with open(tmp_path / "trials.csv") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_csv(tmp_path / "trials.csv")
     seen = {r["failure"] for r in rows}
     assert seen == set(FAILURES), seen
     for row in rows:

@@ -180,6 +180,34 @@ def neg_log_posterior(
     Returns:
         The value and the gradient, shape ``(D + 2,)``.
     """
+    mll, grad, _, _ = log_likelihood(theta, sq_diff, y)
+    mll -= 0.5 * len(y) * _LOG_2PI
+    log_prior, grad_prior = _log_prior(theta, sparse)
+    return float(-(mll + log_prior)), -(grad + grad_prior)
+
+
+def log_likelihood(
+    theta: np.ndarray, sq_diff: np.ndarray, y: np.ndarray, extra: np.ndarray | None = None
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """The log marginal likelihood less ``n/2 log 2π``, its gradient in ``θ``, and weights.
+
+    The one place the Matérn-5/2 likelihood and its gradient are written; the
+    benchmark's ablations that fit more than ``θ`` (a linear trend, input
+    warps: ``scripts/bench/_trend.py``, ``_warp.py``) chain the returned
+    weights into their own parameters' gradients.
+
+    Args:
+        theta: ``(log σ_f², log ℓ_1..D, log σ_n²)``, shape ``(D + 2,)``.
+        sq_diff: Pairwise squared differences of the inputs, shape ``(n, n, D)``.
+        y: Standardised outputs, shape ``(n,)``.
+        extra: A covariance ``(n, n)`` added to the kernel's, or ``None``.
+
+    Returns:
+        The value; its gradient in ``θ``, shape ``(D + 2,)``; ``W = α αᵀ - K⁻¹``
+        (``½ tr(W ∂K/∂φ)`` is the gradient in any parameter ``φ`` of ``extra``);
+        and ``W ∘ σ_f² g(r)`` with ``g = -k'(r)/r``, whose sums give the
+        gradient in the inputs.
+    """
     n, dim = len(y), sq_diff.shape[-1]
     amplitude, noise = math.exp(theta[0]), math.exp(theta[-1])
     inv_ls2 = np.exp(-2.0 * theta[1:-1])
@@ -189,6 +217,8 @@ def neg_log_posterior(
     e = np.exp(-sr)
     k = (1.0 + sr + sr * sr / 3.0) * e
     cov = amplitude * k
+    if extra is not None:
+        cov = cov + extra
     cov[np.diag_indices(n)] += noise
     chol = cholesky(cov)
     k_inv = _inverse_from_cholesky(chol)
@@ -199,9 +229,8 @@ def neg_log_posterior(
     wg = w * (amplitude * (5.0 / 3.0) * (1.0 + sr) * e)  # W ∘ σ_f² g(r)
     grad[1:-1] = 0.5 * (wg.ravel() @ flat) * inv_ls2
     grad[-1] = 0.5 * noise * np.trace(w)
-    mll = -0.5 * y @ alpha - np.sum(np.log(np.diag(chol))) - 0.5 * n * _LOG_2PI
-    log_prior, grad_prior = _log_prior(theta, sparse)
-    return float(-(mll + log_prior)), -(grad + grad_prior)
+    mll = -0.5 * y @ alpha - np.sum(np.log(np.diag(chol)))
+    return float(mll), grad, w, wg
 
 
 def fit_params(

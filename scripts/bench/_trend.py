@@ -17,7 +17,7 @@ import scipy.linalg
 import scipy.optimize
 
 from kt_ext.gp import GPParams
-from kt_ext.gp._gp import _bounds, _inverse_from_cholesky, _log_prior, best_of, cholesky
+from kt_ext.gp._gp import _bounds, _log_prior, best_of, cholesky, log_likelihood
 from kt_ext.gp._kernel import matern52, matern52_g, scaled_distance, squared_differences
 
 # log s ~ N(mean, sd²): a weak trend unless the data ask for more.
@@ -62,26 +62,9 @@ def _neg_log_posterior(
     theta: np.ndarray, sq_diff: np.ndarray, outer: np.ndarray, y: np.ndarray
 ) -> tuple[float, np.ndarray]:
     """The shipped negative log posterior with ``log s`` appended to ``θ``, and its gradient."""
-    n, dim = len(y), sq_diff.shape[-1]
-    amplitude, noise, s = np.exp(theta[0]), np.exp(theta[-2]), np.exp(theta[-1])
-    inv_ls2 = np.exp(-2.0 * theta[1:-2])
-    flat = sq_diff.reshape(n * n, dim)
-    r = np.sqrt(np.maximum(flat @ inv_ls2, 0.0)).reshape(n, n)
-    sr = np.sqrt(5.0) * r
-    e = np.exp(-sr)
-    k = (1.0 + sr + sr * sr / 3.0) * e
-    cov = amplitude * k + s * outer + noise * np.eye(n)
-    chol = cholesky(cov)
-    k_inv = _inverse_from_cholesky(chol)
-    alpha = k_inv @ y
-    w = np.outer(alpha, alpha) - k_inv
-    grad = np.empty(dim + 3)
-    grad[0] = 0.5 * amplitude * np.sum(w * k)
-    wg = w * (amplitude * (5.0 / 3.0) * (1.0 + sr) * e)
-    grad[1:-2] = 0.5 * (wg.ravel() @ flat) * inv_ls2
-    grad[-2] = 0.5 * noise * np.trace(w)
-    grad[-1] = 0.5 * s * np.sum(w * outer)
-    mll = -0.5 * y @ alpha - np.sum(np.log(np.diag(chol)))
+    s = np.exp(theta[-1])
+    mll, kernel_grad, w, _ = log_likelihood(theta[:-1], sq_diff, y, extra=s * outer)
+    grad = np.append(kernel_grad, 0.5 * s * np.sum(w * outer))
     log_prior, grad_prior = _log_prior(theta[:-1])
     mean, sd = LOG_S_PRIOR
     log_prior -= 0.5 * ((theta[-1] - mean) / sd) ** 2

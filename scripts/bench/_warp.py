@@ -21,14 +21,13 @@ import math
 import numpy as np
 
 from kt_ext.gp import GaussianProcess, GPParams
-from kt_ext.gp._gp import _bounds, _inverse_from_cholesky, _log_prior, best_of, cholesky
+from kt_ext.gp._gp import _bounds, _log_prior, best_of, log_likelihood
 from kt_ext.gp._kernel import squared_differences
 
 EPS = 1e-6
 # log a, log b ~ N(0, variance), within bounds.
 LOG_WARP_PRIOR_VARIANCE = 0.75
 LOG_WARP_BOUNDS = (math.log(0.1), math.log(10.0))
-_SQRT5 = math.sqrt(5.0)
 
 
 def warp(u: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -72,34 +71,17 @@ def neg_log_posterior(
     ``W = α αᵀ - K⁻¹`` (both copies of the symmetric entry), chained through
     the warp's slopes in ``log a`` and ``log b``.
     """
-    n, dim = x.shape
+    dim = x.shape[1]
     gp_theta, a, b = _split(theta, dim)
     xw = warp(x, a, b)
-    amplitude, noise = math.exp(gp_theta[0]), math.exp(gp_theta[-1])
     inv_ls2 = np.exp(-2.0 * gp_theta[1:-1])
-    sq_diff = squared_differences(xw, xw)
-    flat = sq_diff.reshape(n * n, dim)
-    r = np.sqrt(np.maximum(flat @ inv_ls2, 0.0)).reshape(n, n)
-    sr = _SQRT5 * r
-    e = np.exp(-sr)
-    k = (1.0 + sr + sr * sr / 3.0) * e
-    cov = amplitude * k
-    cov[np.diag_indices(n)] += noise
-    chol = cholesky(cov)
-    k_inv = _inverse_from_cholesky(chol)
-    alpha = k_inv @ y
-    w = np.outer(alpha, alpha) - k_inv
-    wg = w * (amplitude * (5.0 / 3.0) * (1.0 + sr) * e)  # W ∘ σ_f² g(r), g = -k'(r)/r
-    grad = np.empty(3 * dim + 2)
-    grad[0] = 0.5 * amplitude * np.sum(w * k)
-    grad[1 : dim + 1] = 0.5 * (wg.ravel() @ flat) * inv_ls2
-    grad[dim + 1] = 0.5 * noise * np.trace(w)
+    mll, kernel_grad, _, wg = log_likelihood(gp_theta, squared_differences(xw, xw), y)
+    grad = np.concatenate([kernel_grad, np.empty(2 * dim)])
     # ∂K_ij/∂x'_id = -σ_f² g(r_ij) (x'_id - x'_jd) / ℓ_d²
     d_x = -(wg.sum(axis=1)[:, None] * xw - wg @ xw) * inv_ls2  # (n, D)
     d_log_a, d_log_b = _warp_parameter_slopes(x, a, b)
     grad[dim + 2 : 2 * dim + 2] = np.sum(d_x * d_log_a, axis=0)
     grad[2 * dim + 2 :] = np.sum(d_x * d_log_b, axis=0)
-    mll = -0.5 * y @ alpha - np.sum(np.log(np.diag(chol)))
     log_prior, grad_prior = _log_prior(gp_theta)
     warps = theta[dim + 2 :]
     log_prior -= 0.5 * float(np.sum(warps**2)) / variance

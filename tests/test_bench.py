@@ -518,3 +518,10 @@ def test_every_scikit_learn_task_gives_one_value_per_configuration_whatever_nump
             np.random.seed(state)  # what an unseeded estimator would draw from
             scores.append(task.fn(values))
         assert scores[0] == scores[1], name
+
+
+def test_the_final_ablation_tapers_beta_over_the_last_fifth_of_the_budget() -> None:
+    tapered = [bench_oracles.final_beta(2.0, t, 20) for t in range(20)]
+    assert tapered[:17] == [2.0] * 17  # 4 trials left at trial 16: the window's start
+    assert tapered[17:] == pytest.approx([1.5, 1.0, 0.5])
+    assert bench_oracles.final_beta(1.0, 2, 3) == 1.0  # no window to taper in under 5 trials

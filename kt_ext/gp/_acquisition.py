@@ -66,6 +66,33 @@ def srinivas_beta(t: int, dim: int, delta: float = 0.1) -> float:
     return math.sqrt(2.0 * math.log(max(dim, 1) * t * t * math.pi**2 / (6.0 * delta)))
 
 
+FINAL_SHARE = 0.2  # the share of the budget over which the "final" schedule tapers β
+
+
+def final_beta(beta: float, trial: int, max_trials: int, share: float = FINAL_SHARE) -> float:
+    """UCB's weight tapered linearly to 0 over the last ``share`` of the budget.
+
+    A tuning run is judged by its best trial, not by what it learnt about
+    the space, and a proposal near the end has little time left to profit
+    from exploring. Over the last ``share · max_trials`` trials the weight
+    falls in equal steps, ``β · r / (share · max_trials)`` with ``r`` the
+    trials left counting this one, so the last proposals sample where the
+    model expects the best result (and, under noise, give the best region
+    more draws). Before that window the weight is ``beta`` unchanged.
+
+    Args:
+        beta: The configured weight.
+        trial: Index of the trial being proposed, from 0.
+        max_trials: The run's budget of trials, ``>= 1``.
+        share: The tapered share of the budget, in ``(0, 1]``.
+
+    Returns:
+        ``beta · min(1, (max_trials - trial) / max(1, share · max_trials))``.
+    """
+    window = max(1.0, share * max_trials)
+    return beta * min(1.0, max(0, max_trials - trial) / window)
+
+
 def _z(mean: np.ndarray, std: np.ndarray, best: float) -> tuple[np.ndarray, np.ndarray]:
     sigma = np.maximum(std, 1e-12)
     return (mean - best) / sigma, sigma

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from keras_tuner.engine.trial import TrialStatus
 
-from kt_ext.gp import SpaceEncoder, sobol, srinivas_beta
+from kt_ext.gp import SpaceEncoder, final_beta, sobol, srinivas_beta
 from kt_ext.objectives import chebyshev, random_weights
 from kt_ext.oracles._base import SeededOracle, succeeded
 from kt_ext.oracles._candidates import leftover_values
@@ -79,8 +79,10 @@ class GPUCBOracle(SeededOracle):
         beta: ``β`` of the ``"constant"`` schedule, ``>= 0``; each proposal
             widens it by the fitted noise share
             (:func:`kt_ext.oracles._ucb.noise_adjusted_beta`).
-        beta_schedule: ``"constant"`` or ``"srinivas"``
-            (:func:`kt_ext.gp.srinivas_beta`, which grows like ``sqrt(log t)``).
+        beta_schedule: ``"constant"``, ``"srinivas"``
+            (:func:`kt_ext.gp.srinivas_beta`, which grows like ``sqrt(log t)``)
+            or ``"final"`` (``beta`` tapered to 0 over the last fifth of
+            ``max_trials``, :func:`kt_ext.gp.final_beta`).
         delta: ``δ`` of the ``"srinivas"`` schedule, in ``(0, 1)``.
         num_candidates: Sobol candidates per proposal, ``>= 16``.
         acquisition: ``"ucb"`` (``α = μ + β·σ``, the default), ``"ei"``
@@ -255,6 +257,8 @@ class GPUCBOracle(SeededOracle):
     def _beta(self, n_observations: int, dim: int) -> float:
         if self.beta_schedule == "srinivas":
             return srinivas_beta(n_observations + 1, dim, self.delta)
+        if self.beta_schedule == "final" and self.max_trials:
+            return final_beta(self.beta, len(self.trials), self.max_trials)
         return self.beta
 
     def _model_values(

@@ -186,7 +186,7 @@ def check_arguments(rules: Sequence[Rule], values: Mapping[str, Any]) -> None:
             rule.check(values[rule.name])
 
 
-BETA_SCHEDULES = ("constant", "srinivas")
+BETA_SCHEDULES = ("constant", "srinivas", "final")
 HALVING_MODES = ("async", "sync")
 HALVING_SAMPLERS = ("random", "gp")
 MULTI_OBJECTIVE_MODES = ("ehvi", "parego")  # the GP oracle with several objectives

@@ -5,6 +5,7 @@ Every method minimises the same functions through its own ask/tell interface:
 * ``gpucb``: kt-ext's :class:`kt_ext.oracles.GPUCBOracle` (default β = 1);
 * ``gpucb_blind``: the same without the failure model (``failure_aware=False``);
 * ``gpucb_b2`` / ``gpucb_b05``: the same with β = 2 or 0.5 (more or less exploration);
+* ``gpucb_final``: the same with β tapered to 0 over the last fifth of the budget;
 * ``gp_ei`` / ``gp_logei``: the same GP with expected improvement or log EI
   (``strategy=bayes strategy.acquisition=ei|log_ei``);
 * ``kt_ext_tpe``: kt-ext's :class:`kt_ext.oracles.OptunaOracle` with TPE
@@ -126,6 +127,7 @@ METHODS = (
     "gpucb_nowarp",
     "gpucb_b2",
     "gpucb_b05",
+    "gpucb_final",
     "gp_ei",
     "gp_logei",
     "kt_ext_tpe",
@@ -176,6 +178,8 @@ def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple
         oracle = GPUCBOracle(seed=seed, output_warping=warping, **kwargs)
     elif method in ("gpucb_b2", "gpucb_b05"):
         oracle = GPUCBOracle(seed=seed, beta=2.0 if method == "gpucb_b2" else 0.5, **kwargs)
+    elif method == "gpucb_final":  # β tapered to 0 over the last fifth of the budget
+        oracle = GPUCBOracle(seed=seed, beta_schedule="final", **kwargs)
     elif method in ("gp_ei", "gp_logei"):
         oracle = GPUCBOracle(seed=seed, acquisition=method[3:].replace("logei", "log_ei"), **kwargs)
     elif method == "kt_ext_tpe":

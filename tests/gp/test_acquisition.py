@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from kt_ext.gp import srinivas_beta, ucb, ucb_gradient
+from kt_ext.gp import final_beta, srinivas_beta, ucb, ucb_gradient
 
 
 def test_ucb_is_mean_plus_beta_std() -> None:
@@ -98,3 +98,11 @@ def test_log_ei_in_objective_units_is_minus_infinity_where_the_warp_is_flat() ->
     assert ACQUISITIONS["log_ei"].in_units(-3.0, centre, slope) == -math.inf
     inside = warp.linear_at(float(y[2]))
     assert ACQUISITIONS["log_ei"].in_units(-3.0, *inside) == pytest.approx(math.log(inside[1]) - 3)
+
+
+def test_final_beta_tapers_over_the_last_fifth_of_the_budget() -> None:
+    tapered = [final_beta(2.0, t, 20) for t in range(20)]
+    assert tapered[:17] == [2.0] * 17  # 4 trials left at trial 16: the window's start
+    assert tapered[17:] == pytest.approx([1.5, 1.0, 0.5])
+    assert final_beta(1.0, 2, 3) == 1.0  # a budget under 5 trials has no window to taper in
+    assert final_beta(1.0, 25, 20) == 0.0  # retried trials past the budget: pure exploitation

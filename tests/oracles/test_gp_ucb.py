@@ -105,7 +105,7 @@ def branin(v: dict) -> float:
         ({"beta": math.inf}, "`beta` is inf"),
         (
             {"beta_schedule": "linear"},
-            "`beta_schedule` is 'linear', but must be one of constant, srinivas",
+            "`beta_schedule` is 'linear', but must be one of constant, srinivas, final",
         ),
         ({"delta": 1.5}, r"`delta` is 1.5, but must be in \(0, 1\)"),
         ({"num_initial_points": 0}, "`num_initial_points` is 0, but must be an integer >= 1"),
@@ -243,6 +243,22 @@ def test_srinivas_schedule_sets_beta_per_trial(tmp_path: Path) -> None:
     search(oracle, 5)
     assert oracle.proposals["3"]["beta"] == pytest.approx(srinivas_beta(4, 2, 0.1), rel=0.01)
     assert oracle.proposals["4"]["beta"] == pytest.approx(srinivas_beta(5, 2, 0.1), rel=0.01)
+
+
+def test_final_schedule_tapers_beta_over_the_last_trials(tmp_path: Path) -> None:
+    oracle = oracle_for(
+        tmp_path,
+        branin_space(),
+        max_trials=10,
+        num_initial_points=3,
+        seed=1,
+        beta_schedule="final",
+        output_warping="none",
+    )
+    search(oracle, 10)
+    beta = [oracle.proposals[t]["beta"] for t in sorted(oracle.proposals)]  # trials 3-9
+    assert beta[-2] == pytest.approx(1.0, rel=0.01)  # noiseless: no widening
+    assert beta[-1] == pytest.approx(0.5, rel=0.01)  # the last of a 2-trial window
 
 
 def test_noise_widens_exploration_in_proportion_to_its_share() -> None:

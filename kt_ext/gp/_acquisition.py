@@ -66,7 +66,9 @@ def srinivas_beta(t: int, dim: int, delta: float = 0.1) -> float:
     return math.sqrt(2.0 * math.log(max(dim, 1) * t * t * math.pi**2 / (6.0 * delta)))
 
 
-def _z(mean: np.ndarray, std: np.ndarray, best: float) -> tuple[np.ndarray, np.ndarray]:
+def _z(
+    mean: np.ndarray, std: np.ndarray, best: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     sigma = np.maximum(std, 1e-12)
     return (mean - best) / sigma, sigma
 
@@ -95,8 +97,13 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.n
     return sigma * np.exp(-0.5 * z**2 - _LOG_SQRT_2PI) * _h_over_phi(z)
 
 
-def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+def log_expected_improvement(
+    mean: np.ndarray, std: np.ndarray, best: float | np.ndarray
+) -> np.ndarray:
     """``log EI(x)``, finite even where EI underflows to 0 (Ament et al., NeurIPS 2023).
+
+    ``best`` is the incumbent, one for all candidates or one per candidate
+    (the hypervolume's boxes pass theirs).
 
     ``log EI = log σ + log φ(z) + log(h(z)/φ(z))``, with the last term from
     :func:`_h_over_phi`, so far below the incumbent the value keeps ranking

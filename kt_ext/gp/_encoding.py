@@ -53,13 +53,13 @@ class _Dim:
     grid_size: int | None = None  # None: continuous
 
     # --- numeric scale -------------------------------------------------
-    def to_unit(self, v: np.ndarray) -> np.ndarray:
-        """Value → position in [0, 1] along this dimension's scale."""
+    def to_unit(self, values: np.ndarray | Sequence[Any]) -> np.ndarray:
+        """Values → positions in [0, 1] along this dimension's scale."""
         if self.ordered is not None:
             k = len(self.ordered)
-            idx = np.array([self.ordered.index(x) for x in np.ravel(v)], dtype=float)
+            idx = np.array([self.ordered.index(x) for x in np.ravel(values)], dtype=float)
             return idx / (k - 1) if k > 1 else np.full(idx.shape, 0.5)
-        v = np.asarray(v, dtype=float)
+        v = np.asarray(values, dtype=float)
         lo, hi = self.low, self.high
         if hi == lo:
             return np.full(v.shape, 0.5)
@@ -91,6 +91,7 @@ class _Dim:
             idx = np.rint(np.log((self.high + lo - v) / lo) / math.log(self.step))
         else:
             idx = np.rint((v - lo) / self.step)
+        assert self.grid_size is not None  # only gridded dimensions are indexed
         return np.clip(idx, 0, self.grid_size - 1).astype(int)
 
     def grid_value(self, idx: int) -> Any:

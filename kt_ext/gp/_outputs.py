@@ -119,8 +119,8 @@ def fit_power(c: np.ndarray) -> tuple[str, float]:
         return -value if math.isfinite(value) else math.inf
 
     if c.min() > 0:
-        args = (_box_cox_log_likelihood, np.log(c))
-        return "box-cox", float(optimize.brent(worse, args=args, brack=(-2.0, 2.0)))
+        box_cox = (_box_cox_log_likelihood, np.log(c))
+        return "box-cox", float(optimize.brent(worse, args=box_cox, brack=(-2.0, 2.0)))
     signed_log = float((np.sign(c) * np.log1p(np.abs(c))).sum())
     info = np.finfo(float)
     reach = math.log1p(20.0 * float(np.abs(c).max()))
@@ -130,8 +130,8 @@ def fit_power(c: np.ndarray) -> tuple[str, float]:
         lo, hi = 2.0 - hi, 2.0 - lo
     elif c.min() < 0:
         lo, hi = max(2.0 - hi, lo), min(2.0 - lo, hi)
-    args = (_yeo_johnson_log_likelihood, c, signed_log)
-    lam = optimize.fminbound(worse, lo, hi, args=args, xtol=1.48e-08)
+    yeo_johnson = (_yeo_johnson_log_likelihood, c, signed_log)
+    lam = optimize.fminbound(worse, lo, hi, args=yeo_johnson, xtol=1.48e-08)
     return "yeo-johnson", float(lam)
 
 

@@ -116,7 +116,7 @@ def oracle_parameters(cls: type) -> set[str]:
         if "__init__" in vars(klass):
             names |= {
                 p.name
-                for p in inspect.signature(klass.__init__).parameters.values()
+                for p in inspect.signature(vars(klass)["__init__"]).parameters.values()
                 if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
             }
     return names

@@ -218,12 +218,12 @@ class OptunaOracle(SeededOracle):
                 return {"status": TrialStatus.RUNNING, "values": _plain(values)}
             study.tell(asked, state=_optuna().trial.TrialState.FAIL)
         encoder = self._encoders.get(self.hyperparameters)
-        values = leftover_values(
+        leftover = leftover_values(
             encoder, np.random.default_rng([self.seed, index]), self._duplicate
         )
-        if values is None:
+        if leftover is None:
             return {"status": TrialStatus.STOPPED, "values": None}
-        return {"status": TrialStatus.RUNNING, "values": values}
+        return {"status": TrialStatus.RUNNING, "values": leftover}
 
     def _record(self, trial_id: str, asked: Any, params: dict[str, Any]) -> None:
         optuna = _optuna()

@@ -203,7 +203,7 @@ def narrow(
     inactive condition) keep their ``previous`` range.
     """
     before = {e["config"]["name"]: e for e in (previous or config)["space"]}
-    out = {"space": [], "values": dict(config.get("values", {}))}
+    out: dict[str, Any] = {"space": [], "values": dict(config.get("values", {}))}
     for entry in config["space"]:
         entry = {"class_name": entry["class_name"], "config": dict(entry["config"])}
         c = entry["config"]

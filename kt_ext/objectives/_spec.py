@@ -115,7 +115,8 @@ class Selection:
             objectives: The search's objectives (directions and names).
         """
         by_name = {o.name: o for o in objectives}
-        best, best_cost = None, (math.inf,)
+        best: int | None = None
+        best_cost: tuple[float, ...] = (math.inf,)
         for i, row in enumerate(rows):
             ok = True
             for name, bound in self.limits.items():
@@ -126,7 +127,7 @@ class Selection:
                     ok = False
                 elif o.direction == "max" and float(v) < bound:
                     ok = False
-            cost = (by_name[self.by].cost(row.get(self.by)),)
+            cost: tuple[float, ...] = (by_name[self.by].cost(row.get(self.by)),)
             cost += tuple(o.cost(row.get(o.name)) for o in objectives if o.name != self.by)
             if ok and math.isfinite(cost[0]) and cost < best_cost:
                 best, best_cost = i, cost

@@ -15,6 +15,7 @@ from tests.conftest import ROOT
 sys.path.insert(0, str(ROOT / "scripts" / "bench"))
 _env = dict(os.environ)
 import _common  # noqa: E402
+import _functions  # noqa: E402
 import _stats  # noqa: E402
 import _trend  # noqa: E402
 import _warp  # noqa: E402
@@ -505,7 +506,7 @@ def test_the_identity_warp_and_a_vanishing_trend_are_the_shipped_gp() -> None:
 
 
 def test_every_scikit_learn_task_gives_one_value_per_configuration_whatever_numpys_state() -> None:
-    def middle(d) -> object:  # noqa: ANN001
+    def middle(d: _functions.Dim) -> object:
         if d.kind == "choice":
             return d.choices[0]
         mid = float(np.sqrt(d.low * d.high)) if d.log else (d.low + d.high) / 2

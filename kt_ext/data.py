@@ -285,11 +285,11 @@ def split(
     """
     from sklearn.model_selection import train_test_split
 
-    y_test = None if raw.y_test is None else _labels(raw.y_test)
-    raw = dataclasses.replace(raw, y=_labels(raw.y), y_test=y_test)
-    num_classes = check_data(raw)
+    labels_test = None if raw.y_test is None else _labels(raw.y_test)
+    raw = dataclasses.replace(raw, y=_labels(raw.y), y_test=labels_test)
+    num_classes = check_data(raw)  # x_test and y_test: both or neither
     x, y = raw.x, raw.y
-    if raw.x_test is None:
+    if raw.x_test is None or raw.y_test is None:
         x, x_test, y, y_test = train_test_split(
             x, y, test_size=test_fraction, random_state=seed, stratify=_stratify(y, test_fraction)
         )

@@ -50,8 +50,8 @@ def objectives(search: Mapping[str, Any], metrics: tuple[str, ...]) -> tuple[Obj
     """The search's objectives: ``search.objectives`` if set, else the single objective."""
     raw = search.get("objectives")
     if raw is None:
-        name = objective_name(search.get("objective"), metrics)
-        return (Objective(name, direction(name, search.get("direction"))),)
+        single = objective_name(search.get("objective"), metrics)
+        return (Objective(single, direction(single, search.get("direction"))),)
     if not isinstance(raw, list) or not raw:
         raise ConfigError(
             "search.objectives", raw, "must be a non-empty list such as [val_loss, params]"

@@ -30,7 +30,7 @@ import difflib
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from kt_ext.config._keys import KNOWN
 from kt_ext.errors import ConfigError, fail
@@ -125,7 +125,8 @@ def check_overrides(argv: Sequence[str], config_dir: str | Path, config_name: st
             if not args.multirun and run_dir:  # before Hydra writes into an existing run
                 resume.check_writable(Path(run_dir))
                 resume.check_no_links(Path(run_dir))
-                resume.check_resume(Path(run_dir), OmegaConf.to_container(cfg, resolve=True))
+                container = OmegaConf.to_container(cfg, resolve=True)  # a DictConfig's: a dict
+                resume.check_resume(Path(run_dir), cast("dict[str, Any]", container))
                 resume.protect_hydra_files(Path(run_dir))
 
 
@@ -138,7 +139,7 @@ def _variants(overrides: Sequence[str], multirun: bool) -> list[list[str]]:
     parsed = []
     for text in overrides:
         try:
-            parsed.append(parser.parse_override(text))
+            parsed.append((text, parser.parse_override(text)))
         except HydraException as e:  # the grammar's errors
             key, _, value = text.partition("=")
             reason = str(e).strip().splitlines()[0]
@@ -147,15 +148,15 @@ def _variants(overrides: Sequence[str], multirun: bool) -> list[list[str]]:
             ) from None
     fixed: list[str] = []
     sweeps: list[tuple[str, list[str]]] = []
-    for o in parsed:
+    for text, o in parsed:
         if not o.is_sweep_override():
-            fixed.append(o.input_line)
+            fixed.append(text)
             continue
         element = o.get_key_element()
         if not multirun:
             raise ConfigError(
                 element,
-                o.input_line.partition("=")[2],
+                text.partition("=")[2],
                 "sweeps over values only with -m (--multirun); for a list write [a,b], "
                 "for a string with commas quote it",
             )
@@ -215,7 +216,7 @@ def _compose(
             raise ConfigError(
                 group, option, f"no such option; choose from {', '.join(e.options)}"
             ) from None
-        raise ConfigError(config_name, e.missing_cfg_file, _one_line(str(e))) from None
+        raise ConfigError(str(config_name), e.missing_cfg_file, _one_line(str(e))) from None
     except ConfigCompositionException as e:
         message = str(e)
         value_of = {o.partition("=")[0].lstrip("+~"): o.partition("=")[2] for o in overrides}

@@ -24,7 +24,7 @@ import shutil
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 from tensorboard.backend.event_processing import event_accumulator
@@ -328,6 +328,6 @@ def read_scalars(run_dir: Path | str) -> dict[str, list[tuple[int, float]]]:
     return {tag: sorted(points.items()) for tag, points in series.items()}
 
 
-def is_finite(value: float | None) -> bool:
+def is_finite(value: float | None) -> TypeGuard[float]:
     """Whether ``value`` is a finite number."""
     return value is not None and math.isfinite(value)

@@ -41,9 +41,9 @@ class CurveLogger(keras.callbacks.Callback):
         self.log_dir = Path(log_dir)
         self.replay = replay or {}
 
-    def _log(self, run: str) -> EventLog:
+    def _log(self, log_dir: Path, run: str) -> EventLog:
         if run not in self._logs:
-            self._logs[run] = EventLog(self.log_dir / run)
+            self._logs[run] = EventLog(log_dir / run)
         return self._logs[run]
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -53,7 +53,7 @@ class CurveLogger(keras.callbacks.Callback):
         for run, series in self.replay.items():
             for tag, points in series.items():
                 for step, value in points:
-                    self._log(run).scalar(tag, value, step)
+                    self._log(self.log_dir, run).scalar(tag, value, step)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Write this epoch's logs and learning rate."""
@@ -61,15 +61,17 @@ class CurveLogger(keras.callbacks.Callback):
             return
         for key, value in (logs or {}).items():
             run, name = (VALIDATION_RUN, key[4:]) if key.startswith("val_") else (TRAIN_RUN, key)
-            self._log(run).scalar(CURVE_PREFIX + name, float(value), epoch)
+            self._log(self.log_dir, run).scalar(CURVE_PREFIX + name, float(value), epoch)
         lr = self._learning_rate()
         if lr is not None:
-            self._log(TRAIN_RUN).scalar(CURVE_PREFIX + "learning_rate", lr, epoch)
+            self._log(self.log_dir, TRAIN_RUN).scalar(CURVE_PREFIX + "learning_rate", lr, epoch)
         for log in self._logs.values():
             log.flush()
 
     def _learning_rate(self) -> float | None:
         optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is None:
+            return None
         try:
             return float(optimizer.learning_rate)  # a Variable, or a schedule's current value
         except (AttributeError, TypeError, ValueError):

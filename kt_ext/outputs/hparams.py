@@ -65,15 +65,19 @@ def hparam_domain(p: Param) -> hp.Domain | None:
         return hp.Discrete(values)
     if p.step is not None:
         return hp.Discrete([float(v) for v in stepped_values(p)])
+    low, high = p.bounds
     if p.kind == "int":
-        return hp.IntInterval(int(p.low), int(p.high))
-    return hp.RealInterval(float(p.low), float(p.high))
+        return hp.IntInterval(int(low), int(high))
+    return hp.RealInterval(float(low), float(high))
 
 
 def stepped_values(p: Param) -> list[float]:
     """Grid values of a stepped numeric entry, as KerasTuner enumerates them."""
-    low, high, step = float(p.low), float(p.high), float(p.step)
-    values, k = [], 0
+    if p.step is None:
+        raise TypeError(f"entry {p.name!r} has no grid step")
+    low, high, step = float(p.bounds[0]), float(p.bounds[1]), float(p.step)
+    values: list[float] = []
+    k = 0
     while True:
         v = low * step**k if p.log else low + k * step
         if v > high * (1 + 1e-9):
@@ -123,8 +127,9 @@ def merge_hparams(columns: Sequence[Sequence[hp.HParam]]) -> list[hp.HParam]:
 
 
 def _hull(domains: Sequence[hp.Domain | None]) -> hp.Domain | None:
-    if all(isinstance(d, hp.Discrete) for d in domains):
-        values = [v for d in domains for v in d.values]
+    discrete = [d for d in domains if isinstance(d, hp.Discrete)]
+    if len(discrete) == len(domains):
+        values = [v for d in discrete for v in d.values]
         kinds = {type(v) for v in values}
         return hp.Discrete(sorted(set(values))) if len(kinds) == 1 else None
     bounds = []

@@ -109,7 +109,7 @@ def _blocks(encoder: SpaceEncoder) -> list[list[int]]:
 def importance(
     space: Sequence[Mapping[str, Any]],
     rows: Sequence[Mapping[str, Any]],
-    costs: Sequence[float],
+    costs: Sequence[float] | np.ndarray,
     seed: int = 0,
     refits: int = 0,
 ) -> dict[str, Importance] | None:
@@ -132,7 +132,7 @@ def importance(
     y = y_all[keep]
     if len(y) < MIN_TRIALS or encoder.n_raw == 0 or float(np.var(y)) <= 0:
         return None
-    u = encoder.snap(np.array([encoder.encode(rows[i]) for i in keep], dtype=float))
+    u = encoder.snap(np.array([encoder.encode(rows[int(i)]) for i in keep], dtype=float))
     rng = np.random.default_rng(seed)
     shares = _shares(encoder, u, y, rng)
     spread = [shares]
@@ -201,7 +201,7 @@ def _shares(
             pairs = rng.choice(pairs, MAX_PAIRS, replace=False)
         into, source = into[pairs], source[pairs]
         swapped = u[into].copy()
-        swapped[:, block] = u[np.ix_(source, block)]
+        swapped[:, block] = u[np.ix_(source, np.asarray(block, dtype=int))]
         change = gp.predict(encoder.features(swapped))[0] - fitted[into]
         # weighted by the share of trials where the entry is active
         out[d.raw] = 0.5 * float(np.mean(change**2)) * len(on) / len(u)

@@ -147,7 +147,7 @@ def plot_convergence(records: Sequence[RunRecord], path: Path, points: bool = Tr
             done = scored(record)
             ax.scatter(
                 [_trial_number(r.trial_id) for r in done],
-                [r.score for r in done],
+                np.array([r.score for r in done], dtype=float),
                 s=14,
                 alpha=0.5,
                 color="gray",

@@ -138,7 +138,7 @@ def best_rows(rows: Sequence[TrialRow], direction: str, n: int) -> list[TrialRow
     scored = _scored(rows)
     out: list[TrialRow] = []
     seen: set[str] = set()
-    for r in sorted(scored, key=lambda r: r.score, reverse=direction == "max"):
+    for r in sorted(scored, key=_score, reverse=direction == "max"):
         key = json.dumps(r.config, sort_keys=True, default=str)
         if key not in seen:
             seen.add(key)
@@ -150,6 +150,12 @@ def objective_values(row: TrialRow, objectives: Sequence[Objective]) -> dict[str
     """A row's value of each objective (the first is its score)."""
     out: dict[str, float | None] = {o.name: row.metrics.get(o.name) for o in objectives[1:]}
     return {objectives[0].name: row.score, **out}
+
+
+def _score(row: TrialRow) -> float:
+    """The score of a row :func:`_scored` kept (finite)."""
+    assert row.score is not None
+    return row.score
 
 
 def _scored(rows: Sequence[TrialRow]) -> list[TrialRow]:

@@ -82,9 +82,11 @@ class TensorBoardProcess:
     def _wait_for_url(self, timeout: float) -> str:
         found: list[str] = []
         ready = threading.Event()
+        stderr = self.process.stderr
+        assert stderr is not None  # opened as a pipe
 
         def read() -> None:  # TensorBoard prints its address on stderr
-            for line in self.process.stderr:
+            for line in stderr:
                 self.output.append(line)
                 match = _URL.search(line)
                 if match and not found:

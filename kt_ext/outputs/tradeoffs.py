@@ -157,7 +157,7 @@ def _plot_pareto(
     order = np.argsort(xs[front & ok])
     ax.plot(xs[front & ok][order], ys[front & ok][order], "o-", color="tab:red", label="front")
     for i in np.flatnonzero(front & ok):
-        ax.annotate(rows[i]["trial_id"], (xs[i], ys[i]), fontsize=6)
+        ax.annotate(rows[int(i)]["trial_id"], (xs[i], ys[i]), fontsize=6)
     ax.set_xlabel(f"{a.name} ({a.direction})")
     ax.set_ylabel(f"{b.name} ({b.direction})")
     for values, scale, o in ((xs, ax.set_xscale, a), (ys, ax.set_yscale, b)):

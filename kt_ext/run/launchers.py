@@ -27,6 +27,7 @@ one they can reach (not ``127.0.0.1`` across machines).
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -235,7 +236,7 @@ class RayLauncher(Launcher):
                 address=settings.address,
                 include_dashboard=False,
                 log_to_driver=False,
-                logging_level="ERROR",
+                logging_level=logging.ERROR,
             )
         self.task = ray.remote(
             num_cpus=settings.cpus_per_worker, num_gpus=settings.gpus_per_worker, max_retries=0

@@ -58,16 +58,17 @@ def corners(space: SearchSpace) -> list[tuple[str, dict[str, Any]]]:
 
     def ends(p: Param) -> list[Scalar]:
         if p.kind in ("float", "int"):
-            return [p.low if p.kind == "float" else int(p.low), _high(p)]
+            low = p.bounds[0]
+            return [low if p.kind == "float" else int(low), _high(p)]
         return list(p.domain() or ())
 
     out: list[tuple[str, dict[str, Any]]] = [("defaults", space.resolve({}))]
     for p in space:
         for v in ends(p):
-            given = {p.name: v}
+            corner: dict[str, Any] = {p.name: v}
             for c in p.when:  # make it active
-                given[c.parent] = c.values[0]
-            out.append((f"{p.name}={v}", space.resolve(given)))
+                corner[c.parent] = c.values[0]
+            out.append((f"{p.name}={v}", space.resolve(corner)))
     for label, pick in (("all low", 0), ("all high", -1)):
         given: dict[str, Any] = {}
         for p in space:
@@ -87,10 +88,11 @@ def _high(p: Param) -> Scalar:
     """The largest value on the entry's grid."""
     if p.kind == "int":
         domain = p.domain()
-        return int(domain[-1]) if domain else int(p.high)
+        return int(domain[-1]) if domain else int(p.bounds[1])
+    low, high = p.bounds
     if p.step is not None and not p.log:
-        return p.low + math.floor((p.high - p.low) / p.step + 1e-9) * p.step
-    return float(p.high)
+        return low + math.floor((high - low) / p.step + 1e-9) * p.step
+    return float(high)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,6 +158,7 @@ def run_search(
         done = [r.trial_id for r in rows if r.status == "COMPLETED"]
         board.mark_front(done, summary_extra["pareto_trial_ids"])
     test_metrics = save_best_model(tuner, winner.trial_id, data, run_dir)
+    assert winner.score is not None  # selected among the completed rows
     result = RunResult(winner.score, winner.trial_id, winner.config, test_metrics, rows)
     if settings.parallel.chief:
         summary_extra["trials_per_worker"] = status_files.trials_per_worker(run_dir)
@@ -246,6 +247,7 @@ def serve_workers(
     tuner.oracle.verbose = 1 if settings.report_verbose >= 2 else 0  # KerasTuner's tables
     running: dict[str, Any] = {}  # serve() puts replacements of recycled workers here
     launcher = None
+    restart: Callable[[str], Any] | None = None  # replaces a recycled worker (launched ones)
     try:
         if par.workers:
             if worker_command is None:
@@ -269,6 +271,11 @@ def serve_workers(
                 return spec
 
             running.update(launcher.start_all([spec(i) for i in range(par.workers)]))
+            started_by = launcher
+
+            def restart(tuner_id: str) -> Any:
+                return started_by.start(spec(int(tuner_id.removeprefix("worker"))))
+
             log.info(
                 "started %d %s workers (logs in %s)",
                 par.workers,
@@ -285,7 +292,7 @@ def serve_workers(
             )
         server.serve(
             running,
-            lambda tuner_id: launcher.start(spec(int(tuner_id.removeprefix("worker")))),
+            restart,
             None if watch is None else watch.poll,
         )
     except parallel.ParallelError as e:
@@ -322,6 +329,7 @@ def run_worker(settings: RunSettings, job: str = "") -> bool:
     par = settings.parallel
     workers.exit_with_chief()
     secure.use_secure_client(connect_seconds=par.grace_seconds)
+    assert par.run_dir is not None  # required of a worker by the config's validation
     run_dir = Path(par.run_dir)
     worker_id = par.worker_id or workers.default_worker_id()
     spec, distribution, _, hypermodel = prepare(settings)

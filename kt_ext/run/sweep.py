@@ -115,15 +115,21 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
     from kt_ext.config import validate
     from kt_ext.outputs import board, hparams  # TensorBoard's protobufs: only at a sweep's end
 
-    columns, metrics, rungs, jobs = [], set(), 0, []
+    columns: list[Any] = []
+    metrics: set[str] = set()
+    rungs = 0
+    jobs: list[Any] = []
     costs: set[str] = set()
     front = False
     for job in sorted(Path(sweep_dir).iterdir()):
         config = job / files.HYDRA / "config.yaml"
         if not (job / files.TENSORBOARD).is_dir() or not config.is_file():
             continue
+        saved = OmegaConf.load(config)
+        if not isinstance(saved, DictConfig):  # not a job's config (a list): not a job
+            continue
         try:
-            settings = validate(OmegaConf.load(config))
+            settings = validate(saved)
         except ConfigError:
             continue
         jobs.append(job.name)

@@ -144,4 +144,4 @@ def stop_workers(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return {tuner_id: int(proc.returncode) for tuner_id, proc in workers.items()}
+    return {tuner_id: proc.wait() for tuner_id, proc in workers.items()}  # all have exited

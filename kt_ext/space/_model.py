@@ -54,16 +54,27 @@ class Param:
     default: Scalar | None = None
     when: tuple[Condition, ...] = field(default_factory=tuple)
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a ``float`` or ``int`` entry, which parsing always sets.
+
+        Raises:
+            TypeError: The entry is not numeric.
+        """
+        if self.low is None or self.high is None:
+            raise TypeError(f"entry {self.name!r} ({self.kind}) has no bounds")
+        return self.low, self.high
+
     def domain(self) -> tuple[Scalar, ...] | None:
         """The finite set of values the entry can take, or ``None`` if continuous."""
         if self.kind in ("choice", "fixed"):
             return self.values
         if self.kind == "bool":
             return (False, True)
-        if self.kind == "int" and self.step is not None and not self.log:
-            return tuple(range(int(self.low), int(self.high) + 1, int(self.step)))
         if self.kind == "int" and not self.log:
-            return tuple(range(int(self.low), int(self.high) + 1))
+            low, high = self.bounds
+            step = 1 if self.step is None else int(self.step)
+            return tuple(range(int(low), int(high) + 1, step))
         return None
 
     def check(self, value: Any, key: str = "model.values") -> Scalar:
@@ -75,13 +86,15 @@ class Param:
         where = f"{key}.{self.name}"
         domain = self.domain()
         if self.kind in ("choice", "fixed", "bool"):
-            if value not in domain or (self.kind == "bool") != isinstance(value, bool):
-                raise ConfigError(where, value, f"must be one of {list(domain)}")
-            return next(v for v in domain if v == value)
+            choices = domain or ()
+            if value not in choices or (self.kind == "bool") != isinstance(value, bool):
+                raise ConfigError(where, value, f"must be one of {list(choices)}")
+            return next(v for v in choices if v == value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(where, value, "must be a number")
-        if not self.low <= value <= self.high:
-            raise ConfigError(where, value, f"must lie in [{self.low}, {self.high}]")
+        low, high = self.bounds
+        if not low <= value <= high:
+            raise ConfigError(where, value, f"must lie in [{low}, {high}]")
         if self.kind == "int":
             if value != int(value):
                 raise ConfigError(where, value, "must be an integer")
@@ -102,8 +115,8 @@ class Param:
             if self.kind == "float":
                 return hp.Float(
                     self.name,
-                    min_value=self.low,
-                    max_value=self.high,
+                    min_value=self.bounds[0],
+                    max_value=self.bounds[1],
                     step=self.step,
                     sampling="log" if self.log else "linear",
                     default=self.default,
@@ -111,8 +124,8 @@ class Param:
             if self.kind == "int":
                 return hp.Int(
                     self.name,
-                    min_value=int(self.low),
-                    max_value=int(self.high),
+                    min_value=int(self.bounds[0]),
+                    max_value=int(self.bounds[1]),
                     step=None if self.step is None else int(self.step),
                     sampling="log" if self.log else "linear",
                     default=self.default,
@@ -174,9 +187,9 @@ class SearchSpace:
         if p.default is not None:
             return p.default
         if p.kind == "float":
-            return float(p.low)
+            return float(p.bounds[0])
         if p.kind == "int":
-            return int(p.low)
+            return int(p.bounds[0])
         if p.kind == "bool":
             return False
         return p.values[0]
@@ -232,7 +245,7 @@ def check_batch_size(space: SearchSpace, key: str = "model.space") -> None:
         )
     entry, where = space[BATCH_SIZE], f"{key}.{BATCH_SIZE}"
     if entry.kind in ("int", "float"):
-        if entry.kind == "float" or entry.low < 1:
+        if entry.kind == "float" or entry.bounds[0] < 1:
             raise ConfigError(f"{where}.low", entry.low, "batch sizes must be integers >= 1")
         return
     for value in entry.domain() or ():
@@ -244,5 +257,5 @@ def smallest_batch_size(space: SearchSpace) -> int:
     """The smallest batch size the space can draw (its :data:`BATCH_SIZE` entry checked)."""
     entry = space[BATCH_SIZE]
     if entry.kind == "int":
-        return int(entry.low)
+        return int(entry.bounds[0])
     return min(int(v) for v in entry.domain() or ())

@@ -20,9 +20,10 @@ from kt_ext.oracles.schedule import EPOCHS, INITIAL_EPOCH, PARENT
 from kt_ext.outputs.board import TrialBoard
 from kt_ext.outputs.curves import CurveLogger
 from kt_ext.outputs.results import trial_rows
+from kt_ext.tuners._mixin import TunerMixin
 
 
-class BoardHooks:
+class BoardHooks(TunerMixin):
     """Mixin for ``keras_tuner.Tuner`` subclasses: see the module docstring.
 
     Attributes:
@@ -58,7 +59,7 @@ class BoardHooks:
             cb.close()
         self._curve_loggers = []
         if self.board is not None:
-            self._log_trial(trial.trial_id)
+            self._log_trial(self.board, trial.trial_id)
 
     def on_search_begin(self) -> None:
         """Write the sessions a kill cut off before the search goes on.
@@ -75,10 +76,10 @@ class BoardHooks:
         ended = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
         for trial_id, trial in sorted(self.oracle.trials.items()):
             if trial.status in ended and not self.board.has_session(trial_id):
-                self._log_trial(trial_id, started=time.time())
+                self._log_trial(self.board, trial_id, started=time.time())
 
-    def _log_trial(self, trial_id: str, started: float | None = None) -> None:
-        """The trial's HParams session and search-level scalars, from the oracle's record."""
+    def _log_trial(self, board: TrialBoard, trial_id: str, started: float | None = None) -> None:
+        """Write the trial's HParams session and search scalars to ``board``, from the oracle."""
         trial = self.oracle.get_trial(trial_id)
         values = trial.hyperparameters.values
         planned = None
@@ -93,7 +94,7 @@ class BoardHooks:
         features: list[str] = []
         if proposal:
             features = SpaceEncoder(self.oracle.hyperparameters.get_config()["space"]).feature_names
-        self.board.trial_ended(
+        board.trial_ended(
             trial_rows([trial])[0],
             self._trial_started if started is None else started,
             planned_epochs=planned,

@@ -27,11 +27,12 @@ from keras_tuner.src.engine.trial import TrialStatus
 from kt_ext.outputs.files import FAILURE_FILE
 from kt_ext.outputs.results import EPOCHS_RUN, RSS_MIB, SECONDS, failure_reason, write_text
 from kt_ext.space import BATCH_SIZE
+from kt_ext.tuners._mixin import TunerMixin
 from kt_ext.tuners._trial import first_non_finite, trial_seed
 from kt_ext.tuners.memory import rss_mib
 
 
-class TrialChecks:
+class TrialChecks(TunerMixin):
     """Mixin for ``keras_tuner.Tuner`` subclasses: see the module docstring."""
 
     run_seed: int | None

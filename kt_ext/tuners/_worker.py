@@ -17,6 +17,7 @@ from pathlib import Path
 import keras_tuner
 
 from kt_ext.outputs.files import TRIAL_FILE
+from kt_ext.tuners._mixin import TunerMixin
 from kt_ext.tuners.memory import rss_mib
 
 IDLE_WAIT = 0.2  # seconds a worker waits after the oracle had nothing to run
@@ -33,7 +34,7 @@ class NotShared(RuntimeError):
     """A worker's run directory is not the chief's: the trial the chief created is not in it."""
 
 
-class WorkerHooks:
+class WorkerHooks(TunerMixin):
     """Mixin for ``keras_tuner.Tuner`` subclasses: see the module docstring.
 
     Attributes:

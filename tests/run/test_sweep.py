@@ -37,6 +37,16 @@ def test_summary_rows_and_csv(tmp_path, capsys):
     assert "job   1 | - - | test_accuracy - | strategy=bayes" in capsys.readouterr().out
 
 
+def test_a_job_whose_saved_config_is_not_a_mapping_is_left_out_of_the_experiment(tmp_path):
+    from kt_ext.run.sweep import write_sweep_experiment
+
+    make_job(tmp_path, 0, ["strategy=random"])
+    (tmp_path / "0" / ".hydra" / "config.yaml").write_text("- not\n- a job's config\n")
+    (tmp_path / "0" / "tensorboard").mkdir()
+    assert write_sweep_experiment(tmp_path) == 0
+    assert not list(tmp_path.glob("events.out.tfevents.*"))
+
+
 @pytest.mark.slow
 def test_multirun_sweep_summary(run_tune, tmp_path):
     """Every strategy in one sweep, its jobs run two at a time by Hydra's joblib launcher."""

@@ -47,6 +47,7 @@ OUTPUT_WARPINGS: dict[str, tuple[bool, ...]] = {
     "none": (False,),
     "power": (True,),
     "auto": (False, True),
+    "auto_addfew": (False, True),  # an ablation: the additive GP while n <= D (real.md)
 }
 
 
@@ -168,7 +169,8 @@ class UCBProposer:
                 x_obs, clip_bad_tail(g), self.output_warping, rng, self.warm_start, self.warped
             )
             y, params = gp.y, gp.params
-            self.warm_start = [float(v) for v in params.to_vector()]
+            additive = type(gp).__name__ == "AdditiveGP"  # its fit is no start for the full one
+            self.warm_start = None if additive else [float(v) for v in params.to_vector()]
             beta = noise_adjusted_beta(beta, params)
             if len(u_pending):
                 x_pending = encoder.features(u_pending)
@@ -361,6 +363,17 @@ def fit_outputs(
             kept by ``"auto"`` until the next refit.
     """
     best: tuple[float, OutputTransform, GaussianProcess] | None = None
+    if warping == "auto_addfew" and len(g) <= x.shape[1]:
+        from kt_ext.gp._additive import AdditiveGP
+
+        for warp in (False, True):
+            y, outputs = OutputTransform.fit(g, warp)
+            additive = AdditiveGP(x, y)
+            evidence = additive.log_posterior() + outputs.log_jacobian(g)
+            if best is None or evidence > best[0]:
+                best = (evidence, outputs, additive)  # type: ignore[assignment]
+        assert best is not None
+        return best[1], best[2]
     warps = OUTPUT_WARPINGS[warping]
     if len(warps) > 1 and warped is not None and not refits(len(g), x.shape[1], warm_start):
         warps = (warped,)

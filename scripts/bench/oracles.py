@@ -128,6 +128,7 @@ METHODS = (
     "gpucb_b2",
     "gpucb_b05",
     "gpucb_final",
+    "gpucb_addfew",
     "gp_ei",
     "gp_logei",
     "kt_ext_tpe",
@@ -173,6 +174,8 @@ def _run_kt(method: str, problem: Problem, seed: int, budget: int) -> list[tuple
         oracle = GPUCBOracle(seed=seed, failure_aware=False, **kwargs)
     elif method in VARIANTS:  # the GP with one step replaced (see VARIANTS)
         oracle = GPUCBOracle(seed=seed, **kwargs)
+    elif method == "gpucb_addfew":  # the additive GP while n <= D (real.md, twelfth session)
+        oracle = GPUCBOracle(seed=seed, output_warping="auto_addfew", **kwargs)
     elif method in ("gpucb_warp", "gpucb_nowarp"):
         warping = "power" if method == "gpucb_warp" else "none"
         oracle = GPUCBOracle(seed=seed, output_warping=warping, **kwargs)

@@ -67,6 +67,7 @@ VARIANTS: dict[str, list[str]] = {
     "bayes_init8": ["strategy=bayes", "strategy.num_initial_points=8"],
     "bayes_b2": ["strategy=bayes", "strategy.beta=2"],
     "bayes_b05": ["strategy=bayes", "strategy.beta=0.5"],
+    "bayes_addfew": ["strategy=bayes", "strategy.output_warping=auto_addfew"],
 }
 REFERENCE = "bayes"
 # task -> (role, overrides)

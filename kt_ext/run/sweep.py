@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,23 +43,47 @@ COLUMNS = (
 
 
 def sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
-    """One row per job directory under ``sweep_dir``; a job without ``summary.json`` failed."""
+    """One row per job directory under ``sweep_dir``.
+
+    A job without ``summary.json`` failed; one whose ``summary.json`` or
+    ``overrides.yaml`` cannot be read as what the tool writes (cut short,
+    edited, not an object or a list of strings) is ``damaged``: its row says
+    so and the other jobs are summarised as usual.
+    """
     rows = []
     jobs = [p for p in Path(sweep_dir).iterdir() if (p / files.HYDRA).is_dir()]
     for job in sorted(jobs, key=job_order):
-        overrides_file = job / files.HYDRA / "overrides.yaml"
-        overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
-        row: dict[str, Any] = {"job": job.name, "overrides": " ".join(overrides or [])}
-        summary_file = job / files.SUMMARY
-        if summary_file.is_file():
-            summary = json.loads(summary_file.read_text())
-            row.update({k: summary.get(k, "") for k in COLUMNS if k not in row})
-            row["status"] = "ok"
-        else:
-            row.update({k: "" for k in COLUMNS if k not in row})
-            row["status"] = "failed"
+        overrides = _read(job / files.HYDRA / "overrides.yaml", yaml.safe_load)
+        summary = _read(job / files.SUMMARY, json.loads)
+        row: dict[str, Any] = {k: "" for k in COLUMNS}
+        row["job"] = job.name
+        damaged = False
+        if overrides is not None:
+            if isinstance(overrides, list) and all(isinstance(o, str) for o in overrides):
+                row["overrides"] = " ".join(overrides)
+            else:
+                damaged = True
+        if summary is not None:
+            if isinstance(summary, dict):
+                row.update({k: summary.get(k, "") for k in COLUMNS[2:]})  # after job, overrides
+            else:
+                damaged = True
+        row["status"] = "damaged" if damaged else "failed" if summary is None else "ok"
         rows.append(row)
     return rows
+
+
+_DAMAGED = object()  # what _read gives for a file it cannot parse
+
+
+def _read(path: Path, parse: Callable[[str], Any]) -> Any:
+    """``parse`` of the file's text; ``None`` if there is no file, ``_DAMAGED`` if it fails."""
+    if not path.is_file():
+        return None
+    try:
+        return parse(path.read_text())
+    except (OSError, ValueError, yaml.YAMLError):  # JSONDecodeError, UnicodeError: ValueErrors
+        return _DAMAGED
 
 
 def sweep_csv(rows: list[dict[str, Any]]) -> str:
@@ -125,7 +150,10 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
         config = job / files.HYDRA / "config.yaml"
         if not (job / files.TENSORBOARD).is_dir() or not config.is_file():
             continue
-        saved = OmegaConf.load(config)
+        try:
+            saved = OmegaConf.load(config)
+        except (OSError, ValueError, yaml.YAMLError):  # cut short or edited: not a job's config
+            continue
         if not isinstance(saved, DictConfig):  # not a job's config (a list): not a job
             continue
         try:

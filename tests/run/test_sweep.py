@@ -37,11 +37,33 @@ def test_summary_rows_and_csv(tmp_path, capsys):
     assert "job   1 | - - | test_accuracy - | strategy=bayes" in capsys.readouterr().out
 
 
-def test_a_job_whose_saved_config_is_not_a_mapping_is_left_out_of_the_experiment(tmp_path):
+@pytest.mark.parametrize(
+    "damage",
+    [
+        ("summary.json", '{"objective": "val_loss", "best_sc'),  # cut short
+        ("summary.json", "[0.5]"),
+        (".hydra/overrides.yaml", "[strategy=random"),
+        (".hydra/overrides.yaml", "strategy: random"),
+    ],
+)
+def test_a_damaged_job_is_marked_and_the_others_are_summarised(tmp_path, capsys, damage):
+    make_job(tmp_path, 0, ["strategy=random"], {"objective": "val_loss", "best_score": 0.5})
+    make_job(tmp_path, 1, ["strategy=bayes"], {"objective": "val_loss", "best_score": 0.4})
+    name, text = damage
+    (tmp_path / "1" / name).write_text(text)
+    SweepSummary().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}}))
+    rows = read_csv(tmp_path / "sweep_summary.csv")
+    assert [(r["job"], r["status"]) for r in rows] == [("0", "ok"), ("1", "damaged")]
+    assert rows[0]["best_score"] == "0.5" and rows[0]["overrides"] == "strategy=random"
+    assert "job   0 | val_loss 0.5000" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["- not\n- a job's config\n", "search: [\n"])
+def test_a_job_whose_saved_config_cannot_be_read_is_left_out_of_the_experiment(tmp_path, text):
     from kt_ext.run.sweep import write_sweep_experiment
 
     make_job(tmp_path, 0, ["strategy=random"])
-    (tmp_path / "0" / ".hydra" / "config.yaml").write_text("- not\n- a job's config\n")
+    (tmp_path / "0" / ".hydra" / "config.yaml").write_text(text)
     (tmp_path / "0" / "tensorboard").mkdir()
     assert write_sweep_experiment(tmp_path) == 0
     assert not list(tmp_path.glob("events.out.tfevents.*"))

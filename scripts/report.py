@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Report on the directory given on the command line; 2 if it holds no run."""
+    """Report on the directory given on the command line; 2 if it holds no run, 1 if damaged."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path, help="a run directory or a Hydra sweep directory")
     parser.add_argument("--top", type=int, default=5, help="rows of the best-N table and curves")
@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     from kt_ext.config.resume import check_no_links
     from kt_ext.errors import ConfigError
     from kt_ext.outputs.report import report
+    from kt_ext.outputs.state import StateError
 
     try:
         check_no_links(args.path, "path")  # the report is written into it
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ConfigError) as e:
         print(f"kt-ext: error: {e}", file=sys.stderr)
         return 2
+    except StateError as e:  # as scripts/tune.py exits on a damaged run
+        print(f"kt-ext: error: {e}", file=sys.stderr)
+        return 1
     for f in files:
         print(f)
     return 0

@@ -21,9 +21,10 @@ loads TensorFlow when it is installed). The surrogate is :mod:`kt_ext.gp`.
 
 from __future__ import annotations
 
-import json
+import contextlib
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,10 @@ from kt_ext.outputs import files, results
 from kt_ext.outputs.board import read_scalars
 from kt_ext.outputs.figures import plt, save_figure
 from kt_ext.outputs.files import CURVE_PREFIX, PROJECT, TRAIN_RUN, VALIDATION_RUN, job_order
+from kt_ext.outputs.state import StateError, load_json
 from kt_ext.outputs.tradeoffs import write_tradeoffs
+
+log = logging.getLogger(__name__)
 
 _PD_SAMPLES = 128  # points the partial dependence averages over
 _PD_GRID = 40  # grid points per 1-D panel (20 per axis in pairs)
@@ -62,8 +66,14 @@ class RunRecord:
 def load_run(run_dir: Path) -> RunRecord:
     """Read a run's trials, objective and search space.
 
+    The run directory may come from someone else: every file is parsed as
+    data (:func:`kt_ext.outputs.state.load_json`, YAML's safe loader), and
+    one that is cut short or is not what the tool writes raises
+    :class:`~kt_ext.outputs.state.StateError` naming it.
+
     Raises:
         FileNotFoundError: ``run_dir`` holds no KerasTuner project.
+        StateError: One of its files is damaged.
     """
     run_dir = Path(run_dir)
     project = run_dir / PROJECT
@@ -72,28 +82,43 @@ def load_run(run_dir: Path) -> RunRecord:
         raise FileNotFoundError(f"{run_dir} is not a kt-ext run: {oracle_file} is missing")
     rows = []
     for path in project.glob(f"trial_*/{files.TRIAL_FILE}"):
-        t = json.loads(path.read_text())
-        score = t.get("score")
-        rows.append(
-            results.TrialRow(
-                trial_id=t["trial_id"],
-                status=str(t.get("status")),
-                values=dict(t["hyperparameters"]["values"]),
-                score=None if score is None else float(score),
-                epochs=None,
-                seconds=None,
+        t = load_json(path)
+        with _as_damaged(path, "not a KerasTuner trial"):
+            score = t.get("score")
+            rows.append(
+                results.TrialRow(
+                    trial_id=str(t["trial_id"]),
+                    status=str(t.get("status")),
+                    values=dict(t["hyperparameters"]["values"]),
+                    score=None if score is None else float(score),
+                    epochs=None,
+                    seconds=None,
+                )
             )
-        )
     rows.sort(key=lambda r: _trial_number(r.trial_id))
     summary_file = run_dir / files.SUMMARY
-    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-    oracle = json.loads(oracle_file.read_text())
+    summary = load_json(summary_file) if summary_file.is_file() else {}
     search = _hydra_search(run_dir)
     objective = summary.get("objective") or search.get("objective") or "val_loss"
     direction = summary.get("direction") or search.get("direction")
-    direction = direction or ("min" if objective.endswith("loss") else "max")
-    space = [e for e in oracle["hyperparameters"]["space"] if not _injected(e["config"]["name"])]
+    direction = direction or ("min" if str(objective).endswith("loss") else "max")
+    if not isinstance(objective, str) or direction not in ("min", "max"):
+        source = summary_file if summary else run_dir / files.HYDRA / "config.yaml"
+        raise StateError(source, f"no objective and direction (read {objective!r}, {direction!r})")
+    oracle = load_json(oracle_file)
+    with _as_damaged(oracle_file, "not a KerasTuner oracle"):
+        entries = oracle["hyperparameters"]["space"]
+        space = [dict(e) for e in entries if not _injected(str(e["config"]["name"]))]
     return RunRecord(run_dir, objective, direction, rows, space)
+
+
+@contextlib.contextmanager
+def _as_damaged(path: Path, what: str) -> Iterator[None]:
+    """Turn a missing key or an ill-typed value read from ``path`` into a :class:`StateError`."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise StateError(path, f"{what} ({type(e).__name__}: {e})") from None
 
 
 def _hydra_search(run_dir: Path) -> dict[str, Any]:
@@ -101,7 +126,12 @@ def _hydra_search(run_dir: Path) -> dict[str, Any]:
     config = run_dir / files.HYDRA / "config.yaml"
     if not config.is_file():
         return {}
-    return dict((yaml.safe_load(config.read_text()) or {}).get("search") or {})
+    try:
+        saved = yaml.safe_load(config.read_text()) or {}
+    except (yaml.YAMLError, ValueError) as e:
+        raise StateError(config, f"not valid YAML ({type(e).__name__})") from None
+    search = saved.get("search") if isinstance(saved, dict) else None
+    return dict(search) if isinstance(search, dict) else {}
 
 
 def _injected(name: str) -> bool:
@@ -347,9 +377,16 @@ def best_table_csv(record: RunRecord, top_n: int) -> str:
 
 
 def report_run(run_dir: Path, top_n: int = 5) -> list[Path]:
-    """Write a run's plots and best-N table; returns the files written."""
-    record = load_run(run_dir)
-    run_dir = Path(run_dir)
+    """Write a run's plots and best-N table; returns the files written.
+
+    Raises:
+        StateError: One of the run's files is damaged (:func:`load_run`).
+    """
+    return _report_record(load_run(run_dir), top_n)
+
+
+def _report_record(record: RunRecord, top_n: int) -> list[Path]:
+    run_dir = record.path
     written = [run_dir / files.CONVERGENCE_PNG, run_dir / files.CURVES_PNG]
     plot_convergence([record], written[0])
     plot_curves(record, written[1], top_n)
@@ -370,6 +407,17 @@ def job_dirs(sweep_dir: Path) -> list[Path]:
     return sorted(jobs, key=job_order)
 
 
+def load_runs(run_dirs: Sequence[Path]) -> list[RunRecord]:
+    """:func:`load_run` of each directory; a damaged one is named in a warning and left out."""
+    records = []
+    for run_dir in run_dirs:
+        try:
+            records.append(load_run(run_dir))
+        except StateError as e:  # the other jobs of a sweep are still reported
+            log.warning("left out of the sweep's report: %s", e)
+    return records
+
+
 def report(path: Path, top_n: int = 5) -> list[Path]:
     """Report on a run or a sweep directory; returns the files written.
 
@@ -382,8 +430,7 @@ def report(path: Path, top_n: int = 5) -> list[Path]:
     jobs = job_dirs(path) if path.is_dir() else []
     if not jobs:
         raise FileNotFoundError(f"{path} holds no kt-ext run (no {PROJECT}/oracle.json)")
-    written = []
-    for job in jobs:
-        written += report_run(job, top_n)
-    plot_convergence([load_run(job) for job in jobs], path / files.CONVERGENCE_PNG)
+    records = load_runs(jobs)
+    written = [f for record in records for f in _report_record(record, top_n)]
+    plot_convergence(records, path / files.CONVERGENCE_PNG)
     return [*written, path / files.CONVERGENCE_PNG]

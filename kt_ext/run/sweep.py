@@ -219,7 +219,7 @@ class SweepSummary(Callback):
 
             try:
                 report.plot_convergence(
-                    [report.load_run(job) for job in report.job_dirs(sweep_dir)],
+                    report.load_runs(report.job_dirs(sweep_dir)),
                     sweep_dir / files.CONVERGENCE_PNG,
                 )
             except Exception:  # noqa: BLE001 - the jobs' results are already saved

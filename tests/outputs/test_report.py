@@ -146,6 +146,8 @@ def test_sweep_report_and_cli(tmp_path):
     sweep = tmp_path / "sweep"
     write_run(sweep / "0_strategy=random", random_trials(5, seed=1))
     write_run(sweep / "1_strategy=bayes", random_trials(5, seed=2))
+    damaged = write_run(sweep / "2_strategy=tpe", random_trials(5, seed=3))
+    (damaged / "summary.json").write_text('{"objective": "val_acc')  # cut short
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "report.py"), str(sweep)],
         capture_output=True,
@@ -156,6 +158,16 @@ def test_sweep_report_and_cli(tmp_path):
     assert (sweep / "convergence.png").is_file()
     assert (sweep / "1_strategy=bayes" / "partial_dependence.png").is_file()
     assert str(sweep / "convergence.png") in proc.stdout.splitlines()
+    assert f"damaged state file {damaged / 'summary.json'}" in proc.stderr  # named, left out
+    assert not (damaged / "convergence.png").exists()
+    alone = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "report.py"), str(damaged)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert alone.returncode == 1 and "Traceback" not in alone.stderr
+    assert alone.stderr.strip().splitlines()[-1].startswith("kt-ext: error: damaged state file")
     empty = tmp_path / "empty"
     empty.mkdir()
     bad = subprocess.run(
@@ -182,6 +194,35 @@ def test_a_shared_run_with_a_planted_link_is_not_written_through(tmp_path):
     )
     assert proc.returncode == 2 and "symbolic link convergence.png" in proc.stderr
     assert victim.read_bytes() == b"mine"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("summary.json", '{"objective": "val_acc'),
+        ("summary.json", '["val_accuracy"]'),
+        ("summary.json", '{"objective": {"name": "val_accuracy"}}'),
+        ("kt/trial_01/trial.json", ""),
+        ("kt/trial_01/trial.json", '{"trial_id": "01", "status": "COMPLETED"}'),
+        ("kt/trial_01/trial.json", '{"trial_id": "01", "hyperparameters": {"values": 3}}'),
+        ("kt/oracle.json", '{"hyperparameters": {"space": 1}}'),
+        ("kt/oracle.json", "\xff"),
+    ],
+)
+def test_a_damaged_file_of_a_run_is_named_not_a_traceback(tmp_path, name, text):
+    run_dir = write_run(tmp_path / "run", random_trials(3))
+    (run_dir / name).write_text(text, encoding="latin-1")
+    with pytest.raises(report.StateError, match=f"damaged state file {run_dir / name}"):
+        report.load_run(run_dir)
+
+
+def test_a_damaged_saved_config_is_named_when_the_run_has_no_summary(tmp_path):
+    run_dir = write_run(tmp_path / "run", random_trials(3))
+    (run_dir / "summary.json").unlink()
+    (run_dir / ".hydra").mkdir()
+    (run_dir / ".hydra" / "config.yaml").write_text("search: {objective: [\n")
+    with pytest.raises(report.StateError, match="config.yaml: not valid YAML"):
+        report.load_run(run_dir)
 
 
 def test_load_run_rejects_a_directory_without_a_run(tmp_path):

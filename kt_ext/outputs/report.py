@@ -16,130 +16,31 @@ with one line per job.
 
 Inputs are files only: KerasTuner's ``kt/trial_*/trial.json`` and ``oracle.json``,
 ``summary.json`` and the TensorBoard curves (read with TensorBoard's own reader, which
-loads TensorFlow when it is installed). The surrogate is :mod:`kt_ext.gp`.
+loads TensorFlow when it is installed), read by :mod:`kt_ext.outputs.runs`. The surrogate is
+:mod:`kt_ext.gp`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from kt_ext.gp import GaussianProcess, SpaceEncoder, fit_params, standardise
 from kt_ext.outputs import files, results
 from kt_ext.outputs.board import read_scalars
 from kt_ext.outputs.figures import plt, save_figure
-from kt_ext.outputs.files import CURVE_PREFIX, PROJECT, TRAIN_RUN, VALIDATION_RUN, job_order
-from kt_ext.outputs.state import StateError, load_json
+from kt_ext.outputs.files import CURVE_PREFIX, PROJECT, TRAIN_RUN, VALIDATION_RUN
+from kt_ext.outputs.runs import RunRecord, job_dirs, load_run, load_runs, trial_number
 from kt_ext.outputs.tradeoffs import write_tradeoffs
-
-log = logging.getLogger(__name__)
 
 _PD_SAMPLES = 128  # points the partial dependence averages over
 _PD_GRID = 40  # grid points per 1-D panel (20 per axis in pairs)
 _PAIR_DIMS = 4  # hyperparameters shown in pairwise contours
-
-
-@dataclass
-class RunRecord:
-    """What the report reads from one run directory."""
-
-    path: Path
-    objective: str
-    direction: str
-    rows: list[results.TrialRow]
-    space: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        """The job's name in a sweep (its directory name)."""
-        return self.path.name
-
-
-def load_run(run_dir: Path) -> RunRecord:
-    """Read a run's trials, objective and search space.
-
-    The run directory may come from someone else: every file is parsed as
-    data (:func:`kt_ext.outputs.state.load_json`, YAML's safe loader), and
-    one that is cut short or is not what the tool writes raises
-    :class:`~kt_ext.outputs.state.StateError` naming it.
-
-    Raises:
-        FileNotFoundError: ``run_dir`` holds no KerasTuner project.
-        StateError: One of its files is damaged.
-    """
-    run_dir = Path(run_dir)
-    project = run_dir / PROJECT
-    oracle_file = project / files.ORACLE_FILE
-    if not oracle_file.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a kt-ext run: {oracle_file} is missing")
-    rows = []
-    for path in project.glob(f"trial_*/{files.TRIAL_FILE}"):
-        t = load_json(path)
-        with _as_damaged(path, "not a KerasTuner trial"):
-            score = t.get("score")
-            rows.append(
-                results.TrialRow(
-                    trial_id=str(t["trial_id"]),
-                    status=str(t.get("status")),
-                    values=dict(t["hyperparameters"]["values"]),
-                    score=None if score is None else float(score),
-                    epochs=None,
-                    seconds=None,
-                )
-            )
-    rows.sort(key=lambda r: _trial_number(r.trial_id))
-    summary_file = run_dir / files.SUMMARY
-    summary = load_json(summary_file) if summary_file.is_file() else {}
-    search = _hydra_search(run_dir)
-    objective = summary.get("objective") or search.get("objective") or "val_loss"
-    direction = summary.get("direction") or search.get("direction")
-    direction = direction or ("min" if str(objective).endswith("loss") else "max")
-    if not isinstance(objective, str) or direction not in ("min", "max"):
-        source = summary_file if summary else run_dir / files.HYDRA / "config.yaml"
-        raise StateError(source, f"no objective and direction (read {objective!r}, {direction!r})")
-    oracle = load_json(oracle_file)
-    with _as_damaged(oracle_file, "not a KerasTuner oracle"):
-        entries = oracle["hyperparameters"]["space"]
-        space = [dict(e) for e in entries if not _injected(str(e["config"]["name"]))]
-    return RunRecord(run_dir, objective, direction, rows, space)
-
-
-@contextlib.contextmanager
-def _as_damaged(path: Path, what: str) -> Iterator[None]:
-    """Turn a missing key or an ill-typed value read from ``path`` into a :class:`StateError`."""
-    try:
-        yield
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise StateError(path, f"{what} ({type(e).__name__}: {e})") from None
-
-
-def _hydra_search(run_dir: Path) -> dict[str, Any]:
-    """The ``search`` node of the run's saved Hydra config (for a run without summary.json)."""
-    config = run_dir / files.HYDRA / "config.yaml"
-    if not config.is_file():
-        return {}
-    try:
-        saved = yaml.safe_load(config.read_text()) or {}
-    except (yaml.YAMLError, ValueError) as e:
-        raise StateError(config, f"not valid YAML ({type(e).__name__})") from None
-    search = saved.get("search") if isinstance(saved, dict) else None
-    return dict(search) if isinstance(search, dict) else {}
-
-
-def _injected(name: str) -> bool:
-    return name.startswith("tuner/")
-
-
-def _trial_number(trial_id: str) -> int:
-    return int(trial_id) if trial_id.isdigit() else 0
 
 
 def scored(record: RunRecord) -> list[results.TrialRow]:
@@ -153,7 +54,7 @@ def scored(record: RunRecord) -> list[results.TrialRow]:
 
 def best_so_far(record: RunRecord) -> tuple[np.ndarray, np.ndarray]:
     """Trial numbers and the best score among trials up to each of them (NaN before the first)."""
-    numbers = np.array([_trial_number(r.trial_id) for r in record.rows], dtype=int)
+    numbers = np.array([trial_number(r.trial_id) for r in record.rows], dtype=int)
     best, out = math.nan, []
     better = max if record.direction == "max" else min
     for r in record.rows:
@@ -176,7 +77,7 @@ def plot_convergence(records: Sequence[RunRecord], path: Path, points: bool = Tr
         if points and len(records) == 1:
             done = scored(record)
             ax.scatter(
-                [_trial_number(r.trial_id) for r in done],
+                [trial_number(r.trial_id) for r in done],
                 np.array([r.score for r in done], dtype=float),
                 s=14,
                 alpha=0.5,
@@ -399,23 +300,6 @@ def _report_record(record: RunRecord, top_n: int) -> list[Path]:
     results.write_text(run_dir / files.BEST_TABLE_CSV, best_table_csv(record, top_n))
     written += [run_dir / files.BEST_TABLE, run_dir / files.BEST_TABLE_CSV]
     return written + tradeoffs
-
-
-def job_dirs(sweep_dir: Path) -> list[Path]:
-    """Job directories of a Hydra sweep that hold a kt-ext run, in job order."""
-    jobs = [p for p in Path(sweep_dir).iterdir() if (p / PROJECT / files.ORACLE_FILE).is_file()]
-    return sorted(jobs, key=job_order)
-
-
-def load_runs(run_dirs: Sequence[Path]) -> list[RunRecord]:
-    """:func:`load_run` of each directory; a damaged one is named in a warning and left out."""
-    records = []
-    for run_dir in run_dirs:
-        try:
-            records.append(load_run(run_dir))
-        except StateError as e:  # the other jobs of a sweep are still reported
-            log.warning("left out of the sweep's report: %s", e)
-    return records
 
 
 def report(path: Path, top_n: int = 5) -> list[Path]:

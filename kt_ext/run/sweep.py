@@ -215,11 +215,11 @@ class SweepSummary(Callback):
 
         import_tensorflow()  # quietly: jobs of a launcher like joblib ran in other processes
         if write_sweep_experiment(sweep_dir):
-            from kt_ext.outputs import report
+            from kt_ext.outputs import report, runs
 
             try:
                 report.plot_convergence(
-                    report.load_runs(report.job_dirs(sweep_dir)),
+                    runs.load_runs(runs.job_dirs(sweep_dir)),
                     sweep_dir / files.CONVERGENCE_PNG,
                 )
             except Exception:  # noqa: BLE001 - the jobs' results are already saved

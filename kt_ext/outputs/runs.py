@@ -48,7 +48,9 @@ def load_run(run_dir: Path) -> RunRecord:
     The run directory may come from someone else: every file is parsed as
     data (:func:`kt_ext.outputs.state.load_json`, YAML's safe loader), and
     one that is cut short or is not what the tool writes raises
-    :class:`~kt_ext.outputs.state.StateError` naming it.
+    :class:`~kt_ext.outputs.state.StateError` naming it. A trial's id must be
+    its directory's (``trial_<id>``): the report reads the trial's curves at
+    ``tensorboard/<id>``, so an id cannot lead it out of the run directory.
 
     Raises:
         FileNotFoundError: ``run_dir`` holds no KerasTuner project.
@@ -62,6 +64,8 @@ def load_run(run_dir: Path) -> RunRecord:
     rows = []
     for path in project.glob(f"trial_*/{files.TRIAL_FILE}"):
         t = load_json(path)
+        if path.parent.name != f"trial_{t.get('trial_id')}":  # the id names directories
+            raise StateError(path, f"trial_id {t.get('trial_id')!r} is not its directory's")
         with _as_damaged(path, "not a KerasTuner trial"):
             score = t.get("score")
             rows.append(

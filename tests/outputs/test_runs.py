@@ -17,6 +17,7 @@ from tests.outputs.test_report import random_trials, write_run
         ("kt/trial_01/trial.json", '{"trial_id": "01", "status": "COMPLETED"}'),
         ("kt/trial_01/trial.json", '{"trial_id": "01", "hyperparameters": {"values": 3}}'),
         ("kt/oracle.json", '{"hyperparameters": {"space": 1}}'),
+        ("kt/trial_01/trial.json", '{"trial_id": "../../../elsewhere", "hyperparameters": {}}'),
         ("kt/oracle.json", "\xff"),
     ],
 )

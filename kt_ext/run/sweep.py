@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from kt_ext.errors import ConfigError
 from kt_ext.outputs import files
 from kt_ext.outputs.files import job_dir_name, job_order
 from kt_ext.outputs.results import write_text
+from kt_ext.outputs.state import StateError, load_json
 
 log = logging.getLogger(__name__)
 
@@ -53,37 +52,52 @@ def sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
     rows = []
     jobs = [p for p in Path(sweep_dir).iterdir() if (p / files.HYDRA).is_dir()]
     for job in sorted(jobs, key=job_order):
-        overrides = _read(job / files.HYDRA / "overrides.yaml", yaml.safe_load)
-        summary = _read(job / files.SUMMARY, json.loads)
         row: dict[str, Any] = {k: "" for k in COLUMNS}
         row["job"] = job.name
         damaged = False
-        if overrides is not None:
-            if isinstance(overrides, list) and all(isinstance(o, str) for o in overrides):
-                row["overrides"] = " ".join(overrides)
-            else:
-                damaged = True
+        try:
+            row["overrides"] = " ".join(_overrides(job))
+        except StateError:
+            damaged = True
+        try:
+            summary = _summary(job)
+        except StateError:
+            summary, damaged = None, True
         if summary is not None:
-            if isinstance(summary, dict):
-                row.update({k: summary.get(k, "") for k in COLUMNS[2:]})  # after job, overrides
-            else:
-                damaged = True
+            row.update({k: summary.get(k, "") for k in COLUMNS[2:]})  # after job, overrides
         row["status"] = "damaged" if damaged else "failed" if summary is None else "ok"
         rows.append(row)
     return rows
 
 
-_DAMAGED = object()  # what _read gives for a file it cannot parse
+def _summary(job: Path) -> dict[str, Any] | None:
+    """The job's ``summary.json`` (``None``: it wrote none).
+
+    Raises:
+        StateError: The file is cut short or not a JSON object.
+    """
+    path = job / files.SUMMARY
+    return load_json(path) if path.is_file() else None
 
 
-def _read(path: Path, parse: Callable[[str], Any]) -> Any:
-    """``parse`` of the file's text; ``None`` if there is no file, ``_DAMAGED`` if it fails."""
+def _overrides(job: Path) -> list[str]:
+    """The job's command-line overrides, from Hydra's ``.hydra/overrides.yaml``.
+
+    Raises:
+        StateError: The file does not parse or is not a list of strings.
+    """
+    path = job / files.HYDRA / "overrides.yaml"
     if not path.is_file():
-        return None
+        return []
     try:
-        return parse(path.read_text())
-    except (OSError, ValueError, yaml.YAMLError):  # JSONDecodeError, UnicodeError: ValueErrors
-        return _DAMAGED
+        value = yaml.safe_load(path.read_text())
+    except (OSError, ValueError, yaml.YAMLError) as e:
+        raise StateError(path, f"not valid YAML ({type(e).__name__})") from None
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(o, str) for o in value):
+        raise StateError(path, "not a list of overrides")
+    return value
 
 
 def sweep_csv(rows: list[dict[str, Any]]) -> str:
@@ -163,9 +177,13 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
         jobs.append(job.name)
         n = settings.rungs
         rungs = max(rungs, n)
-        summary_file = job / files.SUMMARY
-        summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-        constants = {k: summary[k] for k in ("distribute", "replicas") if k in summary}
+        try:
+            summary = _summary(job) or {}
+        except StateError:  # the job's row says damaged; its columns come from its config
+            summary = {}
+        constants: dict[str, Any] = {
+            k: summary[k] for k in ("distribute", "replicas") if k in summary
+        }
         columns.append(
             hparams.space_hparams(settings.space)
             + (hparams.halving_hparams() if n else [])

@@ -69,6 +69,19 @@ def test_a_job_whose_saved_config_cannot_be_read_is_left_out_of_the_experiment(t
     assert not list(tmp_path.glob("events.out.tfevents.*"))
 
 
+def test_a_job_with_a_damaged_summary_still_gets_its_columns_in_the_experiment(
+    tmp_path, compose_config
+):
+    from kt_ext.run.sweep import write_sweep_experiment
+
+    make_job(tmp_path, 0, ["strategy=random"])
+    (tmp_path / "0" / ".hydra" / "config.yaml").write_text(OmegaConf.to_yaml(compose_config()))
+    (tmp_path / "0" / "tensorboard").mkdir()
+    (tmp_path / "0" / "summary.json").write_text('{"distribute": "mirr')  # cut short
+    assert write_sweep_experiment(tmp_path) == 1
+    assert list(tmp_path.glob("events.out.tfevents.*"))
+
+
 @pytest.mark.slow
 def test_multirun_sweep_summary(run_tune, tmp_path):
     """Every strategy in one sweep, its jobs run two at a time by Hydra's joblib launcher."""

@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kt_ext.outputs import files, results
 from kt_ext.outputs.files import PROJECT, job_order
-from kt_ext.outputs.state import StateError, load_json
+from kt_ext.outputs.state import StateError, load_json, load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +107,7 @@ def _hydra_search(run_dir: Path) -> dict[str, Any]:
     config = run_dir / files.HYDRA / "config.yaml"
     if not config.is_file():
         return {}
-    try:
-        saved = yaml.safe_load(config.read_text()) or {}
-    except (yaml.YAMLError, ValueError) as e:
-        raise StateError(config, f"not valid YAML ({type(e).__name__})") from None
+    saved = load_yaml(config)
     search = saved.get("search") if isinstance(saved, dict) else None
     return dict(search) if isinstance(search, dict) else {}
 

@@ -13,6 +13,9 @@ replaces them with:
 * :func:`load_json`: a damaged file (empty, truncated, not JSON, not an
   object) raises :class:`StateError` naming the file; nothing is deleted.
 
+:func:`load_yaml` gives the YAML files a run keeps beside them (Hydra's
+``.hydra/*.yaml``) the same error, parsed with YAML's safe loader.
+
 Remote paths (``gs://...``) keep KerasTuner's own functions.
 """
 
@@ -81,6 +84,20 @@ def load_json(path: str | Path) -> Any:
     if not isinstance(obj, dict):
         raise StateError(path, f"holds a JSON {type(obj).__name__}, not an object")
     return obj
+
+
+def load_yaml(path: str | Path) -> Any:
+    """The data of a YAML file, by YAML's safe loader (``None`` for an empty file).
+
+    Raises:
+        StateError: The file cannot be read, is not text or is not valid YAML.
+    """
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise StateError(path, f"not valid YAML ({type(e).__name__})") from None
 
 
 def install() -> None:

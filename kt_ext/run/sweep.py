@@ -22,7 +22,7 @@ from kt_ext.errors import ConfigError
 from kt_ext.outputs import files
 from kt_ext.outputs.files import job_dir_name, job_order
 from kt_ext.outputs.results import write_text
-from kt_ext.outputs.state import StateError, load_json
+from kt_ext.outputs.state import StateError, load_json, load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +89,7 @@ def _overrides(job: Path) -> list[str]:
     path = job / files.HYDRA / "overrides.yaml"
     if not path.is_file():
         return []
-    try:
-        value = yaml.safe_load(path.read_text())
-    except (OSError, ValueError, yaml.YAMLError) as e:
-        raise StateError(path, f"not valid YAML ({type(e).__name__})") from None
+    value = load_yaml(path)
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(o, str) for o in value):

@@ -65,6 +65,16 @@ def test_load_json_names_a_damaged_file(tmp_path: Path, content: str, reason: st
     assert path.read_text() == content  # untouched
 
 
+@pytest.mark.parametrize("content", ["search: {objective: [\n", b"\xff\xfe"], ids=["yaml", "bytes"])
+def test_load_yaml_names_a_damaged_file(tmp_path: Path, content: str | bytes) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(state.StateError, match=f"damaged state file {path}: not valid YAML"):
+        state.load_yaml(path)
+    (tmp_path / "ok.yaml").write_text("- a\n")
+    assert state.load_yaml(tmp_path / "ok.yaml") == ["a"]
+
+
 def test_install_routes_keras_tuner_state_through_the_atomic_writer(tmp_path: Path) -> None:
     from keras_tuner.src import utils
 

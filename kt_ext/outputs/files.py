@@ -46,6 +46,8 @@ CURVE_PREFIX = "epoch_"  # Keras' TensorBoard names per-epoch scalars epoch_<met
 WORKERS = "workers"
 ASSIGNMENTS = f"{WORKERS}/assignments.csv"  # which worker ran which trial
 HYDRA = ".hydra"  # Hydra's own files: config.yaml, overrides.yaml
+HYDRA_CONFIG = f"{HYDRA}/config.yaml"  # the job's composed config, as Hydra saved it
+HYDRA_OVERRIDES = f"{HYDRA}/overrides.yaml"  # the job's command-line overrides
 
 TRIALS_CSV = "trials.csv"
 TRIAL_FILE = "trial.json"  # KerasTuner's record of one trial, in kt/trial_<id>/

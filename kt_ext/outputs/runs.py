@@ -79,12 +79,13 @@ def load_run(run_dir: Path) -> RunRecord:
     rows.sort(key=lambda r: trial_number(r.trial_id))
     summary_file = run_dir / files.SUMMARY
     summary = load_json(summary_file) if summary_file.is_file() else {}
-    search = _hydra_search(run_dir)
+    config = run_dir / files.HYDRA_CONFIG
+    search = _hydra_search(config)
     objective = summary.get("objective") or search.get("objective") or "val_loss"
     direction = summary.get("direction") or search.get("direction")
     direction = direction or ("min" if str(objective).endswith("loss") else "max")
     if not isinstance(objective, str) or direction not in ("min", "max"):
-        source = summary_file if summary else run_dir / files.HYDRA / "config.yaml"
+        source = summary_file if summary else config
         raise StateError(source, f"no objective and direction (read {objective!r}, {direction!r})")
     oracle = load_json(oracle_file)
     with _as_damaged(oracle_file, "not a KerasTuner oracle"):
@@ -102,9 +103,8 @@ def _as_damaged(path: Path, what: str) -> Iterator[None]:
         raise StateError(path, f"{what} ({type(e).__name__}: {e})") from None
 
 
-def _hydra_search(run_dir: Path) -> dict[str, Any]:
+def _hydra_search(config: Path) -> dict[str, Any]:
     """The ``search`` node of the run's saved Hydra config (for a run without summary.json)."""
-    config = run_dir / files.HYDRA / "config.yaml"
     if not config.is_file():
         return {}
     saved = load_yaml(config)

@@ -86,7 +86,7 @@ def _overrides(job: Path) -> list[str]:
     Raises:
         StateError: The file does not parse or is not a list of strings.
     """
-    path = job / files.HYDRA / "overrides.yaml"
+    path = job / files.HYDRA_OVERRIDES
     if not path.is_file():
         return []
     value = load_yaml(path)
@@ -158,7 +158,7 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
     costs: set[str] = set()
     front = False
     for job in sorted(Path(sweep_dir).iterdir()):
-        config = job / files.HYDRA / "config.yaml"
+        config = job / files.HYDRA_CONFIG
         if not (job / files.TENSORBOARD).is_dir() or not config.is_file():
             continue
         try:

@@ -8,7 +8,7 @@ data do not need is switched off rather than kept at the prior's length
 scale. Each hyperparameter's importance is its total effect on that fit:
 Jansen's estimator ``½ E[(f(x) - f(x with the entry taken from x'))²]``
 (Jansen 1999; Saltelli et al. 2010) over every ordered pair of trials
-``(x, x')``, as a share of the objective's variance. The exchange is
+``(x, x')``, in units of the objective's variance over the trials. The exchange is
 *conditional*, so that every configuration evaluated is one the space can
 produce (after Strobl et al., 2008, who permute within groups of the
 conditioning variables):
@@ -20,12 +20,23 @@ conditioning variables):
   trials exchange the whole block), so its importance includes what its
   choice switches on, and no trial gets a child value its parent disables.
 
+An effect is not a share that must stay below 1. Exchanging every entry at
+once moves the objective by its variance on average (``½ E[(f(x) - f(x'))²]``
+over pairs of trials is the fitted values' variance), so 1 means "as much as
+going to another trial altogether". Exchanging one entry alone makes
+configurations no trial tried, and where that entry interacts with others
+the fit can put them beyond the trials' range: with a few trials and one
+diverged run, exchanging ``optimizer`` alone (``sgd`` is bad only with some
+other settings) gave 1.29 on a real ``model=cnn1d`` run of 8 trials. Above 1
+reads as "matters, through an interaction the trials cannot separate";
+its leave-one-out range says how firmly.
+
 Optuna's fANOVA and PED-ANOVA evaluators instead leave out hyperparameters
 that are not active in every trial. The objective enters as a cost
 (:meth:`kt_ext.objectives.Objective.cost`); with several objectives the
 report computes one ranking per objective. How much a ranking hangs on
 single trials is shown by refitting without one trial at a time
-(``refits``): each entry's lowest and highest share over those fits; and
+(``refits``): each entry's lowest and highest effect over those fits; and
 entries whose values moved together across the trials are named, since no
 estimator can tell their effects apart from those trials.
 
@@ -73,14 +84,15 @@ class Importance:
     """One hyperparameter's importance.
 
     Attributes:
-        share: Total effect on the fit to every trial, as a share of the objective's variance.
-        low: The smallest share over the leave-one-out refits (``share`` without refits).
-        high: The largest share over them.
+        effect: Total effect on the fit to every trial, in units of the objective's
+            variance over the trials (may exceed 1: see the module docstring).
+        low: The smallest effect over the leave-one-out refits (``effect`` without refits).
+        high: The largest effect over them.
         moved_with: Entries whose values moved with this one's across the trials
             (:func:`moved_together`): the data cannot tell their effects apart.
     """
 
-    share: float
+    effect: float
     low: float
     high: float
     moved_with: tuple[str, ...] = ()
@@ -113,7 +125,7 @@ def importance(
     seed: int = 0,
     refits: int = 0,
 ) -> dict[str, Importance] | None:
-    """Each tunable hyperparameter's importance (share of the objective's variance), largest first.
+    """Each tunable hyperparameter's importance (total effect over the variance), largest first.
 
     Args:
         space: KerasTuner's space config entries (``oracle.json``), parents first.
@@ -134,18 +146,18 @@ def importance(
         return None
     u = encoder.snap(np.array([encoder.encode(rows[int(i)]) for i in keep], dtype=float))
     rng = np.random.default_rng(seed)
-    shares = _shares(encoder, u, y, rng)
-    spread = [shares]
+    effects = _effects(encoder, u, y, rng)
+    spread = [effects]
     for left in rng.choice(len(y), size=min(refits, len(y)), replace=False):
         others = np.delete(np.arange(len(y)), left)
         if float(np.var(y[others])) > 0:
-            spread.append(_shares(encoder, u[others], y[others], rng))
+            spread.append(_effects(encoder, u[others], y[others], rng))
     low, high = np.min(spread, axis=0), np.max(spread, axis=0)
     together = moved_together(encoder, u)
-    order = np.argsort(-shares, kind="stable")
+    order = np.argsort(-effects, kind="stable")
     return {
         encoder.names[k]: Importance(
-            float(shares[k]), float(low[k]), float(high[k]), together[encoder.names[k]]
+            float(effects[k]), float(low[k]), float(high[k]), together[encoder.names[k]]
         )
         for k in order
     }
@@ -181,7 +193,7 @@ def moved_together(encoder: SpaceEncoder, u: np.ndarray) -> dict[str, tuple[str,
     return {name: tuple(others) for name, others in out.items()}
 
 
-def _shares(
+def _effects(
     encoder: SpaceEncoder, u: np.ndarray, y: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     """Each raw coordinate's total effect on a sparse GP fitted to ``(u, y)``, over ``var(y)``."""

@@ -87,7 +87,8 @@ def write_tradeoffs(
             ranking[o.name] = found
             top = ", ".join(f"{n} {_described(v)}" for n, v in list(found.items())[:TOP_LINES])
             log.info(
-                "what mattered for %s (share of its variance, %d trials; leaving one out): %s",
+                "what mattered for %s (total effect, 1 = its variance over the %d trials;"
+                " leaving one out): %s",
                 o.name,
                 len(rows),
                 top,
@@ -97,7 +98,7 @@ def write_tradeoffs(
             {
                 "objective": o,
                 "hyperparameter": n,
-                "importance": round(v.share, 4),
+                "importance": round(v.effect, 4),
                 "low": round(v.low, 4),
                 "high": round(v.high, 4),
                 "moved_with": " ".join(v.moved_with),
@@ -115,8 +116,8 @@ def write_tradeoffs(
 
 
 def _described(found: Importance) -> str:
-    """``0.28 (0.01-0.44; moved with units)``: share, leave-one-out range, confounded entries."""
-    told = f"{found.share:.2f} ({found.low:.2f}-{found.high:.2f}"
+    """``0.28 (0.01-0.44; moved with units)``: effect, leave-one-out range, confounded entries."""
+    told = f"{found.effect:.2f} ({found.low:.2f}-{found.high:.2f}"
     if not found.moved_with:
         return told + ")"
     more = ", ..." if len(found.moved_with) > MOVED_SHOWN else ""
@@ -129,11 +130,12 @@ def _plot_importance(ranking: dict[str, dict[str, Importance]], trials: int, pat
     for ax, (name, found) in zip(axes[0], ranking.items(), strict=True):
         names = list(found)[::-1]
         labels = [f"{n} *" if found[n].moved_with else n for n in names]
-        shares = np.array([max(found[n].share, 0.0) for n in names])
+        effects = np.array([max(found[n].effect, 0.0) for n in names])
         lows = np.array([max(found[n].low, 0.0) for n in names])
         highs = np.array([max(found[n].high, 0.0) for n in names])
-        ax.barh(labels, shares, color="tab:blue", xerr=[shares - lows, highs - shares], capsize=2)
-        ax.set_xlabel("share of its variance (whiskers: leaving one trial out)", fontsize=8)
+        whiskers = [effects - lows, highs - effects]
+        ax.barh(labels, effects, color="tab:blue", xerr=whiskers, capsize=2)
+        ax.set_xlabel("total effect, 1 = its variance (whiskers: one trial left out)", fontsize=8)
         ax.tick_params(axis="y", labelsize=7)
         ax.set_title(f"what mattered: {name}", fontsize=9)
     fig.suptitle(

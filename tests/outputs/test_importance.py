@@ -53,15 +53,15 @@ def test_at_eight_trials_the_parameter_count_is_put_on_width_and_depth() -> None
     assert first >= 8 and both >= 7, (first, both)
 
 
-def test_leaving_one_trial_out_gives_each_share_a_range_around_it() -> None:
+def test_leaving_one_trial_out_gives_each_effect_a_range_around_it() -> None:
     rng = np.random.default_rng(3)
     rows, costs = zip(*(mlp_params(rng) for _ in range(12)), strict=True)
     alone = importance(MLP_SPACE, rows, costs, seed=0)
     ranged = importance(MLP_SPACE, rows, costs, seed=0, refits=6)
     assert alone is not None and ranged is not None
-    assert all(v.low == v.share == v.high for v in alone.values())
-    assert {n: v.share for n, v in ranged.items()} == {n: v.share for n, v in alone.items()}
-    assert all(v.low <= v.share <= v.high for v in ranged.values())
+    assert all(v.low == v.effect == v.high for v in alone.values())
+    assert {n: v.effect for n, v in ranged.items()} == {n: v.effect for n, v in alone.items()}
+    assert all(v.low <= v.effect <= v.high for v in ranged.values())
     assert any(v.high - v.low > 0.01 for v in ranged.values())  # refits do move the shares
 
 
@@ -102,7 +102,7 @@ def test_a_conditional_entry_is_permuted_only_where_it_is_active_and_with_its_pa
         costs.append(2 * r["z"] if "z" in r else 1.0)  # opt alone moves nothing on average
     ranking = importance(space, rows, costs, seed=0)
     assert ranking is not None
-    shares = {name: v.share for name, v in ranking.items()}
+    shares = {name: v.effect for name, v in ranking.items()}
     assert shares["z"] > 0.2 and shares["opt"] > 0.2 and abs(shares["n"]) < 0.05
 
 

@@ -345,7 +345,8 @@ def test_several_objectives_end_to_end_write_every_trade_off_output(run_tune, tm
     names = {"lr", "optimizer", "units", "num_layers", "batch_size", "momentum"}
     assert names <= {r["hyperparameter"] for r in ranked if r["objective"] == "params"}
     assert all(float(r["low"]) <= float(r["importance"]) <= float(r["high"]) for r in ranked)
-    assert "what mattered for params (share of its variance, 8 trials" in proc.stdout + proc.stderr
+    said = "what mattered for params (total effect, 1 = its variance over the 8 trials"
+    assert said in proc.stdout + proc.stderr
     from kt_ext.outputs.status import read_status
 
     assert set(read_status(run).pareto) == front  # scripts/status.py shows it

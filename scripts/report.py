@@ -26,12 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from kt_ext.config.resume import check_no_links
     from kt_ext.errors import ConfigError
+    from kt_ext.native_log import native_log_dropped
     from kt_ext.outputs.report import report
     from kt_ext.outputs.state import StateError
 
     try:
         check_no_links(args.path, "path")  # the report is written into it
-        files = report(args.path, args.top)
+        with native_log_dropped():  # TensorBoard's event reader imports TensorFlow
+            files = report(args.path, args.top)
     except (FileNotFoundError, ConfigError) as e:
         print(f"kt-ext: error: {e}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from PIL import Image
 
 from kt_ext.outputs import report
 from kt_ext.outputs.board import EventLog
+from kt_ext.outputs.files import CURVE_PREFIX, VALIDATION_RUN
 from kt_ext.outputs.importance import importance
 from kt_ext.space import parse_space
 from tests.conftest import ROOT
@@ -148,6 +149,10 @@ def test_sweep_report_and_cli(tmp_path):
     write_run(sweep / "1_strategy=bayes", random_trials(5, seed=2))
     damaged = write_run(sweep / "2_strategy=tpe", random_trials(5, seed=3))
     (damaged / "summary.json").write_text('{"objective": "val_acc')  # cut short
+    # a trial's curve: reading it makes TensorBoard import TensorFlow, whose C++
+    # start-up lines must not reach the console
+    with EventLog(sweep / "1_strategy=bayes" / "tensorboard" / "00" / VALIDATION_RUN) as log:
+        log.scalar(CURVE_PREFIX + "accuracy", 0.5, 0)
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "report.py"), str(sweep)],
         capture_output=True,
@@ -159,6 +164,7 @@ def test_sweep_report_and_cli(tmp_path):
     assert (sweep / "1_strategy=bayes" / "partial_dependence.png").is_file()
     assert str(sweep / "convergence.png") in proc.stdout.splitlines()
     assert f"damaged state file {damaged / 'summary.json'}" in proc.stderr  # named, left out
+    assert "absl::InitializeLog" not in proc.stderr and "oneDNN" not in proc.stderr, proc.stderr
     assert not (damaged / "convergence.png").exists()
     alone = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "report.py"), str(damaged)],

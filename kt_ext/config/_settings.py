@@ -135,6 +135,11 @@ class RunSettings:
     initial_points: tuple[dict[str, Any], ...] = ()  # model.initial, resolved: evaluated first
 
     @property
+    def keras_tuner_verbose(self) -> int:
+        """KerasTuner's own per-trial tables: shown only at ``report.verbose: 2``."""
+        return 1 if self.report_verbose >= 2 else 0
+
+    @property
     def rungs(self) -> int:
         """Rungs of the strategy's successive-halving schedule (0 for other strategies)."""
         return 0 if self.schedule is None else len(self.schedule.budgets)

@@ -116,7 +116,7 @@ def run_search(
             if settings.parallel.chief:
                 workers = serve_workers(settings, tuner, run_dir, worker_command, watch)
             else:
-                verbose = 1 if settings.report_verbose >= 2 else 0  # KerasTuner's tables
+                verbose = settings.keras_tuner_verbose
                 tuner.search(epochs=s.epochs, callbacks=callbacks(settings), verbose=verbose)
     except RuntimeError as e:  # KerasTuner: too many consecutive failed trials
         if isinstance(e, RunError):
@@ -244,7 +244,7 @@ def serve_workers(
         creds=creds,
         insecure=par.insecure,
     )
-    tuner.oracle.verbose = 1 if settings.report_verbose >= 2 else 0  # KerasTuner's tables
+    tuner.oracle.verbose = settings.keras_tuner_verbose
     running: dict[str, Any] = {}  # serve() puts replacements of recycled workers here
     launcher = None
     restart: Callable[[str], Any] | None = None  # replaces a recycled worker (launched ones)
@@ -345,7 +345,7 @@ def run_worker(settings: RunSettings, job: str = "") -> bool:
             tuner.board = trial_board(settings, run_dir, spec, distribution, job)
         log.info("worker %s of the chief at %s:%d", worker_id, par.address, par.port)
         try:
-            verbose = 1 if settings.report_verbose >= 2 else 0  # KerasTuner's tables
+            verbose = settings.keras_tuner_verbose
             with deferred_stop():  # a stop signal ends the worker at its next batch
                 tuner.search(
                     epochs=settings.search.epochs, callbacks=callbacks(settings), verbose=verbose

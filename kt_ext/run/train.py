@@ -80,7 +80,11 @@ def train_one(settings: RunSettings, run_dir: Path) -> TrainResult:
         )
         tuner.board = board
         trial = tuner.run_configuration(
-            values, trial_id, epochs=s.epochs, callbacks=callbacks(settings)
+            values,
+            trial_id,
+            epochs=s.epochs,
+            callbacks=callbacks(settings),
+            verbose=settings.keras_tuner_verbose,
         )
         if trial.status != TrialStatus.COMPLETED:
             raise RunError(

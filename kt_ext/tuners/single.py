@@ -64,8 +64,11 @@ class SingleTrial(TrialRecorder, OracleTuner):
         Args:
             values: The configuration's active values.
             trial_id: The trial's id.
-            **fit_kwargs: As for ``search`` (``epochs``, ``callbacks``).
+            **fit_kwargs: As for ``search`` (``epochs``, ``callbacks``, ``verbose``: as
+                ``search`` does, it also sets whether KerasTuner prints its tables).
         """
+        if "verbose" in fit_kwargs:
+            self.oracle.verbose = fit_kwargs["verbose"]
         self.on_search_begin()
         trial = self.oracle.start_trial(self.tuner_id, values, trial_id)
         self.on_trial_begin(trial)

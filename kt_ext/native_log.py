@@ -11,11 +11,19 @@ touched at import: virtual CPUs and thread counts can only be set before),
 each with descriptor 2 redirected to a temporary file; every line that is not
 such a log line (Python warnings, anything unexpected) is replayed, so
 nothing else is lost.
+
+One Python warning of TensorFlow's is dropped too (:class:`RetracingDropped`):
+"5 out of the last 12 calls to <function ...> triggered tf.function
+retracing. Tracing is expensive ...", a paragraph that a search printed
+between its trial lines. A search builds a new model for every trial, whose
+functions trace anew by design; the advice it gives is for a program that
+re-creates one function in a loop by mistake.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -49,9 +57,20 @@ def native_log_dropped() -> Iterator[None]:
             sys.stderr.flush()
 
 
+class RetracingDropped(logging.Filter):
+    """Drops TensorFlow's warning that a function traced again (see the module docstring)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether ``record`` is any other message."""
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def import_tensorflow() -> None:
     """Import TensorFlow and Keras without the C++ start-up log (devices untouched)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with native_log_dropped():
         import keras  # noqa: F401
         import tensorflow  # noqa: F401
+    tf_log = logging.getLogger("tensorflow")
+    if not any(isinstance(f, RetracingDropped) for f in tf_log.filters):
+        tf_log.addFilter(RetracingDropped())

@@ -1,6 +1,7 @@
+import logging
 import os
 
-from kt_ext.native_log import native_log_dropped
+from kt_ext.native_log import import_tensorflow, native_log_dropped
 
 
 def test_cpp_start_up_lines_are_dropped_and_everything_else_is_kept(capfd):
@@ -20,3 +21,14 @@ def test_descriptor_2_is_restored_even_after_an_error(capfd):
         pass
     os.write(2, b"after\n")
     assert capfd.readouterr().err == "after\n"
+
+
+def test_tensorflows_retracing_warning_is_dropped_and_its_other_warnings_kept(caplog):
+    import_tensorflow()
+    import tensorflow as tf
+
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for n in range(1, 12):  # a new function each time, as each trial's new model has
+            tf.function(lambda x: x + 1)(tf.zeros([n]))
+        tf.get_logger().warning("a warning a user should see")
+    assert [r.getMessage() for r in caplog.records] == ["a warning a user should see"]

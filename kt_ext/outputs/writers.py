@@ -51,7 +51,8 @@ def write_trial_outputs(
             front = len(pareto.splitlines()) - 1
             log.info("Pareto front: %d trials in %s", front, run_dir / files.PARETO_CSV)
     if not quiet:
-        log.info("best %d of %d trials:\n%s", min(top_n, len(rows)), len(rows), table)
+        shown = len(results.best_rows(rows, direction, top_n))  # finite, one per configuration
+        log.info("best %d of %d trials:\n%s", shown, len(rows), table)
     chosen = results.selected_row(rows, objectives, selection)
     if chosen is not None:
         results.write_yaml(

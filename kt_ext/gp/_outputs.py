@@ -120,7 +120,8 @@ def fit_power(c: np.ndarray) -> tuple[str, float]:
 
     if c.min() > 0:
         box_cox = (_box_cox_log_likelihood, np.log(c))
-        return "box-cox", float(optimize.brent(worse, args=box_cox, brack=(-2.0, 2.0)))
+        with np.errstate(invalid="ignore"):  # as below, should a variance underflow
+            return "box-cox", float(optimize.brent(worse, args=box_cox, brack=(-2.0, 2.0)))
     signed_log = float((np.sign(c) * np.log1p(np.abs(c))).sum())
     info = np.finfo(float)
     reach = math.log1p(20.0 * float(np.abs(c).max()))
@@ -131,7 +132,12 @@ def fit_power(c: np.ndarray) -> tuple[str, float]:
     elif c.min() < 0:
         lo, hi = max(2.0 - hi, lo), min(2.0 - lo, hi)
     yeo_johnson = (_yeo_johnson_log_likelihood, c, signed_log)
-    lam = optimize.fminbound(worse, lo, hi, args=yeo_johnson, xtol=1.48e-08)
+    # Where the transformed values' variance underflows (negative c of small
+    # spread, far from the optimum) the search meets an infinite value, and
+    # its parabolic step computes inf - inf before falling back to a golden
+    # section step: NumPy's warning would reach the console in mid-search.
+    with np.errstate(invalid="ignore"):
+        lam = optimize.fminbound(worse, lo, hi, args=yeo_johnson, xtol=1.48e-08)
     return "yeo-johnson", float(lam)
 
 

@@ -49,7 +49,7 @@ def write_trial_outputs(
         results.write_text(run_dir / files.PARETO_CSV, pareto)
         if not quiet:
             front = len(pareto.splitlines()) - 1
-            log.info("Pareto front: %d trials in %s", front, run_dir / files.PARETO_CSV)
+            log.info("Pareto front: %d trial(s) in %s", front, run_dir / files.PARETO_CSV)
     if not quiet:
         shown = len(results.best_rows(rows, direction, top_n))  # finite, one per configuration
         log.info("best %d of %d trials:\n%s", shown, len(rows), table)

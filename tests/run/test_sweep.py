@@ -100,6 +100,8 @@ def test_multirun_sweep_summary(run_tune, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Joblib.Parallel(n_jobs=2" in proc.stdout + proc.stderr  # Hydra's launcher ran them
     assert "I0000" not in proc.stdout + proc.stderr  # no TensorFlow start-up log
+    assert "[HYDRA]" not in proc.stdout + proc.stderr  # Hydra's lines as plain as the runs'
+    assert "triggered tf.function retracing" not in proc.stdout + proc.stderr
     jobs = [
         f"{i}_data.subset=0.3,search.epochs=2,search.max_trials=2,strategy={s}"
         for i, s in enumerate(strategies)

@@ -112,6 +112,8 @@ def test_best_config_retrains_the_winner_to_its_tuned_accuracy(tmp_path):
         TRAIN, "-cd", str(tuned), "-cn", "best_config", f"hydra.run.dir={again}", cwd=tmp_path
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    said = proc.stdout + proc.stderr
+    assert "[kt_ext" not in said and "training lr=" in said  # plain lines, as tune's
     retrained = json.loads((again / "summary.json").read_text())
     assert retrained["values"] == summary["best_values"]
     assert abs(retrained["val_accuracy"] - summary["best_score"]) <= 0.01  # acceptance: 1%

@@ -139,8 +139,8 @@ def _plot_importance(ranking: dict[str, dict[str, Importance]], trials: int, pat
         ax.tick_params(axis="y", labelsize=7)
         ax.set_title(f"what mattered: {name}", fontsize=9)
     fig.suptitle(
-        f"total effect on a sparse GP surrogate, {trials} trials"
-        " (*: moved with other entries across them, see importance.csv)",
+        f"total effect on a sparse GP surrogate, {trials} trials\n"
+        "(*: moved with other entries across them, see importance.csv)",
         fontsize=9,
     )
     save_figure(fig, path)

@@ -88,10 +88,11 @@ def _h_over_phi(z: np.ndarray) -> np.ndarray:
     return out
 
 
-def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float | np.ndarray) -> np.ndarray:
     """``EI(x) = E[max(g(x) - best, 0)] = σ (φ(z) + z Φ(z))``, ``z = (μ - best) / σ``.
 
-    Maximised objective ``g``; ``best`` is the best value observed.
+    Maximised objective ``g``; ``best`` is the best value observed (one for
+    all candidates or one per candidate, as for :func:`log_expected_improvement`).
     """
     z, sigma = _z(mean, std, best)
     return sigma * np.exp(-0.5 * z**2 - _LOG_SQRT_2PI) * _h_over_phi(z)

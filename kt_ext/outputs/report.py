@@ -291,7 +291,7 @@ def _report_record(record: RunRecord, top_n: int) -> list[Path]:
     written = [run_dir / files.CONVERGENCE_PNG, run_dir / files.CURVES_PNG]
     plot_convergence([record], written[0])
     plot_curves(record, written[1], top_n)
-    tradeoffs, ranking = write_tradeoffs(run_dir, record.space, record.objective, record.direction)
+    tradeoffs, ranking = write_tradeoffs(record)
     first = list(next(iter(ranking.values()), {}))  # the panels' order: what mattered
     if plot_partial_dependence(record, run_dir / files.PARTIAL_DEPENDENCE_PNG, first):
         written.append(run_dir / files.PARTIAL_DEPENDENCE_PNG)

@@ -15,8 +15,10 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import fmean
 from typing import Any
 
+from kt_ext.objectives import Objective
 from kt_ext.outputs import files, results
 from kt_ext.outputs.files import PROJECT, job_order
 from kt_ext.outputs.state import StateError, load_json, load_yaml
@@ -26,13 +28,19 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RunRecord:
-    """What the report reads from one run directory."""
+    """What the report reads from one run directory.
+
+    Each row's ``metrics`` hold the last value the trial reported of every
+    metric KerasTuner tracked for it; ``objectives`` are ``summary.json``'s
+    list in a run of several objectives, else the one objective.
+    """
 
     path: Path
     objective: str
     direction: str
     rows: list[results.TrialRow]
     space: list[dict[str, Any]] = field(default_factory=list)
+    objectives: list[Objective] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -74,6 +82,7 @@ def load_run(run_dir: Path) -> RunRecord:
                     score=None if score is None else float(score),
                     epochs=None,
                     seconds=None,
+                    metrics=_last_values(t.get("metrics") or {}),
                 )
             )
     rows.sort(key=lambda r: trial_number(r.trial_id))
@@ -87,11 +96,25 @@ def load_run(run_dir: Path) -> RunRecord:
     if not isinstance(objective, str) or direction not in ("min", "max"):
         source = summary_file if summary else config
         raise StateError(source, f"no objective and direction (read {objective!r}, {direction!r})")
+    with _as_damaged(summary_file, "objectives are not (name, direction) pairs"):
+        listed = summary.get("objectives") or [(objective, direction)]
+        objectives = [Objective(str(name), str(sense)) for name, sense in listed]
     oracle = load_json(oracle_file)
     with _as_damaged(oracle_file, "not a KerasTuner oracle"):
         entries = oracle["hyperparameters"]["space"]
         space = [dict(e) for e in entries if not _injected(str(e["config"]["name"]))]
-    return RunRecord(run_dir, objective, direction, rows, space)
+    return RunRecord(run_dir, objective, direction, rows, space, objectives)
+
+
+def _last_values(metrics: dict[str, Any]) -> dict[str, float]:
+    """The last value of each metric in a ``trial.json``'s ``metrics`` (a mean over executions)."""
+    out = {}
+    for name, tracked in (metrics.get("metrics") or {}).items():
+        seen = tracked.get("observations") or []
+        if seen:
+            value = seen[-1]["value"]
+            out[str(name)] = fmean(value) if isinstance(value, list) else float(value)
+    return out
 
 
 @contextlib.contextmanager

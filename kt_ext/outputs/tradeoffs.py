@@ -8,13 +8,12 @@ Writes, from a run directory's files::
                             objectives, the non-dominated ones joined as the front
 
 Objective values come from KerasTuner's ``trial.json`` files (the last value
-each trial reported); the objectives from ``summary.json`` (several) or the
-run's single objective.
+each trial reported) and the objectives from ``summary.json`` (several) or the
+run's single objective, both as :func:`kt_ext.outputs.runs.load_run` read them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from kt_ext.objectives import Objective, as_costs, pareto_ranks
 from kt_ext.outputs import files, results
 from kt_ext.outputs.figures import plt, save_figure
 from kt_ext.outputs.importance import MIN_TRIALS, Importance, importance
+from kt_ext.outputs.runs import RunRecord
 
 log = logging.getLogger(__name__)
 TOP_LINES = 3  # hyperparameters named per objective in the log
@@ -33,44 +33,16 @@ MOVED_SHOWN = 3  # entries named as moved with one of them, at most
 REFITS = 8  # leave-one-out refits behind each importance's range
 
 
-def objectives_of(run_dir: Path, objective: str, direction: str) -> list[Objective]:
-    """The run's objectives: ``summary.json``'s list, else its one objective."""
-    summary_file = Path(run_dir) / files.SUMMARY
-    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-    listed = summary.get("objectives") or [(objective, direction)]
-    return [Objective(str(n), str(d)) for n, d in listed]
-
-
-def completed(run_dir: Path, objectives: Sequence[Objective]) -> list[dict[str, Any]]:
-    """Completed trials in trial order: ``{"trial_id", "values", <objective>: value, ...}``."""
-    out = []
-    for path in sorted((Path(run_dir) / files.PROJECT).glob(f"trial_*/{files.TRIAL_FILE}")):
-        t = json.loads(path.read_text())
-        if t.get("status") != "COMPLETED":
-            continue
-        tracked = (t.get("metrics") or {}).get("metrics") or {}
-        row: dict[str, Any] = {"trial_id": t["trial_id"], "values": t["hyperparameters"]["values"]}
-        for o in objectives:
-            seen = (tracked.get(o.name) or {}).get("observations") or []
-            value = seen[-1]["value"] if seen else None
-            row[o.name] = float(np.mean(value)) if value is not None else None
-        row[objectives[0].name] = t.get("score", row[objectives[0].name])
-        out.append(row)
-    return out
-
-
-def write_tradeoffs(
-    run_dir: Path, space: Sequence[dict[str, Any]], objective: str, direction: str
-) -> tuple[list[Path], dict[str, dict[str, Importance]]]:
+def write_tradeoffs(record: RunRecord) -> tuple[list[Path], dict[str, dict[str, Importance]]]:
     """Write the importance plot and table and, with several objectives, the Pareto plot.
 
     Returns:
         The files written, and each ranked objective's importance (its first
         objective first; empty below :data:`MIN_TRIALS` trials).
     """
-    run_dir = Path(run_dir)
-    objectives = objectives_of(run_dir, objective, direction)
-    rows = completed(run_dir, objectives)
+    run_dir, space = record.path, record.space
+    objectives = record.objectives or [Objective(record.objective, record.direction)]
+    rows = completed(record, objectives)
     costs = as_costs(rows, objectives)
     written = []
     ranking = {}
@@ -113,6 +85,23 @@ def write_tradeoffs(
         _plot_pareto(rows, objectives, costs, run_dir / files.PARETO_PNG)
         written.append(run_dir / files.PARETO_PNG)
     return written, ranking
+
+
+def completed(record: RunRecord, objectives: Sequence[Objective]) -> list[dict[str, Any]]:
+    """Completed trials in trial order: ``{"trial_id", "values", <objective>: value, ...}``.
+
+    The first objective's value is the trial's score, the others the last
+    value it reported (``None`` if it reported none).
+    """
+    out = []
+    for r in record.rows:
+        if r.status != "COMPLETED":
+            continue
+        row: dict[str, Any] = {"trial_id": r.trial_id, "values": r.values}
+        row.update({o.name: r.metrics.get(o.name) for o in objectives})
+        row[objectives[0].name] = r.score
+        out.append(row)
+    return out
 
 
 def _described(found: Importance) -> str:

@@ -40,8 +40,7 @@ def write_tradeoffs(record: RunRecord) -> tuple[list[Path], dict[str, dict[str, 
         The files written, and each ranked objective's importance (its first
         objective first; empty below :data:`MIN_TRIALS` trials).
     """
-    run_dir, space = record.path, record.space
-    objectives = record.objectives or [Objective(record.objective, record.direction)]
+    run_dir, space, objectives = record.path, record.space, record.objectives
     rows = completed(record, objectives)
     costs = as_costs(rows, objectives)
     written = []

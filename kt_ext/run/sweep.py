@@ -26,9 +26,8 @@ from kt_ext.outputs.state import StateError, load_json, load_yaml
 
 log = logging.getLogger(__name__)
 
-COLUMNS = (
-    "job",
-    "overrides",
+JOB_COLUMNS = ("job", "overrides")  # from the job's directory and Hydra's overrides.yaml
+SUMMARY_COLUMNS = (  # from the job's summary.json (status: the sweep's own verdict)
     "objective",
     "best_score",
     "test_accuracy",
@@ -39,6 +38,7 @@ COLUMNS = (
     "seconds",
     "status",
 )
+COLUMNS = JOB_COLUMNS + SUMMARY_COLUMNS
 
 
 def sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
@@ -64,7 +64,7 @@ def sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
         except StateError:
             summary, damaged = None, True
         if summary is not None:
-            row.update({k: summary.get(k, "") for k in COLUMNS[2:]})  # after job, overrides
+            row.update({k: summary.get(k, "") for k in SUMMARY_COLUMNS})
         row["status"] = "damaged" if damaged else "failed" if summary is None else "ok"
         rows.append(row)
     return rows

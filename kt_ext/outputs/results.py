@@ -48,10 +48,26 @@ class TrialRow:
         return {k: v for k, v in self.values.items() if not k.startswith("tuner/")}
 
 
-def trial_rows(trials: Iterable[Any]) -> list[TrialRow]:
-    """Rows for KerasTuner trials, in trial-id order."""
+def oracle_rows(oracle: Any) -> list[TrialRow]:
+    """Rows for every trial of a KerasTuner oracle, each's values in the order of its space.
+
+    A trial that a worker reported over gRPC comes back with its values
+    grouped by type (KerasTuner's protocol buffer keeps floats, integers and
+    choices apart), so the chief's lines and tables listed ``lr,
+    weight_decay, dropout, ...`` where a single process lists the space's
+    order; the oracle's own space keeps the declared order.
+    """
+    order = [hp.name for hp in oracle.hyperparameters.space]
+    return trial_rows(oracle.trials.values(), order)
+
+
+def trial_rows(trials: Iterable[Any], order: Sequence[str] = ()) -> list[TrialRow]:
+    """Rows for KerasTuner trials, in trial-id order; values in ``order``, then the rest."""
     rows = []
     for t in sorted(trials, key=lambda t: t.trial_id):
+        given = dict(t.hyperparameters.values)
+        values = {k: given[k] for k in order if k in given}
+        values.update({k: v for k, v in given.items() if k not in values})
         metrics = {}
         for name in t.metrics.metrics:
             value = t.metrics.get_last_value(name)
@@ -64,7 +80,7 @@ def trial_rows(trials: Iterable[Any]) -> list[TrialRow]:
             TrialRow(
                 trial_id=t.trial_id,
                 status=str(t.status),
-                values=dict(t.hyperparameters.values),
+                values=values,
                 score=None if t.score is None else float(t.score),
                 epochs=None if epochs is None else int(epochs),
                 seconds=seconds,

@@ -126,7 +126,7 @@ def run_search(
         watch.end(status_files.RUN_INTERRUPTED)
         raise
     status = watch.end(status_files.RUN_FINISHED)
-    rows = results.trial_rows(tuner.oracle.trials.values())
+    rows = results.oracle_rows(tuner.oracle)
     writers.write_trial_outputs(
         rows,
         run_dir,

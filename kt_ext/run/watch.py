@@ -203,7 +203,7 @@ class SearchWatch:
     # ------------------------------------------------------------------ files
     def rows(self) -> list[results.TrialRow]:
         """Every trial of the oracle, as ``trials.csv`` rows."""
-        return results.trial_rows(self.oracle.trials.values())
+        return results.oracle_rows(self.oracle)
 
     def write(self, rows: list[results.TrialRow], status: str) -> None:
         """``trials.csv``, the best-N table and a ``summary.json`` with ``status``."""

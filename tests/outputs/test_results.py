@@ -148,3 +148,22 @@ def test_several_objectives_mark_the_front_write_pareto_csv_and_select_within_li
     single = trials_csv(rows, ["units"], "val_accuracy").splitlines()[0]
     assert "pareto" not in single and "params" not in single
     assert selected_row(rows, objectives[:1], Selection("val_accuracy")).trial_id == "2"
+
+
+def test_oracle_rows_list_values_in_the_spaces_order_after_a_protocol_buffer_round_trip():
+    from types import SimpleNamespace
+
+    import keras_tuner
+    from keras_tuner.engine.trial import Trial
+
+    from kt_ext.outputs.results import oracle_rows
+
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("optimizer", ["adam", "sgd"])
+    hp.Float("lr", 1e-4, 1e-1, sampling="log")
+    hp.Int("units", 32, 512)
+    hp.values = {"optimizer": "sgd", "lr": 0.01, "units": 64}
+    sent = keras_tuner.HyperParameters.from_proto(hp.to_proto())  # as a worker reports it
+    assert list(sent.values) != ["optimizer", "lr", "units"]  # grouped by type on the way
+    oracle = SimpleNamespace(hyperparameters=hp, trials={"0": Trial(sent, trial_id="0")})
+    assert list(oracle_rows(oracle)[0].values) == ["optimizer", "lr", "units"]

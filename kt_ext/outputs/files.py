@@ -90,3 +90,8 @@ def job_order(path: Path) -> tuple[int, str]:
     """Sort key of job directories: job number first (``10_...`` after ``9_...``)."""
     head = path.name.split("_", 1)[0]
     return (int(head) if head.isdigit() else -1, path.name)
+
+
+def sweep_jobs(sweep_dir: Path) -> list[Path]:
+    """A Hydra sweep's job directories (each holds Hydra's :data:`HYDRA`), in job order."""
+    return sorted((p for p in Path(sweep_dir).iterdir() if (p / HYDRA).is_dir()), key=job_order)

@@ -28,12 +28,14 @@ from kt_ext.outputs import files, results
 #: Trial statuses counted as running: started, not ended.
 OPEN = ("RUNNING", "IDLE")
 #: A run's status in ``summary.json``: the search writes the first three; a reader
-#: calls a "running" run whose process is gone "stopped" (killed without a word).
-RUN_RUNNING, RUN_INTERRUPTED, RUN_FINISHED, RUN_STOPPED = (
+#: calls a "running" run whose process is gone "stopped" (killed without a word),
+#: and a sweep's job that has written nothing yet "pending".
+RUN_RUNNING, RUN_INTERRUPTED, RUN_FINISHED, RUN_STOPPED, RUN_PENDING = (
     "running",
     "interrupted",
     "finished",
     "stopped",
+    "pending",
 )
 
 
@@ -133,6 +135,25 @@ def process_alive(summary: dict[str, Any]) -> bool | None:
     return True
 
 
+def is_run(path: Path) -> bool:
+    """Whether ``path`` holds one run (its summary or KerasTuner's project), not a sweep."""
+    return (Path(path) / files.SUMMARY).is_file() or (Path(path) / files.PROJECT).is_dir()
+
+
+def snapshot(path: Path, top_n: int = 5, as_json: bool = False) -> tuple[str, bool]:
+    """What ``scripts/status.py`` prints for a run or a sweep, and whether it is still going.
+
+    Raises:
+        FileNotFoundError: ``path`` holds neither a run nor a sweep's jobs.
+    """
+    if is_run(path):
+        status = read_status(path, top_n)
+        return (status.as_json() if as_json else describe(status)), status.status == RUN_RUNNING
+    jobs = read_sweep_status(path)
+    text = "[" + ",\n".join(j.as_json() for j in jobs) + "]" if as_json else describe_sweep(jobs)
+    return text, any(j.status in (RUN_RUNNING, RUN_PENDING) for j in jobs)
+
+
 def read_status(run_dir: Path, top_n: int = 5) -> RunStatus:
     """The run's state from its files.
 
@@ -141,7 +162,7 @@ def read_status(run_dir: Path, top_n: int = 5) -> RunStatus:
     """
     run_dir = Path(run_dir)
     summary_path = run_dir / files.SUMMARY
-    if not summary_path.is_file() and not (run_dir / files.PROJECT).is_dir():
+    if not is_run(run_dir):
         raise FileNotFoundError(f"{run_dir} holds no kt-ext run (no {files.SUMMARY})")
     try:
         summary = json.loads(summary_path.read_text())
@@ -221,4 +242,40 @@ def describe(status: RunStatus) -> str:
         lines.append(f"Pareto front: trials {', '.join(status.pareto)} ({files.PARETO_CSV})")
     for worker, counts in status.workers.items():
         lines.append(f"{worker}: {counts['trials']} trials, {counts['running']} running")
+    return "\n".join(lines)
+
+
+def read_sweep_status(sweep_dir: Path) -> list[RunStatus]:
+    """Each job's state, in job order, for a Hydra sweep directory (its jobs' best trial only).
+
+    A job that has not started its search yet (Hydra made its directory, kt-ext
+    has written nothing) is ``pending``.
+
+    Raises:
+        FileNotFoundError: ``sweep_dir`` holds no job of a sweep.
+    """
+    jobs = files.sweep_jobs(sweep_dir) if Path(sweep_dir).is_dir() else []
+    if not jobs:
+        raise FileNotFoundError(f"{sweep_dir} holds no kt-ext run (no {files.SUMMARY})")
+    out = []
+    for job in jobs:
+        try:
+            out.append(read_status(job, top_n=1))
+        except FileNotFoundError:
+            out.append(RunStatus(str(job), RUN_PENDING, None, None, 0, 0, 0, None, None, None))
+    return out
+
+
+def describe_sweep(statuses: list[RunStatus]) -> str:
+    """One line per job: ``0_strategy=bayes: finished, 8 completed, ... | best val_loss 0.31``."""
+    lines = []
+    for st in statuses:
+        line = f"{Path(st.run_dir).name}: {st.status}"
+        if st.status != RUN_PENDING:
+            line += f", {st.completed} completed, {st.failed} failed, {st.running} running"
+        if st.best:
+            line += (
+                f" | best {st.objective} {st.best[0]['score']:.4g} (trial {st.best[0]['trial_id']})"
+            )
+        lines.append(line)
     return "\n".join(lines)

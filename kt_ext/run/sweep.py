@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from kt_ext.errors import ConfigError
 from kt_ext.outputs import files
-from kt_ext.outputs.files import job_dir_name, job_order
+from kt_ext.outputs.files import job_dir_name
 from kt_ext.outputs.results import write_text
 from kt_ext.outputs.state import StateError, load_json, load_yaml
 
@@ -50,8 +50,7 @@ def sweep_rows(sweep_dir: Path) -> list[dict[str, Any]]:
     so and the other jobs are summarised as usual.
     """
     rows = []
-    jobs = [p for p in Path(sweep_dir).iterdir() if (p / files.HYDRA).is_dir()]
-    for job in sorted(jobs, key=job_order):
+    for job in files.sweep_jobs(sweep_dir):
         row: dict[str, Any] = {k: "" for k in COLUMNS}
         row["job"] = job.name
         damaged = False

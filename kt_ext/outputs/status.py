@@ -140,6 +140,10 @@ def is_run(path: Path) -> bool:
     return (Path(path) / files.SUMMARY).is_file() or (Path(path) / files.PROJECT).is_dir()
 
 
+def _no_run(path: Path) -> FileNotFoundError:
+    return FileNotFoundError(f"{path} holds no kt-ext run (no {files.SUMMARY})")
+
+
 def snapshot(path: Path, top_n: int = 5, as_json: bool = False) -> tuple[str, bool]:
     """What ``scripts/status.py`` prints for a run or a sweep, and whether it is still going.
 
@@ -163,7 +167,7 @@ def read_status(run_dir: Path, top_n: int = 5) -> RunStatus:
     run_dir = Path(run_dir)
     summary_path = run_dir / files.SUMMARY
     if not is_run(run_dir):
-        raise FileNotFoundError(f"{run_dir} holds no kt-ext run (no {files.SUMMARY})")
+        raise _no_run(run_dir)
     try:
         summary = json.loads(summary_path.read_text())
     except (OSError, ValueError):
@@ -256,7 +260,7 @@ def read_sweep_status(sweep_dir: Path) -> list[RunStatus]:
     """
     jobs = files.sweep_jobs(sweep_dir) if Path(sweep_dir).is_dir() else []
     if not jobs:
-        raise FileNotFoundError(f"{sweep_dir} holds no kt-ext run (no {files.SUMMARY})")
+        raise _no_run(sweep_dir)
     out = []
     for job in jobs:
         try:

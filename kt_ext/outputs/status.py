@@ -19,7 +19,7 @@ import json
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -261,13 +261,11 @@ def read_sweep_status(sweep_dir: Path) -> list[RunStatus]:
     jobs = files.sweep_jobs(sweep_dir) if Path(sweep_dir).is_dir() else []
     if not jobs:
         raise _no_run(sweep_dir)
-    out = []
-    for job in jobs:
-        try:
-            out.append(read_status(job, top_n=1))
-        except FileNotFoundError:
-            out.append(RunStatus(str(job), RUN_PENDING, None, None, 0, 0, 0, None, None, None))
-    return out
+    pending = RunStatus("", RUN_PENDING, None, None, 0, 0, 0, None, None, None)
+    return [
+        read_status(job, top_n=1) if is_run(job) else replace(pending, run_dir=str(job))
+        for job in jobs
+    ]
 
 
 def describe_sweep(statuses: list[RunStatus]) -> str:

@@ -156,7 +156,7 @@ def write_sweep_experiment(sweep_dir: Path) -> int:
     jobs: list[Any] = []
     costs: set[str] = set()
     front = False
-    for job in sorted(Path(sweep_dir).iterdir()):
+    for job in files.sweep_jobs(sweep_dir):
         config = job / files.HYDRA_CONFIG
         if not (job / files.TENSORBOARD).is_dir() or not config.is_file():
             continue
